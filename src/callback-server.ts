@@ -1,0 +1,173 @@
+/**
+ * The temporary loopback listener DingTalk redirects the browser to.
+ *
+ * Flow: bind (before the browser opens) → answer every request: only `GET <path>` with the
+ * right state is accepted, everything else gets 404/405/400 and the wait goes on → hold the
+ * accepted request open until the login finished, then send the success or failure page →
+ * `close()`, which also destroys idle keep-alive sockets so the process can exit at once.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { CallbackError, parseCallback, type CallbackResult } from './dingtalk/authorize.js';
+import { CliError } from './errors.js';
+import { failurePage, PAGE_HEADERS } from './html.js';
+
+export interface AcceptedCallback {
+  result: CallbackResult;
+  /** Sends the final page on the held request; resolves once it is flushed. */
+  respond(status: number, html: string): Promise<void>;
+}
+
+export interface CallbackServerOptions {
+  host: string;
+  port: number;
+  path: string;
+  expectedState: string;
+  /** Told about every refused request (for `--verbose`-style notes). */
+  onRejected?: (status: number, reason: string) => void;
+}
+
+export interface CallbackServer {
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  readonly host: string;
+  /** Resolves with the first accepted callback. Never rejects. */
+  readonly accepted: Promise<AcceptedCallback>;
+  close(): Promise<void>;
+}
+
+const MAX_URL_LENGTH = 8 * 1024;
+
+function send(res: ServerResponse, status: number, html: string, extra: Record<string, string> = {}): Promise<void> {
+  return new Promise((resolve) => {
+    if (res.writableEnded || res.destroyed) return resolve();
+    res.writeHead(status, {
+      ...PAGE_HEADERS,
+      connection: 'close',
+      'content-length': Buffer.byteLength(html),
+      ...extra,
+    });
+    res.end(html, () => resolve());
+    res.once('close', () => resolve());
+  });
+}
+
+/** Binds the listener. A busy port is a `port-busy` error naming the port and the fix. */
+export async function startCallbackServer(options: CallbackServerOptions): Promise<CallbackServer> {
+  const sockets = new Set<Socket>();
+  let settle!: (value: AcceptedCallback) => void;
+  const accepted = new Promise<AcceptedCallback>((resolve) => (settle = resolve));
+  let done = false;
+
+  const reject = (res: ServerResponse, status: number, title: string, message: string, extra?: Record<string, string>) => {
+    options.onRejected?.(status, message);
+    void send(res, status, failurePage(title, message, 'This request was ignored; the login in the terminal is still waiting.'), extra);
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const target = req.url ?? '/';
+    if (target.length > MAX_URL_LENGTH) return reject(res, 414, 'URI too long', 'the request URL is too long');
+    let url: URL;
+    try {
+      url = new URL(target, 'http://127.0.0.1');
+    } catch {
+      return reject(res, 400, 'Bad request', 'the request URL cannot be parsed');
+    }
+    if (url.pathname !== options.path) return reject(res, 404, 'Not found', 'this listener only serves the DingTalk callback');
+    if (req.method !== 'GET') {
+      return reject(res, 405, 'Method not allowed', 'the callback must be a GET request', { allow: 'GET' });
+    }
+    if (done) return reject(res, 400, 'Already used', 'this login has already received its callback');
+    let result: CallbackResult;
+    try {
+      result = parseCallback(url, options.expectedState);
+    } catch (error) {
+      if (error instanceof CallbackError) return reject(res, 400, 'Callback refused', error.message);
+      return reject(res, 400, 'Bad request', 'the callback cannot be read');
+    }
+    // Single use: the state is spent by the first acceptable callback.
+    done = true;
+    settle({ result, respond: (status, html) => send(res, status, html) });
+  };
+
+  const servers: Server[] = [];
+  const listen = (host: string) =>
+    new Promise<Server>((resolve, rejectListen) => {
+      const server = createServer(handler);
+      // Slow or half-open connections must not keep the listener (or the process) busy.
+      server.headersTimeout = 10_000;
+      server.requestTimeout = 15_000;
+      server.keepAliveTimeout = 500;
+      server.maxHeadersCount = 100;
+      server.on('connection', (socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+      });
+      server.on('clientError', (_error, socket) => {
+        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+        socket.destroy();
+      });
+      server.once('error', rejectListen);
+      server.listen({ host, port, exclusive: true }, () => {
+        server.off('error', rejectListen);
+        resolve(server);
+      });
+    });
+
+  // `localhost` may resolve to 127.0.0.1 or ::1 in the browser: serve both when we can.
+  const wantsBoth = options.host === 'localhost';
+  const primaryHost = wantsBoth ? '127.0.0.1' : options.host.replace(/^\[|\]$/g, '');
+  let port = options.port;
+  try {
+    const primary = await listen(primaryHost);
+    servers.push(primary);
+    port = (primary.address() as AddressInfo).port;
+  } catch (error) {
+    throw bindError(error, primaryHost, options.port);
+  }
+  if (wantsBoth) {
+    try {
+      servers.push(await listen('::1'));
+    } catch {
+      // No IPv6 loopback here (or ::1:port taken by something else): 127.0.0.1 is enough.
+    }
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    host: primaryHost,
+    accepted,
+    close() {
+      closing ??= Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.close(() => resolve());
+            }),
+        ),
+      ).then(() => undefined);
+      for (const server of servers) server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
+      return closing;
+    },
+  };
+}
+
+function bindError(error: unknown, host: string, port: number): CliError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    return new CliError(
+      'port-busy',
+      `port ${port} on ${host} is already in use, so the DingTalk callback cannot be received there; stop what holds it (\`lsof -i :${port}\`) or pass --listen 127.0.0.1:<free port> and forward the callback to it`,
+      { cause: error, details: { host, port } },
+    );
+  }
+  if (code === 'EACCES') {
+    return new CliError('port-busy', `not allowed to listen on ${host}:${port} (ports below 1024 need privileges); pass --listen 127.0.0.1:<port above 1024>`, { cause: error, details: { host, port } });
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return new CliError('usage', `cannot listen on ${host}: not an address of this machine; pass --listen 127.0.0.1:<port>`, { cause: error });
+  }
+  return new CliError('internal', `cannot listen on ${host}:${port} (${code ?? String(error)})`, { cause: error });
+}

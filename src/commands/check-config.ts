@@ -1,0 +1,79 @@
+/**
+ * `check-config`: one line per check, the fix in each message; `--live` asks DingTalk to
+ * validate the app credentials; `--strict` makes warnings fail. Exit 0 or 7.
+ */
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Context } from '../cli.js';
+import { runStaticChecks, type Check, type DbProbe } from '../checks.js';
+import type { Config } from '../config.js';
+import { isCliError } from '../errors.js';
+import { commandConfig } from './shared.js';
+
+export default async function checkConfig(
+  context: Context,
+  _args: unknown[],
+  options: Record<string, unknown>,
+): Promise<number> {
+  const { out } = context;
+  const config = commandConfig(context, { tolerateEnvFile: true });
+  const checks = runStaticChecks(config, probeDb(config.dbPath));
+  if (options.live) checks.push(await liveCheck(config));
+
+  const strict = Boolean(options.strict);
+  const ok = checks.every((check) => check.status === 'pass' || (check.status === 'warn' && !strict));
+  if (out.json) {
+    out.document({ ok, checks });
+  } else {
+    const { c } = out;
+    const mark = { pass: c.green('✓'), warn: c.yellow('⚠'), fail: c.red('✗') };
+    const width = Math.max(...checks.map((check) => check.id.length));
+    for (const check of checks) out.line(`${mark[check.status]} ${c.dim(check.id.padEnd(width))}  ${check.message}`);
+    const count = (status: Check['status']) => checks.filter((check) => check.status === status).length;
+    out.line();
+    out.line(
+      `${ok ? c.green('ok') : c.red('failed')}: ${count('pass')} passed, ${count('warn')} warning(s), ${count('fail')} failed` +
+        (strict && count('warn') > 0 ? ' (--strict: warnings fail)' : ''),
+    );
+  }
+  return ok ? 0 : 7;
+}
+
+/** Can the DB file be written, or created in its folder? */
+export function probeDb(path: string): DbProbe {
+  const full = resolve(path);
+  try {
+    if (existsSync(full)) {
+      if (statSync(full).isDirectory()) return { exists: true, problem: 'is a directory' };
+      accessSync(full, constants.R_OK | constants.W_OK);
+      return { exists: true, problem: undefined };
+    }
+    const dir = dirname(full);
+    if (!existsSync(dir)) return { exists: false, problem: `is in a folder that does not exist (${dir})` };
+    accessSync(dir, constants.W_OK);
+    return { exists: false, problem: undefined };
+  } catch (error) {
+    return { exists: existsSync(full), problem: `is not writable (${(error as NodeJS.ErrnoException).code ?? 'error'})` };
+  }
+}
+
+async function liveCheck(config: Config): Promise<Check> {
+  if (!config.clientId || !config.clientSecret) {
+    return { id: 'live', status: 'fail', message: 'cannot ask DingTalk without DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET; set both first' };
+  }
+  const { DingTalkClient } = await import('../dingtalk/client.js');
+  const client = new DingTalkClient({ apiBase: config.apiBase });
+  try {
+    const token = await client.getAppAccessToken({ clientId: config.clientId, clientSecret: config.clientSecret });
+    return {
+      id: 'live',
+      status: 'pass',
+      message: `DingTalk (${config.apiBase}) accepted DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET (app token valid ${token.expireIn ?? '?'} s)`,
+    };
+  } catch (error) {
+    if (!isCliError(error)) throw error;
+    return { id: 'live', status: 'fail', message: error.message };
+  } finally {
+    await client.close();
+  }
+}

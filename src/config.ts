@@ -1,0 +1,286 @@
+/**
+ * Configuration: the one place that reads `process.env` and the `.env` file.
+ *
+ * Flow: read the env file (default `./.env` when present, or `--env-file`) with dotenv's
+ * parser → layer the process environment over it → layer command-line flags over that →
+ * normalise into one typed {@link Config}. Loading never fails on a missing or malformed
+ * variable (so `check-config` can report it); commands ask for what they need with the
+ * `require*` helpers, which throw a `config` error naming the fix.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { CliError } from './errors.js';
+
+export const VARIABLES = [
+  'DINGTALK_CLIENT_ID',
+  'DINGTALK_CLIENT_SECRET',
+  'DINGTALK_REDIRECT_URL',
+  'BASE_DOMAIN',
+  'ALLOWED_DOMAINS',
+  'ADMIN_EMAILS',
+  'JWT_SECRET',
+  'MUVEE_DINGTALK_DB',
+  'DINGTALK_LOGIN_BASE',
+  'DINGTALK_API_BASE',
+] as const;
+export type VariableName = (typeof VARIABLES)[number];
+export type Source = 'flag' | 'env' | 'env-file' | 'default';
+
+export const DEFAULTS = {
+  DINGTALK_REDIRECT_URL: 'http://localhost:8080/auth/dingtalk/callback',
+  MUVEE_DINGTALK_DB: './muvee-dingtalk.db',
+  DINGTALK_LOGIN_BASE: 'https://login.dingtalk.com',
+  DINGTALK_API_BASE: 'https://api.dingtalk.com',
+} as const satisfies Partial<Record<VariableName, string>>;
+
+/** A list variable split on commas; `emptyItems` counts `a,,b`-style holes. */
+export interface ListValue {
+  items: string[];
+  emptyItems: number;
+}
+
+export interface EnvFileInfo {
+  path: string;
+  /** Whether the file was found (a missing default `./.env` is not an error). */
+  loaded: boolean;
+  /** Lines dotenv would silently ignore: `{ line: 3, text: 'oops' }`. */
+  malformed: { line: number; text: string }[];
+  /** Names that look like ours but are not (typos such as `DINGTALK_CLIENTID`). */
+  unknown: string[];
+}
+
+export interface Config {
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  redirectUrl: string;
+  baseDomain: string | undefined;
+  allowedDomains: ListValue;
+  adminEmails: ListValue;
+  jwtSecret: string | undefined;
+  dbPath: string;
+  loginBase: string;
+  apiBase: string;
+  /** Where each variable came from. */
+  sources: Record<VariableName, Source>;
+  /** Variables whose value had leading or trailing whitespace (trimmed here). */
+  trimmed: VariableName[];
+  envFile: EnvFileInfo;
+  runtime: Runtime;
+}
+
+/** Facts about the process that are not configuration but still come from the environment. */
+export interface Runtime {
+  debug: boolean;
+  ci: boolean;
+  /** A graphical session exists, so `open` has a chance (Linux needs DISPLAY or WAYLAND_DISPLAY). */
+  hasDisplay: boolean;
+}
+
+export interface ConfigFlags {
+  envFile?: string | undefined;
+  db?: string | undefined;
+}
+
+export interface LoadOptions {
+  flags?: ConfigFlags;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  platform?: NodeJS.Platform;
+}
+
+/** Reads and layers every source. Throws only when an explicit `--env-file` cannot be read. */
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const flags = options.flags ?? {};
+  const envFile = readEnvFile(flags.envFile, cwd);
+  const flagValues: Partial<Record<VariableName, string>> = {};
+  if (flags.db !== undefined) flagValues.MUVEE_DINGTALK_DB = flags.db;
+  return resolveConfig({
+    flags: flagValues,
+    env,
+    fileValues: envFile.values,
+    envFile: envFile.info,
+    platform: options.platform ?? process.platform,
+  });
+}
+
+/** Pure: layers flag > environment > env file > default and normalises. */
+export function resolveConfig(input: {
+  flags: Partial<Record<VariableName, string>>;
+  env: NodeJS.ProcessEnv;
+  fileValues: Record<string, string>;
+  envFile: EnvFileInfo;
+  platform?: NodeJS.Platform;
+}): Config {
+  const sources = {} as Record<VariableName, Source>;
+  const trimmed: VariableName[] = [];
+  const pick = (name: VariableName): string | undefined => {
+    const layers: [Source, string | undefined][] = [
+      ['flag', input.flags[name]],
+      ['env', input.env[name]],
+      ['env-file', input.fileValues[name]],
+    ];
+    for (const [source, raw] of layers) {
+      if (raw === undefined) continue;
+      const value = raw.trim();
+      if (value !== raw) trimmed.push(name);
+      // An empty value counts as unset, as it does for muvee.
+      if (value === '') continue;
+      sources[name] = source;
+      return value;
+    }
+    sources[name] = 'default';
+    return undefined;
+  };
+  const withDefault = (name: keyof typeof DEFAULTS): string => pick(name) ?? DEFAULTS[name];
+
+  const platform = input.platform ?? process.platform;
+  return {
+    clientId: pick('DINGTALK_CLIENT_ID'),
+    clientSecret: pick('DINGTALK_CLIENT_SECRET'),
+    redirectUrl: withDefault('DINGTALK_REDIRECT_URL'),
+    baseDomain: pick('BASE_DOMAIN')?.toLowerCase(),
+    allowedDomains: splitList(pick('ALLOWED_DOMAINS')),
+    adminEmails: splitList(pick('ADMIN_EMAILS')),
+    jwtSecret: pick('JWT_SECRET'),
+    dbPath: withDefault('MUVEE_DINGTALK_DB'),
+    loginBase: withDefault('DINGTALK_LOGIN_BASE').replace(/\/+$/, ''),
+    apiBase: withDefault('DINGTALK_API_BASE').replace(/\/+$/, ''),
+    sources,
+    trimmed,
+    envFile: input.envFile,
+    runtime: {
+      debug: (input.env.DEBUG ?? '').split(',').some((d) => /^(muvee-dingtalk|\*)$/.test(d.trim())),
+      ci: isTruthy(input.env.CI),
+      hasDisplay:
+        platform === 'darwin' ||
+        platform === 'win32' ||
+        Boolean(input.env.DISPLAY || input.env.WAYLAND_DISPLAY),
+    },
+  };
+}
+
+/** Pure: `"a.com, B.com,,"` → `{ items: ['a.com', 'b.com'], emptyItems: 2 }`. */
+export function splitList(value: string | undefined): ListValue {
+  if (value === undefined) return { items: [], emptyItems: 0 };
+  const parts = value.split(',').map((part) => part.trim().toLowerCase());
+  const items = parts.filter((part) => part !== '');
+  return { items, emptyItems: parts.length - items.length };
+}
+
+function isTruthy(value: string | undefined): boolean {
+  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
+}
+
+function readEnvFile(
+  explicitPath: string | undefined,
+  cwd: string,
+): { values: Record<string, string>; info: EnvFileInfo } {
+  const path = resolve(cwd, explicitPath ?? '.env');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (explicitPath === undefined && code === 'ENOENT') {
+      return { values: {}, info: { path, loaded: false, malformed: [], unknown: [] } };
+    }
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EACCES'
+          ? 'is not readable (permission denied)'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : `cannot be read (${code ?? String(error)})`;
+    throw new CliError(
+      'config',
+      `env file '${path}' ${why}; pass an existing file to --env-file, or leave it out to use ./.env`,
+      { cause: error },
+    );
+  }
+  const values = parseDotenv(text);
+  const known = new Set<string>(VARIABLES);
+  const unknown = Object.keys(values).filter(
+    (name) => /^(DINGTALK_|MUVEE_)/.test(name) && !known.has(name),
+  );
+  return { values, info: { path, loaded: true, malformed: findMalformedLines(text), unknown } };
+}
+
+/**
+ * Pure: the lines of a `.env` text that dotenv would silently drop. Multi-line quoted values
+ * are followed to their closing quote so their inner lines are not reported.
+ */
+export function findMalformedLines(text: string): { line: number; text: string }[] {
+  const malformed: { line: number; text: string }[] = [];
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  let openQuote: string | undefined;
+  lines.forEach((raw, index) => {
+    if (openQuote !== undefined) {
+      if (raw.includes(openQuote)) openQuote = undefined;
+      return;
+    }
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const match = /^(?:export\s+)?[\w.-]+\s*[=:]\s*(.*)$/.exec(line);
+    if (!match) {
+      malformed.push({ line: index + 1, text: line.length > 40 ? `${line.slice(0, 40)}…` : line });
+      return;
+    }
+    const value = match[1] ?? '';
+    const quote = value[0];
+    if ((quote === '"' || quote === "'" || quote === '`') && !value.slice(1).includes(quote)) {
+      openQuote = quote;
+    }
+  });
+  return malformed;
+}
+
+/** Throws the `config` error every command uses when the env file has lines dotenv drops. */
+export function assertEnvFileWellFormed(config: Config): void {
+  const first = config.envFile.malformed[0];
+  if (first) {
+    throw new CliError(
+      'config',
+      `env file '${config.envFile.path}' line ${first.line} is not NAME=value ('${first.text}'); fix or remove that line (see .env.example)`,
+    );
+  }
+}
+
+export function requireClientCredentials(config: Config): { clientId: string; clientSecret: string } {
+  if (!config.clientId) {
+    throw new CliError(
+      'config',
+      'DINGTALK_CLIENT_ID is not set; copy .env.example to .env and fill in the AppKey from the DingTalk developer console (or use --emulator)',
+    );
+  }
+  if (!config.clientSecret) {
+    throw new CliError(
+      'config',
+      'DINGTALK_CLIENT_SECRET is not set; copy the AppSecret from the DingTalk developer console into .env (or use --emulator)',
+    );
+  }
+  return { clientId: config.clientId, clientSecret: config.clientSecret };
+}
+
+/** The insecure placeholder muvee ships with; a session signed with it is forgeable by anyone. */
+export const DEFAULT_JWT_SECRET = 'change-me-in-production';
+export const MIN_JWT_SECRET_BYTES = 32;
+
+export function requireJwtSecret(config: Config): string {
+  if (!config.jwtSecret) {
+    throw new CliError(
+      'config',
+      "JWT_SECRET is not set; set it to muvee's JWT_SECRET (at least 32 bytes, e.g. `openssl rand -hex 32`) in .env or the environment",
+    );
+  }
+  return config.jwtSecret;
+}
+
+/** Is `host` one of the loopback names the callback listener may bind to? */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}

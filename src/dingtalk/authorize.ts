@@ -1,0 +1,139 @@
+/**
+ * The browser half of DingTalk's OAuth2 flow, pure: the authorize URL muvee sends people to,
+ * and the judgement of the URL DingTalk sends them back to.
+ *
+ * @see ../../../shared/dingtalk-api.md §1
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { CliError } from '../errors.js';
+
+/** A fresh `state`: 256 random bits, URL-safe. */
+export function newState(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Exactly the parameters muvee sends, in muvee's order. */
+export function buildAuthorizeUrl(
+  config: { loginBase: string; clientId: string; redirectUrl: string },
+  state: string,
+): string {
+  const url = new URL('/oauth2/auth', `${config.loginBase}/`);
+  url.search = new URLSearchParams({
+    client_id: config.clientId,
+    response_type: 'code',
+    scope: 'openid',
+    prompt: 'consent',
+    state,
+    redirect_uri: config.redirectUrl,
+  }).toString();
+  return url.toString();
+}
+
+export type CallbackResult =
+  | { kind: 'code'; code: string }
+  | { kind: 'error'; error: string; description: string | undefined };
+
+export type CallbackRejection =
+  | 'missing-state'
+  | 'wrong-state'
+  | 'repeated-parameter'
+  | 'conflicting-code'
+  | 'no-code'
+  | 'bad-code';
+
+/** A callback that must not be accepted; the listener answers it with a 400 page. */
+export class CallbackError extends CliError {
+  readonly reason: CallbackRejection;
+  constructor(reason: CallbackRejection, message: string) {
+    super('usage', message, { details: { reason } });
+    this.reason = reason;
+  }
+}
+
+/** Constant-time string comparison (hashing first so lengths leak nothing either). */
+export function safeEqual(a: string, b: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+/** Reflected text is shown in a terminal too: no control characters (escape sequences), bounded. */
+function printable(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+const CODE_SHAPE = /^[\w.~-]{1,512}$/;
+
+/**
+ * Judges the URL DingTalk redirected to. Reads `authCode ?? code` (DingTalk sends one or
+ * both), checks `state` in constant time, and reports `error=...` as a result. Throws
+ * {@link CallbackError} for anything that must not end the wait.
+ *
+ * @param options.stateOptional accept a URL without `state` (a pasted URL); a present state
+ *   is still checked.
+ */
+export function parseCallback(
+  url: string | URL,
+  expectedState: string,
+  options: { stateOptional?: boolean } = {},
+): CallbackResult {
+  const params = (typeof url === 'string' ? new URL(url, 'http://callback.invalid') : url)
+    .searchParams;
+  for (const name of ['state', 'code', 'authCode', 'error']) {
+    if (params.getAll(name).length > 1) {
+      throw new CallbackError('repeated-parameter', `the parameter '${name}' appears more than once`);
+    }
+  }
+  const state = params.get('state');
+  if (state === null || state === '') {
+    if (!options.stateOptional) {
+      throw new CallbackError('missing-state', 'the callback has no state parameter');
+    }
+  } else if (!safeEqual(state, expectedState)) {
+    throw new CallbackError(
+      'wrong-state',
+      'the state parameter does not match this login (an old tab, or a forged request)',
+    );
+  }
+
+  const error = params.get('error');
+  if (error !== null) {
+    const description = params.get('error_description');
+    return {
+      kind: 'error',
+      error: printable(error, 200),
+      description: description === null ? undefined : printable(description, 500),
+    };
+  }
+  const authCode = params.get('authCode');
+  const code = params.get('code');
+  if (authCode && code && authCode !== code) {
+    throw new CallbackError('conflicting-code', 'authCode and code disagree');
+  }
+  const value = authCode || code;
+  if (!value) throw new CallbackError('no-code', 'the callback has neither authCode nor code');
+  if (!CODE_SHAPE.test(value)) throw new CallbackError('bad-code', 'the code has unexpected characters');
+  return { kind: 'code', code: value };
+}
+
+/**
+ * What the user pasted: the full URL the browser landed on, or the bare code.
+ * State is checked when the URL carries one.
+ */
+export function parsePasted(input: string, expectedState: string): CallbackResult {
+  const text = input.trim();
+  if (/[?&]/.test(text) || text.includes('://')) {
+    let url: URL;
+    try {
+      url = new URL(text, 'http://callback.invalid');
+    } catch {
+      throw new CallbackError('no-code', 'that is not a URL; paste the whole address bar');
+    }
+    return parseCallback(url, expectedState, { stateOptional: true });
+  }
+  if (!CODE_SHAPE.test(text)) {
+    throw new CallbackError('bad-code', 'that is neither a URL nor a code');
+  }
+  return { kind: 'code', code: text };
+}

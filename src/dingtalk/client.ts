@@ -1,0 +1,342 @@
+/**
+ * The one way to DingTalk's API. Every call goes through {@link DingTalkClient}, which takes
+ * the API base URL and an optional undici `Dispatcher`, so tests and the emulator can point
+ * it anywhere.
+ *
+ * Flow of a call: `send()` does the HTTP (undici, JSON body, timeout) → a pure `parse…()`
+ * judges status and body and either returns typed data or throws a `CliError` with
+ * DingTalk's string `code`, its `requestid`, and a hint for known codes.
+ *
+ * @see ../../../shared/dingtalk-api.md §2–§5
+ */
+import { Agent, request, type Dispatcher } from 'undici';
+import { CliError } from '../errors.js';
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export type Step = 'code exchange' | 'profile' | 'app token';
+
+/** What DingTalk returned for `/v1.0/contact/users/me`, as returned. */
+export interface Profile {
+  nick?: string;
+  avatarUrl?: string;
+  mobile?: string;
+  openId?: string;
+  unionId: string;
+  email?: string;
+  stateCode?: string;
+  [field: string]: unknown;
+}
+
+export interface UserToken {
+  accessToken: string;
+  refreshToken: string | undefined;
+  expireIn: number | undefined;
+  corpId: string | undefined;
+}
+
+export interface AppToken {
+  accessToken: string;
+  expireIn: number | undefined;
+}
+
+/** An HTTP answer reduced to what the parsers judge. */
+export interface ApiResponse {
+  status: number;
+  contentType: string;
+  text: string;
+}
+
+export interface Credentials {
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface DingTalkClientOptions {
+  apiBase: string;
+  dispatcher?: Dispatcher;
+  timeoutMs?: number;
+}
+
+export class DingTalkClient {
+  readonly apiBase: string;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownDispatcher: boolean;
+  private readonly timeoutMs: number;
+
+  constructor(options: DingTalkClientOptions) {
+    this.apiBase = options.apiBase.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // An own agent, closed by close(), so no idle keep-alive socket holds the process open.
+    this.ownDispatcher = options.dispatcher === undefined;
+    this.dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 1000, connect: { timeout: this.timeoutMs } });
+  }
+
+  /** Releases the client's own connections (an injected dispatcher is left alone). */
+  async close(): Promise<void> {
+    if (this.ownDispatcher) await this.dispatcher.destroy();
+  }
+
+  /** `POST /v1.0/oauth2/userAccessToken`: camelCase JSON, no redirect_uri, no auth header. */
+  async exchangeCode(code: string, credentials: Credentials): Promise<UserToken> {
+    const response = await this.send('code exchange', 'POST', '/v1.0/oauth2/userAccessToken', {
+      body: {
+        clientId: credentials.clientId,
+        clientSecret: credentials.clientSecret,
+        code,
+        grantType: 'authorization_code',
+      },
+    });
+    return parseUserTokenResponse(response, [credentials.clientSecret, code]);
+  }
+
+  /** `GET /v1.0/contact/users/me` with the `x-acs-dingtalk-access-token` header. */
+  async getProfile(accessToken: string): Promise<Profile> {
+    const response = await this.send('profile', 'GET', '/v1.0/contact/users/me', {
+      headers: { 'x-acs-dingtalk-access-token': accessToken },
+    });
+    return parseProfileResponse(response, [accessToken]);
+  }
+
+  /** `POST /v1.0/oauth2/accessToken`: checks AppKey/AppSecret without a user. */
+  async getAppAccessToken(credentials: Credentials): Promise<AppToken> {
+    const response = await this.send('app token', 'POST', '/v1.0/oauth2/accessToken', {
+      body: { appKey: credentials.clientId, appSecret: credentials.clientSecret },
+    });
+    return parseAppTokenResponse(response, [credentials.clientSecret]);
+  }
+
+  private async send(
+    step: Step,
+    method: 'GET' | 'POST',
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string> },
+  ): Promise<ApiResponse> {
+    const url = `${this.apiBase}${path}`;
+    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      const response = await request(url, {
+        method,
+        headers,
+        body: options.body === undefined ? null : JSON.stringify(options.body),
+        dispatcher: this.dispatcher,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of response.body) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_BODY_BYTES) {
+          response.body.destroy();
+          throw new CliError(
+            'dingtalk-bad-response',
+            `DingTalk's ${step} answer is larger than 1 MiB; that is not DingTalk's API (check DINGTALK_API_BASE and any proxy)`,
+          );
+        }
+        chunks.push(chunk as Buffer);
+      }
+      const contentType = response.headers['content-type'];
+      return {
+        status: response.statusCode,
+        contentType: (Array.isArray(contentType) ? contentType[0] : contentType) ?? '',
+        text: Buffer.concat(chunks).toString('utf8'),
+      };
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw unreachable(step, this.apiBase, this.timeoutMs, error);
+    }
+  }
+}
+
+/** Pure: turns a network failure into the exit-4 error, naming what to check. */
+export function unreachable(step: Step, apiBase: string, timeoutMs: number, error: unknown): CliError {
+  const err = error as { code?: string; name?: string; cause?: { code?: string } };
+  const code = err.code ?? err.cause?.code ?? '';
+  const timedOut =
+    err.name === 'TimeoutError' ||
+    err.name === 'AbortError' ||
+    /TIMEOUT/.test(code) ||
+    code === 'ETIMEDOUT';
+  const why = timedOut
+    ? `no answer within ${Math.round(timeoutMs / 1000)} s`
+    : code === 'ECONNREFUSED'
+      ? 'connection refused'
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? 'host not found'
+        : code === 'UND_ERR_SOCKET' || code === 'ECONNRESET'
+          ? 'connection closed before an answer'
+          : code || (error instanceof Error ? error.message : String(error));
+  return new CliError(
+    'dingtalk-unreachable',
+    `could not reach DingTalk for the ${step} at ${apiBase} (${why}); check the network, any proxy, and DINGTALK_API_BASE`,
+    { cause: error, details: { step, reason: timedOut ? 'timeout' : code || 'network' } },
+  );
+}
+
+const HINTS: [RegExp, string][] = [
+  [/^(invalidClientIdOrSecret|invalid\.client)$/, 'check DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET against the AppKey and AppSecret in the DingTalk developer console'],
+  [/^invalidParameter\.authCode\.notFound$/, 'the code was already used or expired; start the login again'],
+  [/^Forbidden\.AccessDenied\.AccessTokenPermissionDenied$/, 'add the permission %SCOPES% to the app in the DingTalk developer console (权限管理), publish, then log in again'],
+  [/^Forbidden\.AccessDenied\.Qps/, 'DingTalk is throttling this app; wait a minute and try again'],
+  [/^InvalidAuthentication$/, 'the access token was not accepted (expired or from another app); log in again'],
+  [/^AuthenticationFailed\.MissingParameter$/, 'the access token header was missing; this is a bug in the client, please report it'],
+  [/^invalidParameter\.user\.notFound$/, 'the signed-in user was not found; is the user a member of the organisation that owns the app?'],
+  [/^Missing/, 'DingTalk wants a field it did not get; check the request (camelCase JSON)'],
+];
+
+/** Pure: the hint for a DingTalk error code, naming `requiredScopes` when given. */
+export function hintFor(code: string, requiredScopes: string[] = []): string {
+  for (const [pattern, hint] of HINTS) {
+    if (pattern.test(code)) {
+      return hint.replace('%SCOPES%', requiredScopes.length > 0 ? requiredScopes.join(', ') : 'Contact.User.Read');
+    }
+  }
+  return 'see the DingTalk open platform error code reference';
+}
+
+/** Pure: hides every secret that might be echoed back. */
+export function redact(text: string, secrets: readonly (string | undefined)[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
+  }
+  return out;
+}
+
+function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeBody(response: ApiResponse): string {
+  const type = response.contentType.split(';')[0]?.trim() || 'no content type';
+  if (response.text.trim() === '') return 'an empty body';
+  if (/html/i.test(type) || /^\s*</.test(response.text)) return `an HTML page (${type})`;
+  return `a body that is not JSON (${type})`;
+}
+
+/**
+ * Pure: judges any DingTalk API answer. Returns the JSON object of a 2xx answer; throws the
+ * matching `CliError` otherwise: 4xx → `dingtalk-refused` (exit 3), 5xx →
+ * `dingtalk-unavailable` (exit 4), a 2xx that is not JSON → `dingtalk-bad-response` (exit 4).
+ */
+export function judgeResponse(
+  step: Step,
+  response: ApiResponse,
+  secrets: readonly (string | undefined)[] = [],
+): Record<string, unknown> {
+  const body = parseJsonObject(response.text);
+  const dtCode = typeof body?.code === 'string' && body.code !== '' ? body.code : undefined;
+  const ok = response.status >= 200 && response.status < 300;
+  if (ok && body && dtCode === undefined) return body;
+
+  if (!ok && response.status >= 500) {
+    throw new CliError(
+      'dingtalk-unavailable',
+      `DingTalk failed the ${step} with HTTP ${response.status}${dtCode ? ` (${dtCode})` : ''}; it is having trouble, try again in a minute`,
+      { details: { step, status: response.status, dingtalkCode: dtCode ?? null } },
+    );
+  }
+  if (dtCode !== undefined && body) {
+    const message = redact(typeof body.message === 'string' ? body.message : '', secrets);
+    const requestId = typeof body.requestid === 'string' ? body.requestid : undefined;
+    const detail = body.accessdenieddetail as { requiredScopes?: unknown } | undefined;
+    const scopes = Array.isArray(detail?.requiredScopes)
+      ? detail.requiredScopes.filter((s): s is string => typeof s === 'string')
+      : [];
+    throw new CliError(
+      'dingtalk-refused',
+      `DingTalk refused the ${step}: ${redact(dtCode, secrets)}${message ? ` (${message})` : ''}` +
+        `${scopes.length ? `, required scopes: ${scopes.join(', ')}` : ''}` +
+        `${requestId ? `, request id ${requestId}` : ''}; ${hintFor(dtCode, scopes)}`,
+      {
+        details: {
+          step,
+          status: response.status,
+          dingtalkCode: dtCode,
+          dingtalkMessage: message,
+          requestId: requestId ?? null,
+          ...(scopes.length ? { requiredScopes: scopes } : {}),
+        },
+      },
+    );
+  }
+  if (!ok) {
+    const throttled = response.status === 429 || response.status === 403;
+    throw new CliError(
+      'dingtalk-refused',
+      `DingTalk refused the ${step} with HTTP ${response.status} and ${describeBody(response)}; ` +
+        (throttled
+          ? 'DingTalk blocks an IP that calls too often for 5 minutes: wait, then try again'
+          : 'check DINGTALK_API_BASE and any proxy between here and DingTalk'),
+      { details: { step, status: response.status } },
+    );
+  }
+  throw new CliError(
+    'dingtalk-bad-response',
+    `DingTalk answered the ${step} with HTTP ${response.status} and ${describeBody(response)}, not its JSON API; check DINGTALK_API_BASE and any proxy or captive portal`,
+    { details: { step, status: response.status } },
+  );
+}
+
+function missingField(step: Step, field: string, response: ApiResponse): CliError {
+  return new CliError(
+    'dingtalk-bad-response',
+    `DingTalk's ${step} answer (HTTP ${response.status}) has no ${field}; check DINGTALK_API_BASE and any proxy`,
+    { details: { step, status: response.status, missing: field } },
+  );
+}
+
+const optionalString = (value: unknown) => (typeof value === 'string' ? value : undefined);
+const optionalNumber = (value: unknown) => (typeof value === 'number' ? value : undefined);
+
+/** Pure: `{accessToken, refreshToken, expireIn, corpId?}` of the code exchange. */
+export function parseUserTokenResponse(
+  response: ApiResponse,
+  secrets: readonly (string | undefined)[] = [],
+): UserToken {
+  const body = judgeResponse('code exchange', response, secrets);
+  if (typeof body.accessToken !== 'string' || body.accessToken === '') {
+    throw missingField('code exchange', 'accessToken', response);
+  }
+  return {
+    accessToken: body.accessToken,
+    refreshToken: optionalString(body.refreshToken),
+    expireIn: optionalNumber(body.expireIn),
+    corpId: optionalString(body.corpId),
+  };
+}
+
+/** Pure: the profile, which must at least carry a `unionId`. */
+export function parseProfileResponse(
+  response: ApiResponse,
+  secrets: readonly (string | undefined)[] = [],
+): Profile {
+  const body = judgeResponse('profile', response, secrets);
+  if (typeof body.unionId !== 'string' || body.unionId.trim() === '') {
+    throw missingField('profile', 'unionId', response);
+  }
+  return body as Profile;
+}
+
+/** Pure: the app token of `POST /v1.0/oauth2/accessToken`. */
+export function parseAppTokenResponse(
+  response: ApiResponse,
+  secrets: readonly (string | undefined)[] = [],
+): AppToken {
+  const body = judgeResponse('app token', response, secrets);
+  if (typeof body.accessToken !== 'string' || body.accessToken === '') {
+    throw missingField('app token', 'accessToken', response);
+  }
+  return { accessToken: body.accessToken, expireIn: optionalNumber(body.expireIn) };
+}

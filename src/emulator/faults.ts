@@ -1,0 +1,65 @@
+/**
+ * Fault specs for `emulator --fault endpoint=spec`, pure. A spec is comma-separated parts:
+ * a status (`503`), `html`, `text`, `truncated`, `empty`, `no-token`, `no-unionid`,
+ * `latency:<ms>`, `reset`, `times:<n>`. Examples: `userAccessToken=503`,
+ * `usersMe=200,html`, `accessToken=latency:15000`, `userAccessToken=reset,times:1`.
+ */
+import { CliError } from '../errors.js';
+import { ENDPOINTS, type Endpoint, type Fault } from './server.js';
+
+/** DingTalk-shaped error bodies for a bare status. */
+const STATUS_CODES: Record<number, string> = {
+  400: 'InvalidParameter',
+  401: 'InvalidAuthentication',
+  403: 'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi',
+  404: 'InvalidAction.NotFound',
+  429: 'Throttling.User',
+  500: 'InternalError',
+  502: 'BadGateway',
+  503: 'ServiceUnavailable',
+};
+
+export function errorBody(status: number): string {
+  return JSON.stringify({
+    requestid: 'EMULATED-FAULT',
+    code: STATUS_CODES[status] ?? `Emulated${status}`,
+    message: `emulated fault (HTTP ${status})`,
+  });
+}
+
+export function parseFaultSpec(text: string): [Endpoint, Fault] {
+  const eq = text.indexOf('=');
+  const endpoint = text.slice(0, eq) as Endpoint;
+  if (eq < 0 || !ENDPOINTS.includes(endpoint)) {
+    throw new CliError('usage', `--fault '${text}' must be <endpoint>=<spec> with endpoint one of ${ENDPOINTS.join(', ')}`);
+  }
+  const fault: Fault = {};
+  let body: string | undefined;
+  let contentType: string | undefined;
+  for (const part of text.slice(eq + 1).split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [name, value] = part.split(':') as [string, string | undefined];
+    if (/^\d{3}$/.test(part)) fault.status = Number(part);
+    else if (name === 'latency' && value && /^\d+$/.test(value)) fault.latencyMs = Number(value);
+    else if (name === 'times' && value && /^\d+$/.test(value)) fault.times = Number(value);
+    else if (part === 'reset') fault.reset = true;
+    else if (part === 'html') {
+      body = '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>';
+      contentType = 'text/html';
+    } else if (part === 'text') {
+      body = 'upstream connect error or disconnect/reset before headers';
+      contentType = 'text/plain';
+    } else if (part === 'truncated') body = '{"accessToken": "3f2a9c", "expireIn": 72';
+    else if (part === 'empty') body = '';
+    else if (part === 'no-token') body = '{"refreshToken":"emulated","expireIn":7200}';
+    else if (part === 'no-unionid') body = '{"nick":"nobody","openId":"emulated"}';
+    else throw new CliError('usage', `--fault '${text}': unknown part '${part}'; use a status, html, text, truncated, empty, no-token, no-unionid, latency:<ms>, reset or times:<n>`);
+  }
+  if (body !== undefined) {
+    fault.status ??= 200;
+    fault.body = body;
+    if (contentType) fault.contentType = contentType;
+  } else if (fault.status !== undefined) {
+    fault.body = errorBody(fault.status);
+  }
+  return [endpoint, fault];
+}

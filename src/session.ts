@@ -1,0 +1,211 @@
+/**
+ * muvee's session tokens: HS256 JWTs with exactly `{uid, email, role, iat, exp}`, carried in
+ * the `muvee_session` cookie. muvee verifies with HMAC only, so verification pins HS256 and
+ * rejects everything else before a key is ever used.
+ */
+import jwt from 'jsonwebtoken';
+import { CliError } from './errors.js';
+
+export const COOKIE_NAME = 'muvee_session';
+/** muvee's session lifetime: 7 days. */
+export const SESSION_TTL_SECONDS = 604_800;
+
+export type Role = 'admin' | 'member';
+export const ROLES: readonly Role[] = ['admin', 'member'];
+
+export interface SessionClaims {
+  uid: string;
+  email: string;
+  role: Role;
+  iat: number;
+  exp: number;
+}
+
+export type RejectReason =
+  | 'expired'
+  | 'not-yet-valid'
+  | 'bad-signature'
+  | 'malformed'
+  | 'wrong-algorithm'
+  | 'bad-claims';
+
+export interface VerifyResult {
+  valid: boolean;
+  reason?: RejectReason;
+  /** Why, for humans: `signature does not match JWT_SECRET`. */
+  message: string;
+  header: Record<string, unknown> | null;
+  claims: Record<string, unknown> | null;
+  /** ISO time of `exp`, when the token has a numeric one. */
+  expiresAt: string | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+export function isEmail(value: unknown): value is string {
+  return typeof value === 'string' && EMAIL.test(value);
+}
+
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/** Signs a session token with exactly muvee's claims. */
+export function mintSessionToken(
+  user: { uid: string; email: string; role: Role },
+  secret: string,
+  options: { ttlSeconds?: number; now?: number } = {},
+): { token: string; claims: SessionClaims } {
+  const iat = options.now ?? nowSeconds();
+  const claims: SessionClaims = {
+    uid: user.uid,
+    email: user.email,
+    role: user.role,
+    iat,
+    exp: iat + (options.ttlSeconds ?? SESSION_TTL_SECONDS),
+  };
+  const token = jwt.sign(claims, secret, { algorithm: 'HS256', header: { alg: 'HS256', typ: 'JWT' } });
+  return { token, claims };
+}
+
+/** The `Set-Cookie` value muvee sends, ready to paste into a browser or `curl`. */
+export function sessionCookie(token: string, maxAgeSeconds = SESSION_TTL_SECONDS): string {
+  return `${COOKIE_NAME}=${token}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax`;
+}
+
+/**
+ * Pure: finds the JWT in what the user gave: a bare token, `muvee_session=<jwt>`, a whole
+ * `Cookie:` header value, or a `Set-Cookie` line.
+ */
+export function extractToken(input: string): string {
+  const text = input.trim().replace(/^(set-)?cookie:\s*/i, '');
+  if (!text.includes('=')) return text;
+  for (const part of text.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === COOKIE_NAME) return part.slice(eq + 1).trim();
+  }
+  if (/^[\w-]+\.[\w-]+\.[\w-]*$/.test(text)) return text;
+  throw new CliError(
+    'usage',
+    `no ${COOKIE_NAME} cookie in the input; pass the token itself, 'muvee_session=<jwt>' or the whole Cookie header value`,
+  );
+}
+
+/** `7d`, `12h`, `30m`, `45s` or plain seconds → seconds. */
+export function parseTtl(text: string): number {
+  const match = /^\s*(\d+)\s*([smhdw]?)\s*$/i.exec(text);
+  const size: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+  const seconds = match ? Number(match[1]) * (size[(match[2] ?? '').toLowerCase()] ?? 1) : NaN;
+  if (!Number.isSafeInteger(seconds) || seconds <= 0) {
+    throw new CliError('usage', `invalid --ttl '${text}'; use a positive duration such as 7d, 12h, 30m or 3600`);
+  }
+  return seconds;
+}
+
+function decodeSegment(segment: string): Record<string, unknown> | null {
+  if (!/^[\w-]*$/.test(segment)) return null;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Verifies a muvee session token. Never throws: every failure is a `reason`.
+ * Order: shape → algorithm (pinned HS256) → signature → time → muvee's claim shape.
+ */
+export function verifySessionToken(
+  token: string,
+  secret: string,
+  options: { leewaySeconds?: number; now?: number } = {},
+): VerifyResult {
+  const leeway = options.leewaySeconds ?? 0;
+  const now = options.now ?? nowSeconds();
+  const segments = token.split('.');
+  const header = segments.length === 3 ? decodeSegment(segments[0] ?? '') : null;
+  const claims = segments.length === 3 ? decodeSegment(segments[1] ?? '') : null;
+  const expiresAt =
+    claims && typeof claims.exp === 'number' && Number.isFinite(claims.exp)
+      ? safeIso(claims.exp)
+      : null;
+  const reject = (reason: RejectReason, message: string): VerifyResult => ({
+    valid: false,
+    reason,
+    message,
+    header,
+    claims,
+    expiresAt,
+  });
+
+  if (segments.length !== 3) {
+    return reject('malformed', `a JWT has 3 dot-separated segments, this has ${segments.length}`);
+  }
+  if (!header) return reject('malformed', 'the header is not base64url-encoded JSON');
+  if (!claims) return reject('malformed', 'the payload is not base64url-encoded JSON');
+  if (header.alg !== 'HS256') {
+    return reject('wrong-algorithm', `alg is ${JSON.stringify(header.alg ?? null)}; muvee only accepts HS256`);
+  }
+  if (!segments[2]) return reject('bad-signature', 'the signature is missing');
+
+  try {
+    jwt.verify(token, secret, {
+      algorithms: ['HS256'],
+      clockTolerance: leeway,
+      clockTimestamp: now,
+    });
+  } catch (error) {
+    return classifyJwtError(error, reject, claims);
+  }
+
+  const problem = claimProblem(claims);
+  if (problem) return reject('bad-claims', problem);
+  return { valid: true, message: 'valid', header, claims, expiresAt };
+}
+
+function classifyJwtError(
+  error: unknown,
+  reject: (reason: RejectReason, message: string) => VerifyResult,
+  claims: Record<string, unknown>,
+): VerifyResult {
+  if (error instanceof jwt.TokenExpiredError) {
+    return reject('expired', `expired ${error.expiredAt.toISOString()}`);
+  }
+  if (error instanceof jwt.NotBeforeError) {
+    return reject('not-yet-valid', `not valid before ${error.date.toISOString()} (nbf)`);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (message === 'invalid signature') {
+    return reject('bad-signature', 'the signature does not match JWT_SECRET');
+  }
+  if (message === 'invalid algorithm') return reject('wrong-algorithm', 'muvee only accepts HS256');
+  if (/^invalid (exp|nbf|iat)|must be a number/.test(message)) {
+    return reject('bad-claims', `${message} (claims ${Object.keys(claims).join(', ')})`);
+  }
+  return reject('malformed', message);
+}
+
+/** Pure: what is wrong with the claims for muvee, or `undefined`. */
+export function claimProblem(claims: Record<string, unknown>): string | undefined {
+  if (typeof claims.exp !== 'number') return 'exp is required (muvee sessions always expire)';
+  if (claims.iat !== undefined && typeof claims.iat !== 'number') return 'iat must be a number';
+  if (!isUuid(claims.uid)) return `uid ${JSON.stringify(claims.uid ?? null)} is not a UUID`;
+  if (!isEmail(claims.email)) return `email ${JSON.stringify(claims.email ?? null)} is not an email`;
+  if (!ROLES.includes(claims.role as Role)) {
+    return `role ${JSON.stringify(claims.role ?? null)} is not admin or member`;
+  }
+  return undefined;
+}
+
+function safeIso(epochSeconds: number): string | null {
+  const date = new Date(epochSeconds * 1000);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
