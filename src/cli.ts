@@ -99,9 +99,9 @@ load (e.g. the redirect URL is muvee's real domain), paste that page's full URL 
     .addHelpText(
       'after',
       examples(
-        "pbpaste | muvee-dingtalk verify-token -            # keeps the token out of shell history",
+        'muvee-dingtalk verify-token - < token.txt      # from stdin: keeps the token out of shell history',
         "muvee-dingtalk verify-token 'muvee_session=eyJ...; theme=dark'",
-        'muvee-dingtalk verify-token eyJhbGciOiJIUzI1NiIs... --json',
+        'muvee-dingtalk verify-token eyJhbGciOiJIUzI1NiIs... --leeway 30 --json',
       ),
     )
     .action((...args) => run(() => import('./commands/verify-token.js'), args, args.at(-1) as Command));

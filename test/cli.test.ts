@@ -1,0 +1,240 @@
+/**
+ * The CLI as users run it (bin → dist), as a child process: exit codes and --json shapes.
+ */
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import jwt from 'jsonwebtoken';
+import { json, runCli, SECRET, tempDir } from './helpers.ts';
+
+const UID = '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a';
+const GOOD_ENV = {
+  DINGTALK_CLIENT_ID: 'dingabcdefghij123456',
+  DINGTALK_CLIENT_SECRET: 'cs-'.padEnd(64, 'q'),
+  DINGTALK_REDIRECT_URL: 'https://muvee.corp.example/auth/dingtalk/callback',
+  BASE_DOMAIN: 'corp.example',
+  ADMIN_EMAILS: 'boss@corp.example',
+  JWT_SECRET: SECRET,
+};
+
+describe('cli frame', () => {
+  test('--help lists every command and the start-here example', async () => {
+    const r = await runCli(['--help']);
+    assert.equal(r.code, 0);
+    for (const command of ['login', 'verify-token', 'mint-token', 'users', 'check-config', 'emulator']) {
+      assert.match(r.stdout, new RegExp(`\\n  ${command}`));
+    }
+    assert.match(r.stdout, /login --emulator/);
+  });
+
+  for (const command of ['login', 'verify-token', 'mint-token', 'users', 'check-config', 'emulator']) {
+    test(`${command} --help has an example`, async () => {
+      const r = await runCli([command, '--help']);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /Examples?:\n {2}\$ muvee-dingtalk/);
+    });
+  }
+
+  test('--version', async () => {
+    const r = await runCli(['--version']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+/);
+  });
+
+  test('unknown command and bad flag are usage errors (exit 2) with one ✗ line and no stack', async () => {
+    for (const args of [['bogus'], ['verify-token', '--leeway', 'abc', 'x.y.z'], ['mint-token', '--role', 'root']]) {
+      const r = await runCli(args, { env: { JWT_SECRET: SECRET } });
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, /^✗ /);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  });
+
+  test('no command shows help and exits 2', async () => {
+    const r = await runCli([]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr + r.stdout, /Usage: muvee-dingtalk/);
+  });
+
+  test('--json errors are one JSON document on stdout', async () => {
+    const r = await runCli(['--json', 'bogus']);
+    assert.equal(r.code, 2);
+    assert.equal(json<{ error: { code: string } }>(r).error.code, 'usage');
+  });
+
+  test('a missing explicit --env-file is exit 2 naming the file', async () => {
+    const r = await runCli(['--env-file', '/nonexistent/x.env', 'check-config', '--json']);
+    assert.equal(r.code, 2);
+    const doc = json<{ error: { code: string; message: string } }>(r);
+    assert.equal(doc.error.code, 'config');
+    assert.match(doc.error.message, /\/nonexistent\/x\.env/);
+  });
+
+  test('a malformed .env line is a config error naming the line (commands), a failed check (check-config)', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\nthis is not a variable\n`);
+    const mint = await runCli(['mint-token', '--uid', UID, '--email', 'a@b.example', '--role', 'member'], { cwd: dir });
+    assert.equal(mint.code, 2);
+    assert.match(mint.stderr, /line 2/);
+    const check = await runCli(['check-config', '--json'], { cwd: dir });
+    assert.equal(check.code, 7);
+    const doc = json<{ checks: { id: string; status: string }[] }>(check);
+    assert.equal(doc.checks.find((c) => c.id === 'env-file')?.status, 'fail');
+  });
+
+  test('DEBUG=muvee-dingtalk shows the stack of an expected error', async () => {
+    const r = await runCli(['verify-token', 'x'], { env: { DEBUG: 'muvee-dingtalk' } });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /\n\s+at /);
+  });
+});
+
+describe('check-config', () => {
+  test('an empty environment exits 7 and lists what is missing', async (t) => {
+    const r = await runCli(['check-config'], { cwd: tempDir(t) });
+    assert.equal(r.code, 7);
+    assert.match(r.stdout, /✗ client-id/);
+    assert.match(r.stdout, /✗ client-secret/);
+    assert.match(r.stdout, /✗ jwt-secret/);
+  });
+
+  test('a good environment exits 0; --json has the design shape; no secret printed', async (t) => {
+    const r = await runCli(['check-config', '--json'], { env: GOOD_ENV, cwd: tempDir(t) });
+    assert.equal(r.code, 0, r.stdout);
+    const doc = json<{ ok: boolean; checks: { id: string; status: string; message: string }[] }>(r);
+    assert.equal(doc.ok, true);
+    for (const check of doc.checks) {
+      assert.deepEqual(Object.keys(check).sort(), ['id', 'message', 'status']);
+      assert.ok(['pass', 'warn', 'fail'].includes(check.status));
+    }
+    for (const secret of [GOOD_ENV.DINGTALK_CLIENT_SECRET, SECRET]) {
+      assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret));
+    }
+  });
+
+  test('--strict turns warnings into failure', async (t) => {
+    const env = { ...GOOD_ENV, ADMIN_EMAILS: '' };
+    const dir = tempDir(t);
+    assert.equal((await runCli(['check-config'], { env, cwd: dir })).code, 0);
+    assert.equal((await runCli(['check-config', '--strict'], { env, cwd: dir })).code, 7);
+  });
+
+  test('--db flag beats MUVEE_DINGTALK_DB beats .env', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, '.env'), 'MUVEE_DINGTALK_DB=from-file.db\n');
+    const dbMessage = async (args: string[], env: Record<string, string> = {}) => {
+      const doc = json<{ checks: { id: string; message: string }[] }>(await runCli([...args, 'check-config', '--json'], { env, cwd: dir }));
+      return doc.checks.find((c) => c.id === 'db-path')?.message ?? '';
+    };
+    assert.match(await dbMessage([]), /from-file\.db/);
+    assert.match(await dbMessage([], { MUVEE_DINGTALK_DB: 'from-env.db' }), /from-env\.db/);
+    assert.match(await dbMessage(['--db', 'from-flag.db'], { MUVEE_DINGTALK_DB: 'from-env.db' }), /from-flag\.db/);
+  });
+});
+
+describe('mint-token and verify-token', () => {
+  const env = { JWT_SECRET: SECRET };
+
+  test('mint-token prints a token any HS256 library accepts with exactly muvee claims', async (t) => {
+    const r = await runCli(['mint-token', '--uid', UID, '--email', 'a@corp.example', '--role', 'admin'], { env, cwd: tempDir(t) });
+    assert.equal(r.code, 0, r.stderr);
+    const token = r.stdout.trim();
+    const claims = jwt.verify(token, SECRET, { algorithms: ['HS256'] }) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(claims), ['uid', 'email', 'role', 'iat', 'exp']);
+    assert.equal(claims.uid, UID);
+    assert.equal(claims.role, 'admin');
+    assert.equal((claims.exp as number) - (claims.iat as number), 604800);
+  });
+
+  test('mint-token --cookie --ttl', async (t) => {
+    const r = await runCli(['mint-token', '--uid', UID, '--email', 'a@corp.example', '--role', 'member', '--ttl', '1h', '--cookie'], { env, cwd: tempDir(t) });
+    assert.equal(r.code, 0);
+    assert.match(r.stdout.trim(), /^muvee_session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; Max-Age=3600; HttpOnly; SameSite=Lax$/);
+  });
+
+  test('mint-token refuses a missing secret (exit 2) and warns on a weak one', async (t) => {
+    const dir = tempDir(t);
+    const args = ['mint-token', '--uid', UID, '--email', 'a@corp.example', '--role', 'member'];
+    const missing = await runCli(args, { cwd: dir });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /JWT_SECRET is not set/);
+    const weak = await runCli(args, { env: { JWT_SECRET: 'short' }, cwd: dir });
+    assert.equal(weak.code, 0);
+    assert.match(weak.stderr, /⚠ JWT_SECRET is only 5 bytes/);
+  });
+
+  test('mint-token: bad uid, missing role, nobody named: exit 2', async (t) => {
+    const dir = tempDir(t);
+    for (const args of [['--uid', '42', '--email', 'a@b.c', '--role', 'admin'], ['--uid', UID, '--email', 'a@b.c'], [], ['--email', 'nobody@corp.example']]) {
+      const r = await runCli(['mint-token', ...args], { env, cwd: dir });
+      assert.equal(r.code, 2, args.join(' '));
+    }
+  });
+
+  test('verify-token accepts a token from an independent implementation, via argument, stdin and cookie', async (t) => {
+    const dir = tempDir(t);
+    const now = Math.floor(Date.now() / 1000);
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ uid: UID, email: 'a@corp.example', role: 'member', iat: now, exp: now + 600 })}`;
+    const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+    const viaArg = await runCli(['verify-token', token], { env, cwd: dir });
+    assert.equal(viaArg.code, 0, viaArg.stdout + viaArg.stderr);
+    assert.match(viaArg.stdout, /✓ valid/);
+    assert.match(viaArg.stdout, /expires in (9m|10m)/);
+    const viaStdin = await runCli(['verify-token', '-', '--json'], { env, cwd: dir, input: `${token}\n` });
+    assert.equal(viaStdin.code, 0);
+    const doc = json(viaStdin);
+    assert.equal(doc.valid, true);
+    assert.deepEqual(Object.keys(doc).slice(0, 1), ['valid']);
+    for (const key of ['header', 'claims', 'expiresAt', 'userInDb']) assert.ok(key in doc, key);
+    assert.equal(doc.userInDb, null);
+    const viaCookie = await runCli(['verify-token', '--json'], { env, cwd: dir, input: `Cookie: theme=dark; muvee_session=${token}` });
+    assert.equal(viaCookie.code, 0);
+  });
+
+  test('verify-token rejects each bad token with exit 5 and its reason', async (t) => {
+    const dir = tempDir(t);
+    const now = Math.floor(Date.now() / 1000);
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const sign = (header: unknown, payload: unknown, secret = SECRET, alg = 'sha256') => {
+      const i = `${b64(header)}.${b64(payload)}`;
+      return `${i}.${createHmac(alg, secret).update(i).digest('base64url')}`;
+    };
+    const claims = { uid: UID, email: 'a@corp.example', role: 'member', iat: now, exp: now + 600 };
+    const cases: [string, string][] = [
+      [`${b64({ alg: 'none' })}.${b64(claims)}.`, 'wrong-algorithm'],
+      [sign({ alg: 'HS512' }, claims, SECRET, 'sha512'), 'wrong-algorithm'],
+      [sign({ alg: 'HS256' }, claims, 'wrong-secret-wrong-secret-wrong-secret'), 'bad-signature'],
+      [sign({ alg: 'HS256' }, { ...claims, exp: now - 100 }), 'expired'],
+      [sign({ alg: 'HS256' }, { ...claims, nbf: now + 1000 }), 'not-yet-valid'],
+      [sign({ alg: 'HS256' }, { ...claims, role: 'root' }), 'bad-claims'],
+      ['a.b', 'malformed'],
+    ];
+    for (const [token, reason] of cases) {
+      const r = await runCli(['verify-token', '--json', token], { env, cwd: dir });
+      assert.equal(r.code, 5, reason);
+      const doc = json(r);
+      assert.equal(doc.valid, false);
+      assert.equal(doc.reason, reason);
+    }
+    const human = await runCli(['verify-token', cases[2]![0]], { env, cwd: dir });
+    assert.equal(human.code, 5);
+    assert.match(human.stdout, /✗ rejected \(bad-signature\)/);
+  });
+
+  test('verify-token --leeway', async (t) => {
+    const dir = tempDir(t);
+    const now = Math.floor(Date.now() / 1000);
+    const token = jwt.sign({ uid: UID, email: 'a@b.example', role: 'admin', iat: now - 100, exp: now - 30 }, SECRET);
+    assert.equal((await runCli(['verify-token', token], { env, cwd: dir })).code, 5);
+    assert.equal((await runCli(['verify-token', '--leeway', '120', token], { env, cwd: dir })).code, 0);
+  });
+
+  test('verify-token without JWT_SECRET is exit 2', async (t) => {
+    const r = await runCli(['verify-token', '--json', 'a.b.c'], { cwd: tempDir(t) });
+    assert.equal(r.code, 2);
+    assert.equal(json<{ error: { code: string } }>(r).error.code, 'config');
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * Test helpers: the CLI as a child process (the built dist/, as users run it), temp dirs,
+ * and an HTTP client that plays the browser. Everything stays on loopback.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const BIN = join(ROOT, 'bin', 'muvee-dingtalk.js');
+export const SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
+
+/** A minimal environment: nothing of the developer's shell (no .env, no DINGTALK_*) leaks in. */
+export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  // The node running the tests comes first on PATH, so the bin's `#!/usr/bin/env -S node --` finds it.
+  const env: NodeJS.ProcessEnv = {
+    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+    HOME: process.env.HOME,
+    LANG: 'C.UTF-8',
+  };
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+export function tempDir(t?: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'muvee-dingtalk-test-'));
+  t?.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  input?: string;
+  timeoutMs?: number;
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const child = startCli(args, options);
+  if (options.input !== undefined) child.stdin.end(options.input);
+  else child.stdin.end();
+  return child.done;
+}
+
+export interface CliProcess extends ChildProcessWithoutNullStreams {
+  done: Promise<RunResult>;
+  stdoutText(): string;
+  stderrText(): string;
+  /** Resolves with the first stderr match of `pattern`. */
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+}
+
+/** Starts the CLI and leaves stdin open (for login). */
+export function startCli(args: string[], options: RunOptions = {}): CliProcess {
+  // Run the bin itself, shebang included, as a user's shell would.
+  const child = spawn(BIN, args, {
+    cwd: options.cwd ?? ROOT,
+    env: baseEnv(options.env),
+    stdio: 'pipe',
+  }) as CliProcess;
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  child.stdin.on('error', () => {});
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  child.done = new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  child.stdoutText = () => stdout;
+  child.stderrText = () => stderr;
+  child.waitForStderr = (pattern, timeoutMs = 15_000) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const match = stderr.match(pattern);
+        if (match) {
+          cleanup();
+          resolve(match);
+        }
+      };
+      const onExit = () => {
+        cleanup();
+        reject(new Error(`process exited before ${pattern}; stderr:\n${stderr}\nstdout:\n${stdout}`));
+      };
+      const t = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out waiting for ${pattern}; stderr:\n${stderr}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(t);
+        child.stderr.off('data', check);
+        child.off('close', onExit);
+      };
+      child.stderr.on('data', check);
+      child.on('close', onExit);
+      check();
+    });
+  return child;
+}
+
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One HTTP request without keep-alive and without following redirects. */
+export function http(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** The authorize URL login prints on stderr. */
+export const AUTHORIZE_URL = /(http:\/\/127\.0\.0\.1:\d+\/oauth2\/auth\?\S+)/;
+
+/**
+ * Plays the person at the browser on the emulator's login page: submits the form with the
+ * decision, then follows the redirect to the CLI's callback listener.
+ */
+export async function decide(
+  authorizeUrl: string,
+  decision: 'approve' | 'deny',
+  user = 'zhangsan',
+): Promise<{ redirect: string; page: HttpResult }> {
+  const url = new URL(authorizeUrl);
+  const form = new URLSearchParams(url.searchParams);
+  form.set('decision', decision);
+  form.set('user', user);
+  const answer = await http(`${url.origin}/oauth2/auth/decision`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form.toString(),
+  });
+  if (answer.status !== 302) throw new Error(`emulator answered ${answer.status}: ${answer.body}`);
+  const redirect = String(answer.headers.location);
+  return { redirect, page: await http(redirect) };
+}
+
+/** Parses the single JSON document of a --json run. */
+export function json<T = Record<string, unknown>>(result: RunResult): T {
+  try {
+    return JSON.parse(result.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not one JSON document:\n${result.stdout}\nstderr:\n${result.stderr}`);
+  }
+}
