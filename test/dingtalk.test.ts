@@ -1,0 +1,139 @@
+/** Pure DingTalk rules: authorize URL, callback parsing, email resolution, admission. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { buildAuthorizeUrl, parseCallback, parsePasted, safeEqual, type CallbackRejection } from '../src/dingtalk/authorize.ts';
+import { admit, maskMobile, resolveEmail, roleFor } from '../src/dingtalk/identity.ts';
+
+const STATE = 'expected-state-0123456789';
+
+describe('buildAuthorizeUrl', () => {
+  test('exactly the parameters muvee sends', () => {
+    const url = new URL(
+      buildAuthorizeUrl(
+        { loginBase: 'https://login.dingtalk.com', clientId: 'dingabc', redirectUrl: 'https://m.example/auth/dingtalk/callback' },
+        'S T/ate',
+      ),
+    );
+    assert.equal(url.origin + url.pathname, 'https://login.dingtalk.com/oauth2/auth');
+    assert.deepEqual([...url.searchParams], [
+      ['client_id', 'dingabc'],
+      ['response_type', 'code'],
+      ['scope', 'openid'],
+      ['prompt', 'consent'],
+      ['state', 'S T/ate'],
+      ['redirect_uri', 'https://m.example/auth/dingtalk/callback'],
+    ]);
+  });
+
+  test('honours a login base with a path prefix', () => {
+    const url = buildAuthorizeUrl({ loginBase: 'http://127.0.0.1:9', clientId: 'x', redirectUrl: 'http://l/' }, 's');
+    assert.match(url, /^http:\/\/127\.0\.0\.1:9\/oauth2\/auth\?/);
+  });
+});
+
+describe('parseCallback', () => {
+  const ok: [string, string][] = [
+    [`/cb?authCode=A1&state=${STATE}`, 'A1'],
+    [`/cb?code=C1&state=${STATE}`, 'C1'],
+    [`/cb?code=B1&authCode=B1&state=${STATE}`, 'B1'],
+    [`/cb?state=${STATE}&authCode=abc-DEF_123.x~`, 'abc-DEF_123.x~'],
+  ];
+  for (const [url, code] of ok) {
+    test(`accepts ${url}`, () => assert.deepEqual(parseCallback(url, STATE), { kind: 'code', code }));
+  }
+
+  test('error=access_denied is a result, not an exception', () => {
+    assert.deepEqual(parseCallback(`/cb?error=access_denied&state=${STATE}`, STATE), {
+      kind: 'error',
+      error: 'access_denied',
+      description: undefined,
+    });
+  });
+
+  test('reflected error text loses control characters', () => {
+    const result = parseCallback(`/cb?error=${encodeURIComponent('x\u001b[31mred\r\n')}&state=${STATE}`, STATE);
+    assert.equal(result.kind === 'error' && result.error, 'x?[31mred??');
+  });
+
+  const refused: [string, string, CallbackRejection][] = [
+    ['no state', '/cb?authCode=A', 'missing-state'],
+    ['empty state', '/cb?authCode=A&state=', 'missing-state'],
+    ['wrong state', '/cb?authCode=A&state=nope', 'wrong-state'],
+    ['state prefix', `/cb?authCode=A&state=${STATE.slice(0, -1)}`, 'wrong-state'],
+    ['error with wrong state', '/cb?error=access_denied&state=nope', 'wrong-state'],
+    ['repeated state', `/cb?authCode=A&state=${STATE}&state=${STATE}`, 'repeated-parameter'],
+    ['repeated code', `/cb?authCode=A&authCode=B&state=${STATE}`, 'repeated-parameter'],
+    ['code and authCode disagree', `/cb?authCode=A&code=B&state=${STATE}`, 'conflicting-code'],
+    ['no code', `/cb?state=${STATE}`, 'no-code'],
+    ['code with markup', `/cb?authCode=${encodeURIComponent('<script>')}&state=${STATE}`, 'bad-code'],
+  ];
+  for (const [name, url, reason] of refused) {
+    test(`refuses ${name}`, () => assert.throws(() => parseCallback(url, STATE), { reason }));
+  }
+});
+
+describe('parsePasted', () => {
+  test('a full URL with the right state', () => {
+    assert.deepEqual(parsePasted(` https://muvee.example/auth/dingtalk/callback?authCode=P1&state=${STATE}\n`, STATE), { kind: 'code', code: 'P1' });
+  });
+  test('a full URL without state (the state is optional here)', () => {
+    assert.deepEqual(parsePasted('https://muvee.example/auth/dingtalk/callback?code=P2', STATE), { kind: 'code', code: 'P2' });
+  });
+  test('a wrong state is still refused', () => {
+    assert.throws(() => parsePasted('https://muvee.example/cb?code=P3&state=bad', STATE), { reason: 'wrong-state' });
+  });
+  test('a bare code', () => assert.deepEqual(parsePasted('abc123', STATE), { kind: 'code', code: 'abc123' }));
+  test('gibberish', () => assert.throws(() => parsePasted('two words', STATE), { reason: 'bad-code' }));
+});
+
+test('safeEqual', () => {
+  assert.equal(safeEqual('a', 'a'), true);
+  assert.equal(safeEqual('a', 'ab'), false);
+  assert.equal(safeEqual('', ''), true);
+});
+
+describe('resolveEmail', () => {
+  const cases: [string, Record<string, unknown>, string, 'profile' | 'synthetic'][] = [
+    ['profile email', { email: 'zs@corp.example', unionId: 'U1' }, 'zs@corp.example', 'profile'],
+    ['profile email with spaces', { email: '  zs@corp.example ', unionId: 'U1' }, 'zs@corp.example', 'profile'],
+    ['email absent', { unionId: 'U2' }, 'U2@dingtalk.local', 'synthetic'],
+    ['email empty', { email: '', unionId: 'U3' }, 'U3@dingtalk.local', 'synthetic'],
+    ['email blank', { email: '   ', unionId: 'U4' }, 'U4@dingtalk.local', 'synthetic'],
+    ['email not an address', { email: 'nope', unionId: 'U5' }, 'U5@dingtalk.local', 'synthetic'],
+    ['email null', { email: null, unionId: 'U6' }, 'U6@dingtalk.local', 'synthetic'],
+  ];
+  for (const [name, profile, email, source] of cases) {
+    test(name, () => {
+      const r = resolveEmail(profile as { unionId: string; email?: string });
+      assert.equal(r.email, email);
+      assert.equal(r.source, source);
+    });
+  }
+});
+
+describe('admit', () => {
+  const cases: [string, string, string[], boolean][] = [
+    ['empty list admits all', 'a@any.example', [], true],
+    ['listed domain', 'a@corp.example', ['corp.example'], true],
+    ['listed domain, other case', 'a@CORP.example', ['corp.example'], true],
+    ['unlisted domain', 'a@gmail.example', ['corp.example'], false],
+    ['subdomain is not the domain', 'a@sub.corp.example', ['corp.example'], false],
+    ['synthetic bypasses the list', 'U1@dingtalk.local', ['corp.example'], true],
+    ['any *.local bypasses the list', 'a@corp.local', ['corp.example'], true],
+  ];
+  for (const [name, email, list, admitted] of cases) {
+    test(name, () => assert.equal(admit(email, list).admitted, admitted));
+  }
+});
+
+test('roleFor is case-insensitive', () => {
+  assert.equal(roleFor('Boss@Corp.example', ['boss@corp.example']), 'admin');
+  assert.equal(roleFor('other@corp.example', ['boss@corp.example']), 'member');
+  assert.equal(roleFor('x@y.z', []), 'member');
+});
+
+test('maskMobile', () => {
+  assert.equal(maskMobile('13800000000'), '138****0000');
+  assert.equal(maskMobile('1234'), '****');
+  assert.equal(maskMobile('12345'), '1**45');
+});
