@@ -38,7 +38,12 @@ export interface CallbackServer {
 
 const MAX_URL_LENGTH = 8 * 1024;
 
-function send(res: ServerResponse, status: number, html: string, extra: Record<string, string> = {}): Promise<void> {
+function send(
+  res: ServerResponse,
+  status: number,
+  html: string,
+  extra: Record<string, string> = {},
+): Promise<void> {
   return new Promise((resolve) => {
     if (res.writableEnded || res.destroyed) return resolve();
     res.writeHead(status, {
@@ -59,30 +64,51 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
   const accepted = new Promise<AcceptedCallback>((resolve) => (settle = resolve));
   let done = false;
 
-  const reject = (res: ServerResponse, status: number, title: string, message: string, extra?: Record<string, string>) => {
+  const reject = (
+    res: ServerResponse,
+    status: number,
+    title: string,
+    message: string,
+    extra?: Record<string, string>,
+  ) => {
     options.onRejected?.(status, message);
-    void send(res, status, failurePage(title, message, 'This request was ignored; the login in the terminal is still waiting.'), extra);
+    void send(
+      res,
+      status,
+      failurePage(
+        title,
+        message,
+        'This request was ignored; the login in the terminal is still waiting.',
+      ),
+      extra,
+    );
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const target = req.url ?? '/';
-    if (target.length > MAX_URL_LENGTH) return reject(res, 414, 'URI too long', 'the request URL is too long');
+    if (target.length > MAX_URL_LENGTH)
+      return reject(res, 414, 'URI too long', 'the request URL is too long');
     let url: URL;
     try {
       url = new URL(target, 'http://127.0.0.1');
     } catch {
       return reject(res, 400, 'Bad request', 'the request URL cannot be parsed');
     }
-    if (url.pathname !== options.path) return reject(res, 404, 'Not found', 'this listener only serves the DingTalk callback');
+    if (url.pathname !== options.path)
+      return reject(res, 404, 'Not found', 'this listener only serves the DingTalk callback');
     if (req.method !== 'GET') {
-      return reject(res, 405, 'Method not allowed', 'the callback must be a GET request', { allow: 'GET' });
+      return reject(res, 405, 'Method not allowed', 'the callback must be a GET request', {
+        allow: 'GET',
+      });
     }
-    if (done) return reject(res, 400, 'Already used', 'this login has already received its callback');
+    if (done)
+      return reject(res, 400, 'Already used', 'this login has already received its callback');
     let result: CallbackResult;
     try {
       result = parseCallback(url, options.expectedState);
     } catch (error) {
-      if (error instanceof CallbackError) return reject(res, 400, 'Callback refused', error.message);
+      if (error instanceof CallbackError)
+        return reject(res, 400, 'Callback refused', error.message);
       return reject(res, 400, 'Bad request', 'the callback cannot be read');
     }
     // Single use: the state is spent by the first acceptable callback.
@@ -164,10 +190,20 @@ function bindError(error: unknown, host: string, port: number): CliError {
     );
   }
   if (code === 'EACCES') {
-    return new CliError('port-busy', `not allowed to listen on ${host}:${port} (ports below 1024 need privileges); pass --listen 127.0.0.1:<port above 1024>`, { cause: error, details: { host, port } });
+    return new CliError(
+      'port-busy',
+      `not allowed to listen on ${host}:${port} (ports below 1024 need privileges); pass --listen 127.0.0.1:<port above 1024>`,
+      { cause: error, details: { host, port } },
+    );
   }
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
-    return new CliError('usage', `cannot listen on ${host}: not an address of this machine; pass --listen 127.0.0.1:<port>`, { cause: error });
+    return new CliError(
+      'usage',
+      `cannot listen on ${host}: not an address of this machine; pass --listen 127.0.0.1:<port>`,
+      { cause: error },
+    );
   }
-  return new CliError('internal', `cannot listen on ${host}:${port} (${code ?? String(error)})`, { cause: error });
+  return new CliError('internal', `cannot listen on ${host}:${port} (${code ?? String(error)})`, {
+    cause: error,
+  });
 }

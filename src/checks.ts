@@ -49,38 +49,68 @@ function envFileChecks(config: Config): Check[] {
     checks.push(pass('env-file', `no env file at ${envFile.path}; using the environment only`));
   } else if (envFile.malformed.length > 0) {
     const lines = envFile.malformed.map((m) => m.line).join(', ');
-    checks.push(fail('env-file', `${envFile.path}: line ${lines} is not NAME=value and is ignored; fix it (see .env.example)`));
+    checks.push(
+      fail(
+        'env-file',
+        `${envFile.path}: line ${lines} is not NAME=value and is ignored; fix it (see .env.example)`,
+      ),
+    );
   } else {
     checks.push(pass('env-file', `read ${envFile.path}`));
   }
   if (envFile.unknown.length > 0) {
-    checks.push(warn('env-unknown', `${envFile.path} sets ${envFile.unknown.join(', ')}, which nothing reads; a typo? (see .env.example)`));
+    checks.push(
+      warn(
+        'env-unknown',
+        `${envFile.path} sets ${envFile.unknown.join(', ')}, which nothing reads; a typo? (see .env.example)`,
+      ),
+    );
   }
   if (trimmed.length > 0) {
-    checks.push(warn('whitespace', `${trimmed.join(', ')} had leading or trailing whitespace, ignored here; remove it so muvee reads the same value`));
+    checks.push(
+      warn(
+        'whitespace',
+        `${trimmed.join(', ')} had leading or trailing whitespace, ignored here; remove it so muvee reads the same value`,
+      ),
+    );
   }
   return checks;
 }
 
 function clientIdCheck(clientId: string | undefined): Check {
   if (!clientId) {
-    return fail('client-id', 'DINGTALK_CLIENT_ID is not set; copy the AppKey (Client ID) from the DingTalk developer console, 应用凭证');
+    return fail(
+      'client-id',
+      'DINGTALK_CLIENT_ID is not set; copy the AppKey (Client ID) from the DingTalk developer console, 应用凭证',
+    );
   }
   if (!APPKEY.test(clientId)) {
-    return warn('client-id', `DINGTALK_CLIENT_ID '${clientId}' does not look like an AppKey ('ding' then 10–32 letters or digits); check you copied the AppKey, not the AgentId or AppSecret`);
+    return warn(
+      'client-id',
+      `DINGTALK_CLIENT_ID '${clientId}' does not look like an AppKey ('ding' then 10–32 letters or digits); check you copied the AppKey, not the AgentId or AppSecret`,
+    );
   }
   return pass('client-id', `DINGTALK_CLIENT_ID '${clientId}' looks like an AppKey`);
 }
 
 function clientSecretCheck(secret: string | undefined): Check {
   if (!secret) {
-    return fail('client-secret', 'DINGTALK_CLIENT_SECRET is not set; copy the AppSecret (Client Secret) from the DingTalk developer console');
+    return fail(
+      'client-secret',
+      'DINGTALK_CLIENT_SECRET is not set; copy the AppSecret (Client Secret) from the DingTalk developer console',
+    );
   }
   if (/\s/.test(secret)) {
-    return fail('client-secret', `DINGTALK_CLIENT_SECRET (${secret.length} chars) contains whitespace; copy it again from the console`);
+    return fail(
+      'client-secret',
+      `DINGTALK_CLIENT_SECRET (${secret.length} chars) contains whitespace; copy it again from the console`,
+    );
   }
   if (secret.length < 32) {
-    return warn('client-secret', `DINGTALK_CLIENT_SECRET is ${secret.length} chars; DingTalk AppSecrets are 64, so check it is complete`);
+    return warn(
+      'client-secret',
+      `DINGTALK_CLIENT_SECRET is ${secret.length} chars; DingTalk AppSecrets are 64, so check it is complete`,
+    );
   }
   return pass('client-secret', `DINGTALK_CLIENT_SECRET is set (${secret.length} chars)`);
 }
@@ -91,34 +121,68 @@ function redirectChecks(config: Config): Check[] {
   try {
     url = new URL(raw);
   } catch {
-    return [fail('redirect-url', `DINGTALK_REDIRECT_URL '${raw}' is not a URL; use https://<muvee domain>${CALLBACK_PATH}`)];
+    return [
+      fail(
+        'redirect-url',
+        `DINGTALK_REDIRECT_URL '${raw}' is not a URL; use https://<muvee domain>${CALLBACK_PATH}`,
+      ),
+    ];
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return [fail('redirect-url', `DINGTALK_REDIRECT_URL '${raw}' must be http or https; use https://<muvee domain>${CALLBACK_PATH}`)];
+    return [
+      fail(
+        'redirect-url',
+        `DINGTALK_REDIRECT_URL '${raw}' must be http or https; use https://<muvee domain>${CALLBACK_PATH}`,
+      ),
+    ];
   }
   const loopback = isLoopbackHost(url.hostname);
   const checks: Check[] = [
-    pass('redirect-url', `DINGTALK_REDIRECT_URL '${raw}' parses${config.sources.DINGTALK_REDIRECT_URL === 'default' ? ' (the default)' : ''}`),
+    pass(
+      'redirect-url',
+      `DINGTALK_REDIRECT_URL '${raw}' parses${config.sources.DINGTALK_REDIRECT_URL === 'default' ? ' (the default)' : ''}`,
+    ),
   ];
   if (url.protocol === 'https:') {
     checks.push(pass('redirect-https', 'the redirect URL uses https'));
   } else if (loopback) {
-    checks.push(warn('redirect-https', `the redirect URL is plain http on loopback: fine for local tests, but muvee in production needs https://<muvee domain>${CALLBACK_PATH}`));
+    checks.push(
+      warn(
+        'redirect-https',
+        `the redirect URL is plain http on loopback: fine for local tests, but muvee in production needs https://<muvee domain>${CALLBACK_PATH}`,
+      ),
+    );
   } else {
-    checks.push(fail('redirect-https', `the redirect URL is plain http on '${url.hostname}', so the code crosses the network in clear; use https`));
+    checks.push(
+      fail(
+        'redirect-https',
+        `the redirect URL is plain http on '${url.hostname}', so the code crosses the network in clear; use https`,
+      ),
+    );
   }
   checks.push(
     url.pathname === CALLBACK_PATH
       ? pass('redirect-path', `the redirect path is muvee's ${CALLBACK_PATH}`)
-      : fail('redirect-path', `the redirect path is '${url.pathname}', but muvee serves the callback at ${CALLBACK_PATH}; change it here and in the console`),
+      : fail(
+          'redirect-path',
+          `the redirect path is '${url.pathname}', but muvee serves the callback at ${CALLBACK_PATH}; change it here and in the console`,
+        ),
   );
   checks.push(
     url.search === '' && url.hash === ''
       ? pass('redirect-query', 'the redirect URL has no query or fragment')
-      : fail('redirect-query', `the redirect URL has a ${url.search ? 'query' : 'fragment'} ('${url.search || url.hash}'); DingTalk adds its own parameters, so remove it`),
+      : fail(
+          'redirect-query',
+          `the redirect URL has a ${url.search ? 'query' : 'fragment'} ('${url.search || url.hash}'); DingTalk adds its own parameters, so remove it`,
+        ),
   );
   if (url.username || url.password) {
-    checks.push(fail('redirect-credentials', 'the redirect URL contains a user name or password; remove them'));
+    checks.push(
+      fail(
+        'redirect-credentials',
+        'the redirect URL contains a user name or password; remove them',
+      ),
+    );
   }
   checks.push(hostCheck(url.hostname, loopback, config.baseDomain));
   return checks;
@@ -127,32 +191,59 @@ function redirectChecks(config: Config): Check[] {
 function hostCheck(host: string, loopback: boolean, baseDomain: string | undefined): Check {
   if (baseDomain === undefined) {
     return loopback
-      ? pass('redirect-host', `the redirect host is loopback (${host}); set BASE_DOMAIN to check a production redirect`)
-      : warn('redirect-host', `BASE_DOMAIN is not set, so the redirect host '${host}' cannot be checked against muvee's domain; set BASE_DOMAIN`);
+      ? pass(
+          'redirect-host',
+          `the redirect host is loopback (${host}); set BASE_DOMAIN to check a production redirect`,
+        )
+      : warn(
+          'redirect-host',
+          `BASE_DOMAIN is not set, so the redirect host '${host}' cannot be checked against muvee's domain; set BASE_DOMAIN`,
+        );
   }
   if (!HOSTNAME.test(baseDomain)) {
-    return fail('redirect-host', `BASE_DOMAIN '${baseDomain}' is not a domain name; set it to muvee's domain, e.g. muvee.example.com`);
+    return fail(
+      'redirect-host',
+      `BASE_DOMAIN '${baseDomain}' is not a domain name; set it to muvee's domain, e.g. muvee.example.com`,
+    );
   }
   const h = host.toLowerCase();
   if (h === baseDomain || h.endsWith(`.${baseDomain}`)) {
-    return pass('redirect-host', `the redirect host '${host}' is under BASE_DOMAIN '${baseDomain}'`);
+    return pass(
+      'redirect-host',
+      `the redirect host '${host}' is under BASE_DOMAIN '${baseDomain}'`,
+    );
   }
   if (loopback) {
-    return warn('redirect-host', `the redirect host is loopback (${host}), not under BASE_DOMAIN '${baseDomain}': fine for local tests, not for production`);
+    return warn(
+      'redirect-host',
+      `the redirect host is loopback (${host}), not under BASE_DOMAIN '${baseDomain}': fine for local tests, not for production`,
+    );
   }
-  return fail('redirect-host', `the redirect host '${host}' is not under BASE_DOMAIN '${baseDomain}'; muvee only receives callbacks on its own domain`);
+  return fail(
+    'redirect-host',
+    `the redirect host '${host}' is not under BASE_DOMAIN '${baseDomain}'; muvee only receives callbacks on its own domain`,
+  );
 }
 
 function jwtSecretCheck(secret: string | undefined): Check {
   if (!secret) {
-    return fail('jwt-secret', "JWT_SECRET is not set; set it to muvee's JWT_SECRET (generate one with `openssl rand -hex 32`)");
+    return fail(
+      'jwt-secret',
+      "JWT_SECRET is not set; set it to muvee's JWT_SECRET (generate one with `openssl rand -hex 32`)",
+    );
   }
   if (secret === DEFAULT_JWT_SECRET) {
-    return fail('jwt-secret', `JWT_SECRET is muvee's placeholder '${DEFAULT_JWT_SECRET}', so anyone can forge sessions; generate one with \`openssl rand -hex 32\``);
+    return fail(
+      'jwt-secret',
+      `JWT_SECRET is muvee's placeholder '${DEFAULT_JWT_SECRET}', so anyone can forge sessions; generate one with \`openssl rand -hex 32\``,
+    );
   }
   const bytes = Buffer.byteLength(secret, 'utf8');
   if (bytes < MIN_JWT_SECRET_BYTES) {
-    return warn('jwt-secret', `JWT_SECRET is ${bytes} bytes; use at least ${MIN_JWT_SECRET_BYTES} (\`openssl rand -hex 32\`)`);
+    return warn(
+      'jwt-secret',
+      `JWT_SECRET is ${bytes} bytes; use at least ${MIN_JWT_SECRET_BYTES} (\`openssl rand -hex 32\`)`,
+    );
   }
   return pass('jwt-secret', `JWT_SECRET is set (${bytes} bytes)`);
 }
@@ -160,13 +251,27 @@ function jwtSecretCheck(secret: string | undefined): Check {
 function listChecks(config: Config): Check[] {
   const checks: Check[] = [];
   const allowed = config.allowedDomains;
-  const badDomains = allowed.items.filter((d) => !HOSTNAME.test(d.replace(/^@/, '')) || d.startsWith('@'));
+  const badDomains = allowed.items.filter(
+    (d) => !HOSTNAME.test(d.replace(/^@/, '')) || d.startsWith('@'),
+  );
   if (badDomains.length > 0) {
-    checks.push(fail('allowed-domains', `ALLOWED_DOMAINS has entries that are not domains: ${badDomains.map((d) => `'${d}'`).join(', ')}; list bare domains like corp.example`));
+    checks.push(
+      fail(
+        'allowed-domains',
+        `ALLOWED_DOMAINS has entries that are not domains: ${badDomains.map((d) => `'${d}'`).join(', ')}; list bare domains like corp.example`,
+      ),
+    );
   } else if (allowed.emptyItems > 0 && allowed.items.length > 0) {
-    checks.push(warn('allowed-domains', `ALLOWED_DOMAINS has ${allowed.emptyItems} empty item(s) (stray commas); remove them`));
+    checks.push(
+      warn(
+        'allowed-domains',
+        `ALLOWED_DOMAINS has ${allowed.emptyItems} empty item(s) (stray commas); remove them`,
+      ),
+    );
   } else if (allowed.items.length === 0) {
-    checks.push(pass('allowed-domains', 'ALLOWED_DOMAINS is empty: every email domain is admitted'));
+    checks.push(
+      pass('allowed-domains', 'ALLOWED_DOMAINS is empty: every email domain is admitted'),
+    );
   } else {
     checks.push(pass('allowed-domains', `ALLOWED_DOMAINS admits ${allowed.items.join(', ')}`));
   }
@@ -174,11 +279,26 @@ function listChecks(config: Config): Check[] {
   const admins = config.adminEmails;
   const badEmails = admins.items.filter((e) => !EMAIL.test(e));
   if (badEmails.length > 0) {
-    checks.push(fail('admin-emails', `ADMIN_EMAILS has entries that are not emails: ${badEmails.map((e) => `'${e}'`).join(', ')}; separate addresses with commas`));
+    checks.push(
+      fail(
+        'admin-emails',
+        `ADMIN_EMAILS has entries that are not emails: ${badEmails.map((e) => `'${e}'`).join(', ')}; separate addresses with commas`,
+      ),
+    );
   } else if (admins.emptyItems > 0 && admins.items.length > 0) {
-    checks.push(warn('admin-emails', `ADMIN_EMAILS has ${admins.emptyItems} empty item(s) (stray commas); remove them`));
+    checks.push(
+      warn(
+        'admin-emails',
+        `ADMIN_EMAILS has ${admins.emptyItems} empty item(s) (stray commas); remove them`,
+      ),
+    );
   } else if (admins.items.length === 0) {
-    checks.push(warn('admin-emails', 'ADMIN_EMAILS is empty: nobody becomes admin by logging in; add your email'));
+    checks.push(
+      warn(
+        'admin-emails',
+        'ADMIN_EMAILS is empty: nobody becomes admin by logging in; add your email',
+      ),
+    );
   } else {
     const refused = allowed.items.length
       ? admins.items.filter((e) => {
@@ -188,7 +308,10 @@ function listChecks(config: Config): Check[] {
       : [];
     checks.push(
       refused.length > 0
-        ? warn('admin-emails', `ADMIN_EMAILS lists ${refused.join(', ')}, whose domain ALLOWED_DOMAINS refuses, so they can never log in`)
+        ? warn(
+            'admin-emails',
+            `ADMIN_EMAILS lists ${refused.join(', ')}, whose domain ALLOWED_DOMAINS refuses, so they can never log in`,
+          )
         : pass('admin-emails', `ADMIN_EMAILS makes ${admins.items.length} address(es) admin`),
     );
   }
@@ -213,15 +336,32 @@ function baseUrlChecks(config: Config): Check[] {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       checks.push(fail(id, `${name} '${value}' must be http or https`));
     } else if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-      checks.push(warn(id, `${name} '${value}' is plain http off this machine, so secrets cross the network in clear; use https`));
+      checks.push(
+        warn(
+          id,
+          `${name} '${value}' is plain http off this machine, so secrets cross the network in clear; use https`,
+        ),
+      );
     } else {
-      checks.push(warn(id, `${name} points at ${url.origin} instead of DingTalk (an emulator or proxy); unset it for production`));
+      checks.push(
+        warn(
+          id,
+          `${name} points at ${url.origin} instead of DingTalk (an emulator or proxy); unset it for production`,
+        ),
+      );
     }
   }
   return checks;
 }
 
 function dbCheck(path: string, db: DbProbe): Check {
-  if (db.problem) return fail('db-path', `MUVEE_DINGTALK_DB '${path}' ${db.problem}; fix it or pass --db <writable path>`);
-  return pass('db-path', `MUVEE_DINGTALK_DB '${path}' is writable${db.exists ? '' : ' (will be created)'}`);
+  if (db.problem)
+    return fail(
+      'db-path',
+      `MUVEE_DINGTALK_DB '${path}' ${db.problem}; fix it or pass --db <writable path>`,
+    );
+  return pass(
+    'db-path',
+    `MUVEE_DINGTALK_DB '${path}' is writable${db.exists ? '' : ' (will be created)'}`,
+  );
 }

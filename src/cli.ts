@@ -22,20 +22,26 @@ export interface Context {
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';
   }
 }
 
-const seconds = (name: string, min = 0) => (value: string): number => {
-  const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(n) || n < min) {
-    throw new InvalidArgumentError(`${name} must be a number of seconds ≥ ${min}, got '${value}'`);
-  }
-  return n;
-};
+const seconds =
+  (name: string, min = 0) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(n) || n < min) {
+      throw new InvalidArgumentError(
+        `${name} must be a number of seconds ≥ ${min}, got '${value}'`,
+      );
+    }
+    return n;
+  };
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -43,15 +49,20 @@ function examples(...lines: string[]): string {
   return `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 }
 
-export function buildProgram(run: (load: () => Promise<CommandModule>, args: unknown[], command: Command) => Promise<void>): Command {
+export function buildProgram(
+  run: (load: () => Promise<CommandModule>, args: unknown[], command: Command) => Promise<void>,
+): Command {
   const program = new Command('muvee-dingtalk')
     .description(
-      "Run muvee's \"Sign in with DingTalk\" from a terminal: the OAuth2 flow, the user muvee would " +
+      'Run muvee\'s "Sign in with DingTalk" from a terminal: the OAuth2 flow, the user muvee would ' +
         'create, its session token, and a check of the configuration for CI.',
     )
     .version(version(), '-V, --version', 'print the version')
     .option('--env-file <path>', 'read variables from this file (default: ./.env when present)')
-    .option('--db <path>', 'the SQLite user store (overrides MUVEE_DINGTALK_DB; default ./muvee-dingtalk.db)')
+    .option(
+      '--db <path>',
+      'the SQLite user store (overrides MUVEE_DINGTALK_DB; default ./muvee-dingtalk.db)',
+    )
     .option('--json', 'print exactly one JSON document on stdout; everything else on stderr')
     .option('--no-color', 'no colours in the output')
     .showSuggestionAfterError(true)
@@ -70,12 +81,27 @@ Run 'muvee-dingtalk <command> --help' for each command's options and an example.
 
   program
     .command('login')
-    .description('sign in with DingTalk like muvee does: browser, callback, profile, user, session token')
-    .option('--emulator', 'run the whole flow against the built-in DingTalk emulator (no credentials needed)')
-    .option('--auto-approve [user]', 'with --emulator: approve as this emulated user without a browser (default zhangsan)')
+    .description(
+      'sign in with DingTalk like muvee does: browser, callback, profile, user, session token',
+    )
+    .option(
+      '--emulator',
+      'run the whole flow against the built-in DingTalk emulator (no credentials needed)',
+    )
+    .option(
+      '--auto-approve [user]',
+      'with --emulator: approve as this emulated user without a browser (default zhangsan)',
+    )
     .option('--no-browser', 'do not open a browser; only print the authorize URL')
-    .option('--listen <host:port>', 'where the callback listener binds (default: host and port of DINGTALK_REDIRECT_URL)')
-    .addOption(new Option('--timeout <seconds>', 'give up waiting for the callback after this long').default(300).argParser(seconds('--timeout', 1)))
+    .option(
+      '--listen <host:port>',
+      'where the callback listener binds (default: host and port of DINGTALK_REDIRECT_URL)',
+    )
+    .addOption(
+      new Option('--timeout <seconds>', 'give up waiting for the callback after this long')
+        .default(300)
+        .argParser(seconds('--timeout', 1)),
+    )
     .option('--no-store', 'do not write the user to the local database')
     .addHelpText(
       'after',
@@ -94,8 +120,16 @@ load (e.g. the redirect URL is muvee's real domain), paste that page's full URL 
   program
     .command('verify-token')
     .description("check a muvee session token (HS256 with JWT_SECRET, muvee's claims)")
-    .argument('[token]', "the JWT, 'muvee_session=<jwt>', a Cookie header value, or '-' to read stdin", '-')
-    .addOption(new Option('--leeway <seconds>', 'tolerate this much clock skew for exp/nbf').default(0).argParser(seconds('--leeway')))
+    .argument(
+      '[token]',
+      "the JWT, 'muvee_session=<jwt>', a Cookie header value, or '-' to read stdin",
+      '-',
+    )
+    .addOption(
+      new Option('--leeway <seconds>', 'tolerate this much clock skew for exp/nbf')
+        .default(0)
+        .argParser(seconds('--leeway')),
+    )
     .addHelpText(
       'after',
       examples(
@@ -104,13 +138,15 @@ load (e.g. the redirect URL is muvee's real domain), paste that page's full URL 
         'muvee-dingtalk verify-token eyJhbGciOiJIUzI1NiIs... --leeway 30 --json',
       ),
     )
-    .action((...args) => run(() => import('./commands/verify-token.js'), args, args.at(-1) as Command));
+    .action((...args) =>
+      run(() => import('./commands/verify-token.js'), args, args.at(-1) as Command),
+    );
 
   program
     .command('mint-token')
     .description('sign a muvee session token for a stored user (--email) or explicit claims')
     .option('--email <email>', 'the user (looked up in the local database unless --uid is given)')
-    .option('--uid <uuid>', "explicit user id (claims are then taken from the flags)")
+    .option('--uid <uuid>', 'explicit user id (claims are then taken from the flags)')
     .addOption(new Option('--role <role>', 'explicit role').choices(['admin', 'member']))
     .option('--ttl <duration>', 'lifetime: 7d, 12h, 30m or seconds', '7d')
     .option('--cookie', 'print the whole muvee_session Set-Cookie value')
@@ -121,12 +157,20 @@ load (e.g. the redirect URL is muvee's real domain), paste that page's full URL 
         'muvee-dingtalk mint-token --uid 7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a --email a@corp.example --role admin --ttl 1h --cookie',
       ),
     )
-    .action((...args) => run(() => import('./commands/mint-token.js'), args, args.at(-1) as Command));
+    .action((...args) =>
+      run(() => import('./commands/mint-token.js'), args, args.at(-1) as Command),
+    );
 
   const users = program
     .command('users')
     .description('list or show the users of the local database')
-    .addHelpText('after', examples('muvee-dingtalk users list', 'muvee-dingtalk users show zhangsan@corp.example --json'));
+    .addHelpText(
+      'after',
+      examples(
+        'muvee-dingtalk users list',
+        'muvee-dingtalk users show zhangsan@corp.example --json',
+      ),
+    );
   users
     .command('list', { isDefault: true })
     .description('one line per user')
@@ -146,20 +190,46 @@ load (e.g. the redirect URL is muvee's real domain), paste that page's full URL 
     .option('--strict', 'warnings fail too')
     .addHelpText(
       'after',
-      examples('muvee-dingtalk check-config', 'muvee-dingtalk check-config --live --strict --json   # in CI'),
+      examples(
+        'muvee-dingtalk check-config',
+        'muvee-dingtalk check-config --live --strict --json   # in CI',
+      ),
     )
-    .action((...args) => run(() => import('./commands/check-config.js'), args, args.at(-1) as Command));
+    .action((...args) =>
+      run(() => import('./commands/check-config.js'), args, args.at(-1) as Command),
+    );
 
   program
     .command('emulator')
     .description('run a local DingTalk (login page and API) for demos and CI')
-    .addOption(new Option('--port <port>', 'port on 127.0.0.1 (0: any free port)').default(0).argParser(seconds('--port')))
+    .addOption(
+      new Option('--port <port>', 'port on 127.0.0.1 (0: any free port)')
+        .default(0)
+        .argParser(seconds('--port')),
+    )
     .option('--users <file>', 'emulated users from a JSON file (default: the built-in set)')
-    .option('--auto-approve [user]', 'approve at once as this user instead of showing the login page')
-    .option('--client-id <appkey>', 'the AppKey it accepts (default: DINGTALK_CLIENT_ID, else the demo app)')
-    .option('--client-secret <secret>', 'the AppSecret it accepts (default: DINGTALK_CLIENT_SECRET, else the demo secret)')
-    .option('--redirect-uri <url>', 'a registered callback (repeatable; default: DINGTALK_REDIRECT_URL)', collect)
-    .option('--fault <endpoint=spec>', 'inject a fault, e.g. userAccessToken=500, usersMe=html, accessToken=latency:15000 (repeatable)', collect)
+    .option(
+      '--auto-approve [user]',
+      'approve at once as this user instead of showing the login page',
+    )
+    .option(
+      '--client-id <appkey>',
+      'the AppKey it accepts (default: DINGTALK_CLIENT_ID, else the demo app)',
+    )
+    .option(
+      '--client-secret <secret>',
+      'the AppSecret it accepts (default: DINGTALK_CLIENT_SECRET, else the demo secret)',
+    )
+    .option(
+      '--redirect-uri <url>',
+      'a registered callback (repeatable; default: DINGTALK_REDIRECT_URL)',
+      collect,
+    )
+    .option(
+      '--fault <endpoint=spec>',
+      'inject a fault, e.g. userAccessToken=500, usersMe=html, accessToken=latency:15000 (repeatable)',
+      collect,
+    )
     .addHelpText(
       'after',
       examples(
@@ -174,7 +244,12 @@ load (e.g. the redirect URL is muvee's real domain), paste that page's full URL 
 }
 
 export interface CommandModule {
-  default: (context: Context, args: unknown[], options: Record<string, unknown>, command: Command) => Promise<number | void>;
+  default: (
+    context: Context,
+    args: unknown[],
+    options: Record<string, unknown>,
+    command: Command,
+  ) => Promise<number | void>;
 }
 
 /** Whether `DEBUG=muvee-dingtalk` asks for stack traces (read here, before config exists). */
@@ -186,9 +261,19 @@ function debugEnabled(): boolean {
 export function reportError(error: unknown, out: Output): number {
   const cliError = isCliError(error)
     ? error
-    : new CliError('internal', `unexpected error: ${error instanceof Error ? error.message : String(error)}; rerun with DEBUG=muvee-dingtalk and report it`, { cause: error });
+    : new CliError(
+        'internal',
+        `unexpected error: ${error instanceof Error ? error.message : String(error)}; rerun with DEBUG=muvee-dingtalk and report it`,
+        { cause: error },
+      );
   if (out.json) {
-    out.document({ error: { code: cliError.code, message: cliError.message, ...(cliError.details ? { details: cliError.details } : {}) } });
+    out.document({
+      error: {
+        code: cliError.code,
+        message: cliError.message,
+        ...(cliError.details ? { details: cliError.details } : {}),
+      },
+    });
   }
   out.note(`${out.c.red('✗')} ${cliError.message}`);
   if (debugEnabled() || cliError.code === 'internal') {
@@ -212,7 +297,10 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   let exitCode = 0;
   const program = buildProgram(async (load, args, command) => {
     const globals = command.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
-    const context: Context = { out: new Output({ json: Boolean(globals.json), color: globals.color !== false }), globals };
+    const context: Context = {
+      out: new Output({ json: Boolean(globals.json), color: globals.color !== false }),
+      globals,
+    };
     const module = await load();
     exitCode = (await module.default(context, args.slice(0, -2), command.opts(), command)) ?? 0;
   });
@@ -230,14 +318,21 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') {
+      if (
+        error.exitCode === 0 ||
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version'
+      ) {
         exitCode = 0;
       } else if (error.code === 'commander.help') {
         // Run without a command: commander printed the help; that is still a usage error.
         exitCode = 2;
       } else {
         exitCode = reportError(
-          new CliError('usage', `${error.message.replace(/^error: /, '')}; see 'muvee-dingtalk --help'`),
+          new CliError(
+            'usage',
+            `${error.message.replace(/^error: /, '')}; see 'muvee-dingtalk --help'`,
+          ),
           out,
         );
       }

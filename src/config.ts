@@ -249,7 +249,10 @@ export function assertEnvFileWellFormed(config: Config): void {
   }
 }
 
-export function requireClientCredentials(config: Config): { clientId: string; clientSecret: string } {
+export function requireClientCredentials(config: Config): {
+  clientId: string;
+  clientSecret: string;
+} {
   if (!config.clientId) {
     throw new CliError(
       'config',

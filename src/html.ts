@@ -23,7 +23,8 @@ export const PAGE_HEADERS = {
   'referrer-policy': 'no-referrer',
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:",
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:",
 } as const;
 
 const STYLE = `
@@ -61,7 +62,11 @@ ${body}
 }
 
 /** The callback listener's answer after a successful login. */
-export function successPage(details: { email: string; role: string; nick: string | undefined }): string {
+export function successPage(details: {
+  email: string;
+  role: string;
+  nick: string | undefined;
+}): string {
   return page(
     'Signed in: muvee-dingtalk',
     `<div class="badge ok">✓</div>
@@ -73,7 +78,11 @@ export function successPage(details: { email: string; role: string; nick: string
 }
 
 /** The callback listener's answer when the login failed, or a callback was refused. */
-export function failurePage(title: string, message: string, hint = 'Return to the terminal for details.'): string {
+export function failurePage(
+  title: string,
+  message: string,
+  hint = 'Return to the terminal for details.',
+): string {
   return page(
     `${title}: muvee-dingtalk`,
     `<div class="badge fail">✗</div>

@@ -63,9 +63,14 @@ export class Output {
 
   /** A column table with a dim header; pads by display width (CJK takes two columns). */
   columns(head: string[], rows: string[][]): void {
-    const widths = head.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ''))));
+    const widths = head.map((h, i) =>
+      Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ''))),
+    );
     const fmt = (r: string[]) =>
-      r.map((v, i) => v + ' '.repeat(Math.max(0, (widths[i] ?? 0) - displayWidth(v)))).join('  ').trimEnd();
+      r
+        .map((v, i) => v + ' '.repeat(Math.max(0, (widths[i] ?? 0) - displayWidth(v))))
+        .join('  ')
+        .trimEnd();
     this.line(this.c.dim(fmt(head)));
     for (const r of rows) this.line(fmt(r));
   }
@@ -76,7 +81,13 @@ export function displayWidth(text: string): number {
   let width = 0;
   for (const ch of text) {
     const cp = ch.codePointAt(0) ?? 0;
-    width += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/u.test(ch) || (cp >= 0x20000 && cp <= 0x3fffd) ? 2 : 1;
+    width +=
+      /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/u.test(
+        ch,
+      ) ||
+      (cp >= 0x20000 && cp <= 0x3fffd)
+        ? 2
+        : 1;
   }
   return width;
 }
@@ -103,5 +114,8 @@ export function humanDuration(totalSeconds: number): string {
 
 /** `2026-11-24 20:06:29 UTC`. */
 export function humanTime(epochSeconds: number): string {
-  return `${new Date(epochSeconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')} UTC`;
+  return `${new Date(epochSeconds * 1000)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '')} UTC`;
 }

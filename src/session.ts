@@ -22,12 +22,7 @@ export interface SessionClaims {
 }
 
 export type RejectReason =
-  | 'expired'
-  | 'not-yet-valid'
-  | 'bad-signature'
-  | 'malformed'
-  | 'wrong-algorithm'
-  | 'bad-claims';
+  'expired' | 'not-yet-valid' | 'bad-signature' | 'malformed' | 'wrong-algorithm' | 'bad-claims';
 
 export interface VerifyResult {
   valid: boolean;
@@ -69,7 +64,10 @@ export function mintSessionToken(
     iat,
     exp: iat + (options.ttlSeconds ?? SESSION_TTL_SECONDS),
   };
-  const token = jwt.sign(claims, secret, { algorithm: 'HS256', header: { alg: 'HS256', typ: 'JWT' } });
+  const token = jwt.sign(claims, secret, {
+    algorithm: 'HS256',
+    header: { alg: 'HS256', typ: 'JWT' },
+  });
   return { token, claims };
 }
 
@@ -102,7 +100,10 @@ export function parseTtl(text: string): number {
   const size: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
   const seconds = match ? Number(match[1]) * (size[(match[2] ?? '').toLowerCase()] ?? 1) : NaN;
   if (!Number.isSafeInteger(seconds) || seconds <= 0) {
-    throw new CliError('usage', `invalid --ttl '${text}'; use a positive duration such as 7d, 12h, 30m or 3600`);
+    throw new CliError(
+      'usage',
+      `invalid --ttl '${text}'; use a positive duration such as 7d, 12h, 30m or 3600`,
+    );
   }
   return seconds;
 }
@@ -152,7 +153,10 @@ export function verifySessionToken(
   if (!header) return reject('malformed', 'the header is not base64url-encoded JSON');
   if (!claims) return reject('malformed', 'the payload is not base64url-encoded JSON');
   if (header.alg !== 'HS256') {
-    return reject('wrong-algorithm', `alg is ${JSON.stringify(header.alg ?? null)}; muvee only accepts HS256`);
+    return reject(
+      'wrong-algorithm',
+      `alg is ${JSON.stringify(header.alg ?? null)}; muvee only accepts HS256`,
+    );
   }
   if (!segments[2]) return reject('bad-signature', 'the signature is missing');
 
@@ -198,7 +202,8 @@ export function claimProblem(claims: Record<string, unknown>): string | undefine
   if (typeof claims.exp !== 'number') return 'exp is required (muvee sessions always expire)';
   if (claims.iat !== undefined && typeof claims.iat !== 'number') return 'iat must be a number';
   if (!isUuid(claims.uid)) return `uid ${JSON.stringify(claims.uid ?? null)} is not a UUID`;
-  if (!isEmail(claims.email)) return `email ${JSON.stringify(claims.email ?? null)} is not an email`;
+  if (!isEmail(claims.email))
+    return `email ${JSON.stringify(claims.email ?? null)} is not an email`;
   if (!ROLES.includes(claims.role as Role)) {
     return `role ${JSON.stringify(claims.role ?? null)} is not admin or member`;
   }

@@ -152,7 +152,9 @@ export class Store {
   recordLogin(input: LoginInput): LoginResult {
     const now = (input.now ?? new Date()).toISOString();
     const run = this.db.transaction((): LoginResult => {
-      const existing = this.db.prepare<[string], UserRow>('SELECT * FROM users WHERE email = ?').get(input.email);
+      const existing = this.db
+        .prepare<[string], UserRow>('SELECT * FROM users WHERE email = ?')
+        .get(input.email);
       let row: UserRow;
       if (!existing) {
         row = this.db
@@ -160,7 +162,16 @@ export class Store {
             `INSERT INTO users (id, email, name, avatar_url, role, created_at, updated_at, last_login_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
           )
-          .get(randomUUID(), input.email, input.name, input.avatarUrl, input.admin ? 'admin' : 'member', now, now, now)!;
+          .get(
+            randomUUID(),
+            input.email,
+            input.name,
+            input.avatarUrl,
+            input.admin ? 'admin' : 'member',
+            now,
+            now,
+            now,
+          )!;
       } else {
         row = this.db
           .prepare<unknown[], UserRow>(
@@ -189,7 +200,10 @@ export class Store {
         user: toUser(row),
         created: !existing,
         promoted: existing !== undefined && existing.role !== 'admin' && row.role === 'admin',
-        previousEmailForUnionId: link && link.user_id !== row.id ? (link.email ?? `(deleted user ${link.user_id})`) : undefined,
+        previousEmailForUnionId:
+          link && link.user_id !== row.id
+            ? (link.email ?? `(deleted user ${link.user_id})`)
+            : undefined,
       };
     });
     try {
@@ -200,7 +214,9 @@ export class Store {
   }
 
   findByEmail(email: string): StoredUser | undefined {
-    const row = this.db.prepare<[string], UserRow>('SELECT * FROM users WHERE email = ? COLLATE NOCASE').get(email);
+    const row = this.db
+      .prepare<[string], UserRow>('SELECT * FROM users WHERE email = ? COLLATE NOCASE')
+      .get(email);
     return row && toUser(row);
   }
 
@@ -220,7 +236,10 @@ export class Store {
   }
 
   list(): StoredUser[] {
-    return this.db.prepare<[], UserRow>('SELECT * FROM users ORDER BY created_at, email').all().map(toUser);
+    return this.db
+      .prepare<[], UserRow>('SELECT * FROM users ORDER BY created_at, email')
+      .all()
+      .map(toUser);
   }
 }
 
@@ -250,7 +269,10 @@ function unusable(path: string, error: unknown): CliError {
   const fix =
     code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT'
       ? 'it is not a usable SQLite database: move it aside or pass another --db'
-      : code === 'SQLITE_READONLY' || code === 'EACCES' || code === 'EROFS' || code === 'SQLITE_CANTOPEN'
+      : code === 'SQLITE_READONLY' ||
+          code === 'EACCES' ||
+          code === 'EROFS' ||
+          code === 'SQLITE_CANTOPEN'
         ? 'it cannot be opened for writing: fix its permissions (and its folder) or pass another --db'
         : code === 'ENOENT'
           ? 'its folder does not exist: create it or pass another --db'

@@ -23,13 +23,27 @@ describe('cli frame', () => {
   test('--help lists every command and the start-here example', async () => {
     const r = await runCli(['--help']);
     assert.equal(r.code, 0);
-    for (const command of ['login', 'verify-token', 'mint-token', 'users', 'check-config', 'emulator']) {
+    for (const command of [
+      'login',
+      'verify-token',
+      'mint-token',
+      'users',
+      'check-config',
+      'emulator',
+    ]) {
       assert.match(r.stdout, new RegExp(`\\n  ${command}`));
     }
     assert.match(r.stdout, /login --emulator/);
   });
 
-  for (const command of ['login', 'verify-token', 'mint-token', 'users', 'check-config', 'emulator']) {
+  for (const command of [
+    'login',
+    'verify-token',
+    'mint-token',
+    'users',
+    'check-config',
+    'emulator',
+  ]) {
     test(`${command} --help has an example`, async () => {
       const r = await runCli([command, '--help']);
       assert.equal(r.code, 0);
@@ -44,7 +58,11 @@ describe('cli frame', () => {
   });
 
   test('unknown command and bad flag are usage errors (exit 2) with one ✗ line and no stack', async () => {
-    for (const args of [['bogus'], ['verify-token', '--leeway', 'abc', 'x.y.z'], ['mint-token', '--role', 'root']]) {
+    for (const args of [
+      ['bogus'],
+      ['verify-token', '--leeway', 'abc', 'x.y.z'],
+      ['mint-token', '--role', 'root'],
+    ]) {
       const r = await runCli(args, { env: { JWT_SECRET: SECRET } });
       assert.equal(r.code, 2, args.join(' '));
       assert.match(r.stderr, /^✗ /);
@@ -75,7 +93,10 @@ describe('cli frame', () => {
   test('a malformed .env line is a config error naming the line (commands), a failed check (check-config)', async (t) => {
     const dir = tempDir(t);
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\nthis is not a variable\n`);
-    const mint = await runCli(['mint-token', '--uid', UID, '--email', 'a@b.example', '--role', 'member'], { cwd: dir });
+    const mint = await runCli(
+      ['mint-token', '--uid', UID, '--email', 'a@b.example', '--role', 'member'],
+      { cwd: dir },
+    );
     assert.equal(mint.code, 2);
     assert.match(mint.stderr, /line 2/);
     const check = await runCli(['check-config', '--json'], { cwd: dir });
@@ -125,12 +146,17 @@ describe('check-config', () => {
     const dir = tempDir(t);
     writeFileSync(join(dir, '.env'), 'MUVEE_DINGTALK_DB=from-file.db\n');
     const dbMessage = async (args: string[], env: Record<string, string> = {}) => {
-      const doc = json<{ checks: { id: string; message: string }[] }>(await runCli([...args, 'check-config', '--json'], { env, cwd: dir }));
+      const doc = json<{ checks: { id: string; message: string }[] }>(
+        await runCli([...args, 'check-config', '--json'], { env, cwd: dir }),
+      );
       return doc.checks.find((c) => c.id === 'db-path')?.message ?? '';
     };
     assert.match(await dbMessage([]), /from-file\.db/);
     assert.match(await dbMessage([], { MUVEE_DINGTALK_DB: 'from-env.db' }), /from-env\.db/);
-    assert.match(await dbMessage(['--db', 'from-flag.db'], { MUVEE_DINGTALK_DB: 'from-env.db' }), /from-flag\.db/);
+    assert.match(
+      await dbMessage(['--db', 'from-flag.db'], { MUVEE_DINGTALK_DB: 'from-env.db' }),
+      /from-flag\.db/,
+    );
   });
 });
 
@@ -138,7 +164,10 @@ describe('mint-token and verify-token', () => {
   const env = { JWT_SECRET: SECRET };
 
   test('mint-token prints a token any HS256 library accepts with exactly muvee claims', async (t) => {
-    const r = await runCli(['mint-token', '--uid', UID, '--email', 'a@corp.example', '--role', 'admin'], { env, cwd: tempDir(t) });
+    const r = await runCli(
+      ['mint-token', '--uid', UID, '--email', 'a@corp.example', '--role', 'admin'],
+      { env, cwd: tempDir(t) },
+    );
     assert.equal(r.code, 0, r.stderr);
     const token = r.stdout.trim();
     const claims = jwt.verify(token, SECRET, { algorithms: ['HS256'] }) as Record<string, unknown>;
@@ -149,9 +178,26 @@ describe('mint-token and verify-token', () => {
   });
 
   test('mint-token --cookie --ttl', async (t) => {
-    const r = await runCli(['mint-token', '--uid', UID, '--email', 'a@corp.example', '--role', 'member', '--ttl', '1h', '--cookie'], { env, cwd: tempDir(t) });
+    const r = await runCli(
+      [
+        'mint-token',
+        '--uid',
+        UID,
+        '--email',
+        'a@corp.example',
+        '--role',
+        'member',
+        '--ttl',
+        '1h',
+        '--cookie',
+      ],
+      { env, cwd: tempDir(t) },
+    );
     assert.equal(r.code, 0);
-    assert.match(r.stdout.trim(), /^muvee_session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; Max-Age=3600; HttpOnly; SameSite=Lax$/);
+    assert.match(
+      r.stdout.trim(),
+      /^muvee_session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; Max-Age=3600; HttpOnly; SameSite=Lax$/,
+    );
   });
 
   test('mint-token refuses a missing secret (exit 2) and warns on a weak one', async (t) => {
@@ -167,7 +213,12 @@ describe('mint-token and verify-token', () => {
 
   test('mint-token: bad uid, missing role, nobody named: exit 2', async (t) => {
     const dir = tempDir(t);
-    for (const args of [['--uid', '42', '--email', 'a@b.c', '--role', 'admin'], ['--uid', UID, '--email', 'a@b.c'], [], ['--email', 'nobody@corp.example']]) {
+    for (const args of [
+      ['--uid', '42', '--email', 'a@b.c', '--role', 'admin'],
+      ['--uid', UID, '--email', 'a@b.c'],
+      [],
+      ['--email', 'nobody@corp.example'],
+    ]) {
       const r = await runCli(['mint-token', ...args], { env, cwd: dir });
       assert.equal(r.code, 2, args.join(' '));
     }
@@ -183,14 +234,22 @@ describe('mint-token and verify-token', () => {
     assert.equal(viaArg.code, 0, viaArg.stdout + viaArg.stderr);
     assert.match(viaArg.stdout, /✓ valid/);
     assert.match(viaArg.stdout, /expires in (9m|10m)/);
-    const viaStdin = await runCli(['verify-token', '-', '--json'], { env, cwd: dir, input: `${token}\n` });
+    const viaStdin = await runCli(['verify-token', '-', '--json'], {
+      env,
+      cwd: dir,
+      input: `${token}\n`,
+    });
     assert.equal(viaStdin.code, 0);
     const doc = json(viaStdin);
     assert.equal(doc.valid, true);
     assert.deepEqual(Object.keys(doc).slice(0, 1), ['valid']);
     for (const key of ['header', 'claims', 'expiresAt', 'userInDb']) assert.ok(key in doc, key);
     assert.equal(doc.userInDb, null);
-    const viaCookie = await runCli(['verify-token', '--json'], { env, cwd: dir, input: `Cookie: theme=dark; muvee_session=${token}` });
+    const viaCookie = await runCli(['verify-token', '--json'], {
+      env,
+      cwd: dir,
+      input: `Cookie: theme=dark; muvee_session=${token}`,
+    });
     assert.equal(viaCookie.code, 0);
   });
 
@@ -227,9 +286,15 @@ describe('mint-token and verify-token', () => {
   test('verify-token --leeway', async (t) => {
     const dir = tempDir(t);
     const now = Math.floor(Date.now() / 1000);
-    const token = jwt.sign({ uid: UID, email: 'a@b.example', role: 'admin', iat: now - 100, exp: now - 30 }, SECRET);
+    const token = jwt.sign(
+      { uid: UID, email: 'a@b.example', role: 'admin', iat: now - 100, exp: now - 30 },
+      SECRET,
+    );
     assert.equal((await runCli(['verify-token', token], { env, cwd: dir })).code, 5);
-    assert.equal((await runCli(['verify-token', '--leeway', '120', token], { env, cwd: dir })).code, 0);
+    assert.equal(
+      (await runCli(['verify-token', '--leeway', '120', token], { env, cwd: dir })).code,
+      0,
+    );
   });
 
   test('verify-token without JWT_SECRET is exit 2', async (t) => {

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runStaticChecks, type Check } from '../src/checks.ts';
 import { probeDb } from '../src/commands/check-config.ts';
-import { findMalformedLines, loadConfig, resolveConfig, splitList, type EnvFileInfo } from '../src/config.ts';
+import {
+  findMalformedLines,
+  loadConfig,
+  resolveConfig,
+  splitList,
+  type EnvFileInfo,
+} from '../src/config.ts';
 import { SECRET, tempDir } from './helpers.ts';
 
 const noFile: EnvFileInfo = { path: '/x/.env', loaded: false, malformed: [], unknown: [] };
@@ -26,7 +32,11 @@ describe('resolveConfig', () => {
     const layered = resolveConfig({
       flags: { MUVEE_DINGTALK_DB: 'flag.db' },
       env: { MUVEE_DINGTALK_DB: 'env.db', JWT_SECRET: 'from-env' },
-      fileValues: { MUVEE_DINGTALK_DB: 'file.db', JWT_SECRET: 'from-file', BASE_DOMAIN: 'file.example' },
+      fileValues: {
+        MUVEE_DINGTALK_DB: 'file.db',
+        JWT_SECRET: 'from-file',
+        BASE_DOMAIN: 'file.example',
+      },
       envFile: noFile,
     });
     assert.equal(layered.dbPath, 'flag.db');
@@ -40,12 +50,20 @@ describe('resolveConfig', () => {
   });
 
   test('an empty value counts as unset and falls through', () => {
-    const c = resolveConfig({ flags: {}, env: { JWT_SECRET: '' }, fileValues: { JWT_SECRET: 'file' }, envFile: noFile });
+    const c = resolveConfig({
+      flags: {},
+      env: { JWT_SECRET: '' },
+      fileValues: { JWT_SECRET: 'file' },
+      envFile: noFile,
+    });
     assert.equal(c.jwtSecret, 'file');
   });
 
   test('whitespace is trimmed and remembered', () => {
-    const c = configOf({ DINGTALK_CLIENT_ID: '  dingabcdefghij123456 \t', ALLOWED_DOMAINS: ' A.example , b.example ' });
+    const c = configOf({
+      DINGTALK_CLIENT_ID: '  dingabcdefghij123456 \t',
+      ALLOWED_DOMAINS: ' A.example , b.example ',
+    });
     assert.equal(c.clientId, 'dingabcdefghij123456');
     assert.deepEqual(c.allowedDomains.items, ['a.example', 'b.example']);
     assert.deepEqual(c.trimmed.sort(), ['ALLOWED_DOMAINS', 'DINGTALK_CLIENT_ID']);
@@ -57,7 +75,13 @@ describe('resolveConfig', () => {
   });
 
   test('runtime facts', () => {
-    const c = resolveConfig({ flags: {}, env: { CI: 'true', DEBUG: 'x,muvee-dingtalk' }, fileValues: {}, envFile: noFile, platform: 'linux' });
+    const c = resolveConfig({
+      flags: {},
+      env: { CI: 'true', DEBUG: 'x,muvee-dingtalk' },
+      fileValues: {},
+      envFile: noFile,
+      platform: 'linux',
+    });
     assert.deepEqual(c.runtime, { ci: true, debug: true, hasDisplay: false });
     assert.equal(configOf({ CI: 'false' }).runtime.ci, false);
   });
@@ -73,7 +97,9 @@ describe('splitList', () => {
     [' , ', [], 2],
   ];
   for (const [input, items, empty] of cases) {
-    test(JSON.stringify(input), () => assert.deepEqual(splitList(input), { items, emptyItems: empty }));
+    test(JSON.stringify(input), () =>
+      assert.deepEqual(splitList(input), { items, emptyItems: empty }),
+    );
   }
 });
 
@@ -99,7 +125,10 @@ describe('.env files', () => {
 
   test('loadConfig reads ./.env by default and the environment wins', (t) => {
     const dir = tempDir(t);
-    writeFileSync(join(dir, '.env'), 'JWT_SECRET=from-file\nBASE_DOMAIN=file.example\nDINGTALK_CLIENTID=typo\n');
+    writeFileSync(
+      join(dir, '.env'),
+      'JWT_SECRET=from-file\nBASE_DOMAIN=file.example\nDINGTALK_CLIENTID=typo\n',
+    );
     const c = loadConfig({ cwd: dir, env: { JWT_SECRET: 'from-env' } });
     assert.equal(c.jwtSecret, 'from-env');
     assert.equal(c.baseDomain, 'file.example');
@@ -110,13 +139,19 @@ describe('.env files', () => {
   test('a missing default .env is fine; a missing explicit one is a config error', (t) => {
     const dir = tempDir(t);
     assert.equal(loadConfig({ cwd: dir, env: {} }).envFile.loaded, false);
-    assert.throws(() => loadConfig({ cwd: dir, env: {}, flags: { envFile: 'nope.env' } }), { code: 'config', message: /does not exist/ });
+    assert.throws(() => loadConfig({ cwd: dir, env: {}, flags: { envFile: 'nope.env' } }), {
+      code: 'config',
+      message: /does not exist/,
+    });
   });
 
   test('a directory as env file is a config error', (t) => {
     const dir = tempDir(t);
     mkdirSync(join(dir, 'adir'));
-    assert.throws(() => loadConfig({ cwd: dir, env: {}, flags: { envFile: 'adir' } }), { code: 'config', message: /is a directory/ });
+    assert.throws(() => loadConfig({ cwd: dir, env: {}, flags: { envFile: 'adir' } }), {
+      code: 'config',
+      message: /is a directory/,
+    });
   });
 
   test('--db flag beats the environment, which beats the file', (t) => {
@@ -124,21 +159,34 @@ describe('.env files', () => {
     writeFileSync(join(dir, 'x.env'), 'MUVEE_DINGTALK_DB=file.db\n');
     const file = loadConfig({ cwd: dir, env: {}, flags: { envFile: 'x.env' } });
     assert.equal(file.dbPath, 'file.db');
-    const env = loadConfig({ cwd: dir, env: { MUVEE_DINGTALK_DB: 'env.db' }, flags: { envFile: 'x.env' } });
+    const env = loadConfig({
+      cwd: dir,
+      env: { MUVEE_DINGTALK_DB: 'env.db' },
+      flags: { envFile: 'x.env' },
+    });
     assert.equal(env.dbPath, 'env.db');
-    const flag = loadConfig({ cwd: dir, env: { MUVEE_DINGTALK_DB: 'env.db' }, flags: { envFile: 'x.env', db: 'flag.db' } });
+    const flag = loadConfig({
+      cwd: dir,
+      env: { MUVEE_DINGTALK_DB: 'env.db' },
+      flags: { envFile: 'x.env', db: 'flag.db' },
+    });
     assert.equal(flag.dbPath, 'flag.db');
   });
 });
 
 describe('static checks', () => {
   const writable = { exists: true, problem: undefined };
-  const run = (env: Record<string, string>, envFile: EnvFileInfo = noFile): Check[] => runStaticChecks(configOf(env, envFile), writable);
-  const status = (checks: Check[], id: string) => checks.filter((c) => c.id === id).map((c) => c.status);
+  const run = (env: Record<string, string>, envFile: EnvFileInfo = noFile): Check[] =>
+    runStaticChecks(configOf(env, envFile), writable);
+  const status = (checks: Check[], id: string) =>
+    checks.filter((c) => c.id === id).map((c) => c.status);
 
   test('a good production configuration passes every check', () => {
     const checks = run(GOOD);
-    assert.deepEqual(checks.filter((c) => c.status !== 'pass'), []);
+    assert.deepEqual(
+      checks.filter((c) => c.status !== 'pass'),
+      [],
+    );
   });
 
   // [name, overrides, check id, expected status]
@@ -147,22 +195,67 @@ describe('static checks', () => {
     ['client id not AppKey-shaped', { DINGTALK_CLIENT_ID: '12345' }, 'client-id', 'warn'],
     ['client id AppKey-shaped', {}, 'client-id', 'pass'],
     ['secret missing', { DINGTALK_CLIENT_SECRET: undefined }, 'client-secret', 'fail'],
-    ['secret with inner whitespace', { DINGTALK_CLIENT_SECRET: 'abc def'.repeat(8) }, 'client-secret', 'fail'],
+    [
+      'secret with inner whitespace',
+      { DINGTALK_CLIENT_SECRET: 'abc def'.repeat(8) },
+      'client-secret',
+      'fail',
+    ],
     ['secret short', { DINGTALK_CLIENT_SECRET: 'short' }, 'client-secret', 'warn'],
     ['secret fine', {}, 'client-secret', 'pass'],
     ['redirect not a URL', { DINGTALK_REDIRECT_URL: 'not a url' }, 'redirect-url', 'fail'],
-    ['redirect ftp', { DINGTALK_REDIRECT_URL: 'ftp://corp.example/auth/dingtalk/callback' }, 'redirect-url', 'fail'],
+    [
+      'redirect ftp',
+      { DINGTALK_REDIRECT_URL: 'ftp://corp.example/auth/dingtalk/callback' },
+      'redirect-url',
+      'fail',
+    ],
     ['redirect parses', {}, 'redirect-url', 'pass'],
-    ['http on a public host', { DINGTALK_REDIRECT_URL: 'http://muvee.corp.example/auth/dingtalk/callback' }, 'redirect-https', 'fail'],
-    ['http on loopback', { DINGTALK_REDIRECT_URL: 'http://localhost:8080/auth/dingtalk/callback' }, 'redirect-https', 'warn'],
+    [
+      'http on a public host',
+      { DINGTALK_REDIRECT_URL: 'http://muvee.corp.example/auth/dingtalk/callback' },
+      'redirect-https',
+      'fail',
+    ],
+    [
+      'http on loopback',
+      { DINGTALK_REDIRECT_URL: 'http://localhost:8080/auth/dingtalk/callback' },
+      'redirect-https',
+      'warn',
+    ],
     ['https', {}, 'redirect-https', 'pass'],
-    ['wrong path', { DINGTALK_REDIRECT_URL: 'https://muvee.corp.example/callback' }, 'redirect-path', 'fail'],
+    [
+      'wrong path',
+      { DINGTALK_REDIRECT_URL: 'https://muvee.corp.example/callback' },
+      'redirect-path',
+      'fail',
+    ],
     ['right path', {}, 'redirect-path', 'pass'],
-    ['query', { DINGTALK_REDIRECT_URL: 'https://muvee.corp.example/auth/dingtalk/callback?x=1' }, 'redirect-query', 'fail'],
-    ['fragment', { DINGTALK_REDIRECT_URL: 'https://muvee.corp.example/auth/dingtalk/callback#x' }, 'redirect-query', 'fail'],
+    [
+      'query',
+      { DINGTALK_REDIRECT_URL: 'https://muvee.corp.example/auth/dingtalk/callback?x=1' },
+      'redirect-query',
+      'fail',
+    ],
+    [
+      'fragment',
+      { DINGTALK_REDIRECT_URL: 'https://muvee.corp.example/auth/dingtalk/callback#x' },
+      'redirect-query',
+      'fail',
+    ],
     ['no query', {}, 'redirect-query', 'pass'],
-    ['host outside BASE_DOMAIN', { DINGTALK_REDIRECT_URL: 'https://evil.example/auth/dingtalk/callback' }, 'redirect-host', 'fail'],
-    ['loopback host with BASE_DOMAIN', { DINGTALK_REDIRECT_URL: 'http://127.0.0.1:8080/auth/dingtalk/callback' }, 'redirect-host', 'warn'],
+    [
+      'host outside BASE_DOMAIN',
+      { DINGTALK_REDIRECT_URL: 'https://evil.example/auth/dingtalk/callback' },
+      'redirect-host',
+      'fail',
+    ],
+    [
+      'loopback host with BASE_DOMAIN',
+      { DINGTALK_REDIRECT_URL: 'http://127.0.0.1:8080/auth/dingtalk/callback' },
+      'redirect-host',
+      'warn',
+    ],
     ['no BASE_DOMAIN, public host', { BASE_DOMAIN: undefined }, 'redirect-host', 'warn'],
     ['BASE_DOMAIN malformed', { BASE_DOMAIN: 'not a domain' }, 'redirect-host', 'fail'],
     ['host under BASE_DOMAIN', {}, 'redirect-host', 'pass'],
@@ -171,19 +264,54 @@ describe('static checks', () => {
     ['jwt secret short', { JWT_SECRET: 'short-secret' }, 'jwt-secret', 'warn'],
     ['jwt secret 32 bytes', { JWT_SECRET: 'x'.repeat(32) }, 'jwt-secret', 'pass'],
     ['jwt secret 31 bytes', { JWT_SECRET: 'x'.repeat(31) }, 'jwt-secret', 'warn'],
-    ['allowed domains malformed', { ALLOWED_DOMAINS: 'corp.example,@bad,x y' }, 'allowed-domains', 'fail'],
-    ['allowed domains with empty items', { ALLOWED_DOMAINS: 'corp.example,,' }, 'allowed-domains', 'warn'],
+    [
+      'allowed domains malformed',
+      { ALLOWED_DOMAINS: 'corp.example,@bad,x y' },
+      'allowed-domains',
+      'fail',
+    ],
+    [
+      'allowed domains with empty items',
+      { ALLOWED_DOMAINS: 'corp.example,,' },
+      'allowed-domains',
+      'warn',
+    ],
     ['allowed domains empty', { ALLOWED_DOMAINS: undefined }, 'allowed-domains', 'pass'],
     ['allowed domains fine', {}, 'allowed-domains', 'pass'],
-    ['admin emails malformed', { ADMIN_EMAILS: 'boss@corp.example,notanemail' }, 'admin-emails', 'fail'],
-    ['admin emails with empty items', { ADMIN_EMAILS: 'boss@corp.example,' }, 'admin-emails', 'warn'],
-    ['admin email refused by ALLOWED_DOMAINS', { ADMIN_EMAILS: 'boss@elsewhere.example' }, 'admin-emails', 'warn'],
+    [
+      'admin emails malformed',
+      { ADMIN_EMAILS: 'boss@corp.example,notanemail' },
+      'admin-emails',
+      'fail',
+    ],
+    [
+      'admin emails with empty items',
+      { ADMIN_EMAILS: 'boss@corp.example,' },
+      'admin-emails',
+      'warn',
+    ],
+    [
+      'admin email refused by ALLOWED_DOMAINS',
+      { ADMIN_EMAILS: 'boss@elsewhere.example' },
+      'admin-emails',
+      'warn',
+    ],
     ['admin emails empty', { ADMIN_EMAILS: undefined }, 'admin-emails', 'warn'],
     ['admin emails fine', {}, 'admin-emails', 'pass'],
     ['api base overridden', { DINGTALK_API_BASE: 'http://127.0.0.1:9900' }, 'api-base', 'warn'],
     ['api base not a URL', { DINGTALK_API_BASE: 'nope' }, 'api-base', 'fail'],
-    ['login base over plain http off-machine', { DINGTALK_LOGIN_BASE: 'http://proxy.example' }, 'login-base', 'warn'],
-    ['unicode in a domain list', { ALLOWED_DOMAINS: 'corp.example,例子.测试' }, 'allowed-domains', 'fail'],
+    [
+      'login base over plain http off-machine',
+      { DINGTALK_LOGIN_BASE: 'http://proxy.example' },
+      'login-base',
+      'warn',
+    ],
+    [
+      'unicode in a domain list',
+      { ALLOWED_DOMAINS: 'corp.example,例子.测试' },
+      'allowed-domains',
+      'fail',
+    ],
     ['surrounding whitespace', { JWT_SECRET: ` ${SECRET} ` }, 'whitespace', 'warn'],
   ];
   for (const [name, overrides, id, expected] of table) {
@@ -194,19 +322,30 @@ describe('static checks', () => {
         else env[k] = v;
       }
       const checks = run(env);
-      assert.ok(status(checks, id).includes(expected), `${id}: ${JSON.stringify(checks.filter((c) => c.id === id))}`);
-      for (const check of checks) assert.doesNotMatch(check.message, new RegExp('S{64}'), 'secret printed');
+      assert.ok(
+        status(checks, id).includes(expected),
+        `${id}: ${JSON.stringify(checks.filter((c) => c.id === id))}`,
+      );
+      for (const check of checks)
+        assert.doesNotMatch(check.message, new RegExp('S{64}'), 'secret printed');
     });
   }
 
   test('env file problems: malformed line fails, unknown variable warns', () => {
-    const checks = run(GOOD, { path: '/x/.env', loaded: true, malformed: [{ line: 3, text: 'oops' }], unknown: ['DINGTALK_CLIENTID'] });
+    const checks = run(GOOD, {
+      path: '/x/.env',
+      loaded: true,
+      malformed: [{ line: 3, text: 'oops' }],
+      unknown: ['DINGTALK_CLIENTID'],
+    });
     assert.deepEqual(status(checks, 'env-file'), ['fail']);
     assert.deepEqual(status(checks, 'env-unknown'), ['warn']);
   });
 
   test('an empty environment fails and lists what is missing', () => {
-    const failed = run({}).filter((c) => c.status === 'fail').map((c) => c.id);
+    const failed = run({})
+      .filter((c) => c.status === 'fail')
+      .map((c) => c.id);
     assert.deepEqual(failed.sort(), ['client-id', 'client-secret', 'jwt-secret']);
   });
 

@@ -1,7 +1,13 @@
 /** Pure DingTalk rules: authorize URL, callback parsing, email resolution, admission. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildAuthorizeUrl, parseCallback, parsePasted, safeEqual, type CallbackRejection } from '../src/dingtalk/authorize.ts';
+import {
+  buildAuthorizeUrl,
+  parseCallback,
+  parsePasted,
+  safeEqual,
+  type CallbackRejection,
+} from '../src/dingtalk/authorize.ts';
 import { admit, maskMobile, resolveEmail, roleFor } from '../src/dingtalk/identity.ts';
 
 const STATE = 'expected-state-0123456789';
@@ -10,23 +16,33 @@ describe('buildAuthorizeUrl', () => {
   test('exactly the parameters muvee sends', () => {
     const url = new URL(
       buildAuthorizeUrl(
-        { loginBase: 'https://login.dingtalk.com', clientId: 'dingabc', redirectUrl: 'https://m.example/auth/dingtalk/callback' },
+        {
+          loginBase: 'https://login.dingtalk.com',
+          clientId: 'dingabc',
+          redirectUrl: 'https://m.example/auth/dingtalk/callback',
+        },
         'S T/ate',
       ),
     );
     assert.equal(url.origin + url.pathname, 'https://login.dingtalk.com/oauth2/auth');
-    assert.deepEqual([...url.searchParams], [
-      ['client_id', 'dingabc'],
-      ['response_type', 'code'],
-      ['scope', 'openid'],
-      ['prompt', 'consent'],
-      ['state', 'S T/ate'],
-      ['redirect_uri', 'https://m.example/auth/dingtalk/callback'],
-    ]);
+    assert.deepEqual(
+      [...url.searchParams],
+      [
+        ['client_id', 'dingabc'],
+        ['response_type', 'code'],
+        ['scope', 'openid'],
+        ['prompt', 'consent'],
+        ['state', 'S T/ate'],
+        ['redirect_uri', 'https://m.example/auth/dingtalk/callback'],
+      ],
+    );
   });
 
   test('honours a login base with a path prefix', () => {
-    const url = buildAuthorizeUrl({ loginBase: 'http://127.0.0.1:9', clientId: 'x', redirectUrl: 'http://l/' }, 's');
+    const url = buildAuthorizeUrl(
+      { loginBase: 'http://127.0.0.1:9', clientId: 'x', redirectUrl: 'http://l/' },
+      's',
+    );
     assert.match(url, /^http:\/\/127\.0\.0\.1:9\/oauth2\/auth\?/);
   });
 });
@@ -39,7 +55,8 @@ describe('parseCallback', () => {
     [`/cb?state=${STATE}&authCode=abc-DEF_123.x~`, 'abc-DEF_123.x~'],
   ];
   for (const [url, code] of ok) {
-    test(`accepts ${url}`, () => assert.deepEqual(parseCallback(url, STATE), { kind: 'code', code }));
+    test(`accepts ${url}`, () =>
+      assert.deepEqual(parseCallback(url, STATE), { kind: 'code', code }));
   }
 
   test('error=access_denied is a result, not an exception', () => {
@@ -51,7 +68,10 @@ describe('parseCallback', () => {
   });
 
   test('reflected error text loses control characters', () => {
-    const result = parseCallback(`/cb?error=${encodeURIComponent('x\u001b[31mred\r\n')}&state=${STATE}`, STATE);
+    const result = parseCallback(
+      `/cb?error=${encodeURIComponent('x\u001b[31mred\r\n')}&state=${STATE}`,
+      STATE,
+    );
     assert.equal(result.kind === 'error' && result.error, 'x?[31mred??');
   });
 
@@ -65,7 +85,11 @@ describe('parseCallback', () => {
     ['repeated code', `/cb?authCode=A&authCode=B&state=${STATE}`, 'repeated-parameter'],
     ['code and authCode disagree', `/cb?authCode=A&code=B&state=${STATE}`, 'conflicting-code'],
     ['no code', `/cb?state=${STATE}`, 'no-code'],
-    ['code with markup', `/cb?authCode=${encodeURIComponent('<script>')}&state=${STATE}`, 'bad-code'],
+    [
+      'code with markup',
+      `/cb?authCode=${encodeURIComponent('<script>')}&state=${STATE}`,
+      'bad-code',
+    ],
   ];
   for (const [name, url, reason] of refused) {
     test(`refuses ${name}`, () => assert.throws(() => parseCallback(url, STATE), { reason }));
@@ -74,16 +98,29 @@ describe('parseCallback', () => {
 
 describe('parsePasted', () => {
   test('a full URL with the right state', () => {
-    assert.deepEqual(parsePasted(` https://muvee.example/auth/dingtalk/callback?authCode=P1&state=${STATE}\n`, STATE), { kind: 'code', code: 'P1' });
+    assert.deepEqual(
+      parsePasted(
+        ` https://muvee.example/auth/dingtalk/callback?authCode=P1&state=${STATE}\n`,
+        STATE,
+      ),
+      { kind: 'code', code: 'P1' },
+    );
   });
   test('a full URL without state (the state is optional here)', () => {
-    assert.deepEqual(parsePasted('https://muvee.example/auth/dingtalk/callback?code=P2', STATE), { kind: 'code', code: 'P2' });
+    assert.deepEqual(parsePasted('https://muvee.example/auth/dingtalk/callback?code=P2', STATE), {
+      kind: 'code',
+      code: 'P2',
+    });
   });
   test('a wrong state is still refused', () => {
-    assert.throws(() => parsePasted('https://muvee.example/cb?code=P3&state=bad', STATE), { reason: 'wrong-state' });
+    assert.throws(() => parsePasted('https://muvee.example/cb?code=P3&state=bad', STATE), {
+      reason: 'wrong-state',
+    });
   });
-  test('a bare code', () => assert.deepEqual(parsePasted('abc123', STATE), { kind: 'code', code: 'abc123' }));
-  test('gibberish', () => assert.throws(() => parsePasted('two words', STATE), { reason: 'bad-code' }));
+  test('a bare code', () =>
+    assert.deepEqual(parsePasted('abc123', STATE), { kind: 'code', code: 'abc123' }));
+  test('gibberish', () =>
+    assert.throws(() => parsePasted('two words', STATE), { reason: 'bad-code' }));
 });
 
 test('safeEqual', () => {
@@ -95,7 +132,12 @@ test('safeEqual', () => {
 describe('resolveEmail', () => {
   const cases: [string, Record<string, unknown>, string, 'profile' | 'synthetic'][] = [
     ['profile email', { email: 'zs@corp.example', unionId: 'U1' }, 'zs@corp.example', 'profile'],
-    ['profile email with spaces', { email: '  zs@corp.example ', unionId: 'U1' }, 'zs@corp.example', 'profile'],
+    [
+      'profile email with spaces',
+      { email: '  zs@corp.example ', unionId: 'U1' },
+      'zs@corp.example',
+      'profile',
+    ],
     ['email absent', { unionId: 'U2' }, 'U2@dingtalk.local', 'synthetic'],
     ['email empty', { email: '', unionId: 'U3' }, 'U3@dingtalk.local', 'synthetic'],
     ['email blank', { email: '   ', unionId: 'U4' }, 'U4@dingtalk.local', 'synthetic'],

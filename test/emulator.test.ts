@@ -3,38 +3,68 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parseFaultSpec } from '../src/emulator/faults.ts';
 import { startEmulator, type Emulator } from '../src/emulator/server.ts';
-import { EMULATOR_CLIENT_ID as ID, EMULATOR_CLIENT_SECRET as SECRET, parseUsers } from '../src/emulator/users.ts';
+import {
+  EMULATOR_CLIENT_ID as ID,
+  EMULATOR_CLIENT_SECRET as SECRET,
+  parseUsers,
+} from '../src/emulator/users.ts';
 import { http, runCli, startCli } from './helpers.ts';
 
 const REDIRECT = 'http://127.0.0.1:1/auth/dingtalk/callback';
 const authorizeParams = (extra: Record<string, string> = {}) =>
-  new URLSearchParams({ client_id: ID, response_type: 'code', scope: 'openid', prompt: 'consent', state: 'st', redirect_uri: REDIRECT, ...extra });
+  new URLSearchParams({
+    client_id: ID,
+    response_type: 'code',
+    scope: 'openid',
+    prompt: 'consent',
+    state: 'st',
+    redirect_uri: REDIRECT,
+    ...extra,
+  });
 
 describe('emulator', () => {
   let emu: Emulator;
   before(async () => {
-    emu = await startEmulator({ clients: [{ clientId: ID, clientSecret: SECRET, redirectUris: [REDIRECT] }], codeTtlMs: 300 });
+    emu = await startEmulator({
+      clients: [{ clientId: ID, clientSecret: SECRET, redirectUris: [REDIRECT] }],
+      codeTtlMs: 300,
+    });
   });
   after(() => emu.close());
 
   const post = (path: string, body: unknown, type = 'application/json') =>
-    http(`${emu.url}${path}`, { method: 'POST', headers: { 'content-type': type }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    http(`${emu.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': type },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
   const approve = async (user = 'zhangsan', params = authorizeParams()) => {
     params.set('decision', 'approve');
     params.set('user', user);
-    const r = await post('/oauth2/auth/decision', params.toString(), 'application/x-www-form-urlencoded');
+    const r = await post(
+      '/oauth2/auth/decision',
+      params.toString(),
+      'application/x-www-form-urlencoded',
+    );
     assert.equal(r.status, 302);
     return new URL(String(r.headers.location));
   };
   const exchange = (code: string, extra: Record<string, unknown> = {}) =>
-    post('/v1.0/oauth2/userAccessToken', { clientId: ID, clientSecret: SECRET, code, grantType: 'authorization_code', ...extra });
+    post('/v1.0/oauth2/userAccessToken', {
+      clientId: ID,
+      clientSecret: SECRET,
+      code,
+      grantType: 'authorization_code',
+      ...extra,
+    });
 
   test('binds to 127.0.0.1', () => assert.match(emu.url, /^http:\/\/127\.0\.0\.1:\d+$/));
 
   test('the authorize page lists the users with Approve and Deny', async () => {
     const r = await http(`${emu.url}/oauth2/auth?${authorizeParams()}`);
     assert.equal(r.status, 200);
-    for (const text of ['张三', '李四', '王五', '赵六', 'Approve', 'Deny', 'no email']) assert.ok(r.body.includes(text), text);
+    for (const text of ['张三', '李四', '王五', '赵六', 'Approve', 'Deny', 'no email'])
+      assert.ok(r.body.includes(text), text);
   });
 
   const badAuthorize: [string, Record<string, string>, RegExp][] = [
@@ -62,7 +92,11 @@ describe('emulator', () => {
   test('deny redirects with error=access_denied and state', async () => {
     const params = authorizeParams();
     params.set('decision', 'deny');
-    const r = await post('/oauth2/auth/decision', params.toString(), 'application/x-www-form-urlencoded');
+    const r = await post(
+      '/oauth2/auth/decision',
+      params.toString(),
+      'application/x-www-form-urlencoded',
+    );
     const location = new URL(String(r.headers.location));
     assert.equal(location.searchParams.get('error'), 'access_denied');
     assert.equal(location.searchParams.get('state'), 'st');
@@ -80,7 +114,10 @@ describe('emulator', () => {
   test('codes expire', async () => {
     const code = (await approve()).searchParams.get('authCode')!;
     await new Promise((r) => setTimeout(r, 400));
-    assert.equal(JSON.parse((await exchange(code)).body).code, 'invalidParameter.authCode.notFound');
+    assert.equal(
+      JSON.parse((await exchange(code)).body).code,
+      'invalidParameter.authCode.notFound',
+    );
   });
 
   test('a wrong secret is 400 invalidClientIdOrSecret with requestid and message', async () => {
@@ -98,17 +135,36 @@ describe('emulator', () => {
 
   test('camelCase is required: snake_case or form-encoded gives clientId is mandatory', async () => {
     const code = (await approve()).searchParams.get('authCode')!;
-    const snake = await post('/v1.0/oauth2/userAccessToken', { client_id: ID, client_secret: SECRET, code, grant_type: 'authorization_code' });
+    const snake = await post('/v1.0/oauth2/userAccessToken', {
+      client_id: ID,
+      client_secret: SECRET,
+      code,
+      grant_type: 'authorization_code',
+    });
     assert.equal(snake.status, 400);
     assert.equal(JSON.parse(snake.body).message, 'clientId is mandatory for this action.');
-    const form = await post('/v1.0/oauth2/userAccessToken', new URLSearchParams({ clientId: ID, clientSecret: SECRET, code, grantType: 'authorization_code' }).toString(), 'application/x-www-form-urlencoded');
+    const form = await post(
+      '/v1.0/oauth2/userAccessToken',
+      new URLSearchParams({
+        clientId: ID,
+        clientSecret: SECRET,
+        code,
+        grantType: 'authorization_code',
+      }).toString(),
+      'application/x-www-form-urlencoded',
+    );
     assert.equal(form.status, 400);
   });
 
   test('refresh_token grant', async () => {
     const code = (await approve()).searchParams.get('authCode')!;
     const first = JSON.parse((await exchange(code)).body);
-    const refreshed = await post('/v1.0/oauth2/userAccessToken', { clientId: ID, clientSecret: SECRET, grantType: 'refresh_token', refreshToken: first.refreshToken });
+    const refreshed = await post('/v1.0/oauth2/userAccessToken', {
+      clientId: ID,
+      clientSecret: SECRET,
+      grantType: 'refresh_token',
+      refreshToken: first.refreshToken,
+    });
     assert.equal(refreshed.status, 200);
     assert.notEqual(JSON.parse(refreshed.body).accessToken, first.accessToken);
   });
@@ -119,25 +175,57 @@ describe('emulator', () => {
     assert.equal(JSON.parse(missing.body).code, 'AuthenticationFailed.MissingParameter');
     const code = (await approve()).searchParams.get('authCode')!;
     const { accessToken } = JSON.parse((await exchange(code)).body);
-    const bearer = await http(`${emu.url}/v1.0/contact/users/me`, { headers: { authorization: `Bearer ${accessToken}` } });
+    const bearer = await http(`${emu.url}/v1.0/contact/users/me`, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
     assert.equal(JSON.parse(bearer.body).code, 'AuthenticationFailed.MissingParameter');
-    const bad = await http(`${emu.url}/v1.0/contact/users/me`, { headers: { 'x-acs-dingtalk-access-token': 'nope' } });
+    const bad = await http(`${emu.url}/v1.0/contact/users/me`, {
+      headers: { 'x-acs-dingtalk-access-token': 'nope' },
+    });
     assert.equal(JSON.parse(bad.body).code, 'InvalidAuthentication');
-    const ok = await http(`${emu.url}/v1.0/contact/users/me`, { headers: { 'x-acs-dingtalk-access-token': accessToken } });
+    const ok = await http(`${emu.url}/v1.0/contact/users/me`, {
+      headers: { 'x-acs-dingtalk-access-token': accessToken },
+    });
     assert.equal(ok.status, 200);
-    assert.deepEqual(Object.keys(JSON.parse(ok.body)).sort(), ['avatarUrl', 'email', 'mobile', 'nick', 'openId', 'stateCode', 'unionId']);
+    assert.deepEqual(Object.keys(JSON.parse(ok.body)).sort(), [
+      'avatarUrl',
+      'email',
+      'mobile',
+      'nick',
+      'openId',
+      'stateCode',
+      'unionId',
+    ]);
   });
 
   test('access tokens expire', async () => {
-    const short = await startEmulator({ clients: [{ clientId: ID, clientSecret: SECRET, redirectUris: [REDIRECT] }], accessTokenTtlMs: 100 });
+    const short = await startEmulator({
+      clients: [{ clientId: ID, clientSecret: SECRET, redirectUris: [REDIRECT] }],
+      accessTokenTtlMs: 100,
+    });
     try {
       const params = authorizeParams({ decision: 'approve', user: 'zhangsan' });
-      const r = await http(`${short.url}/oauth2/auth/decision`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: params.toString() });
+      const r = await http(`${short.url}/oauth2/auth/decision`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: params.toString(),
+      });
       const code = new URL(String(r.headers.location)).searchParams.get('code')!;
-      const t = await http(`${short.url}/v1.0/oauth2/userAccessToken`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clientId: ID, clientSecret: SECRET, code, grantType: 'authorization_code' }) });
+      const t = await http(`${short.url}/v1.0/oauth2/userAccessToken`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          clientId: ID,
+          clientSecret: SECRET,
+          code,
+          grantType: 'authorization_code',
+        }),
+      });
       const { accessToken } = JSON.parse(t.body);
       await new Promise((res) => setTimeout(res, 200));
-      const me = await http(`${short.url}/v1.0/contact/users/me`, { headers: { 'x-acs-dingtalk-access-token': accessToken } });
+      const me = await http(`${short.url}/v1.0/contact/users/me`, {
+        headers: { 'x-acs-dingtalk-access-token': accessToken },
+      });
       assert.equal(JSON.parse(me.body).code, 'InvalidAuthentication');
     } finally {
       await short.close();
@@ -155,14 +243,29 @@ describe('emulator', () => {
 
   test('faults: status with a DingTalk body, times, and the control API', async () => {
     emu.setFault('accessToken', { status: 503, body: '{"code":"ServiceUnavailable"}', times: 1 });
-    assert.equal((await post('/v1.0/oauth2/accessToken', { appKey: ID, appSecret: SECRET })).status, 503);
-    assert.equal((await post('/v1.0/oauth2/accessToken', { appKey: ID, appSecret: SECRET })).status, 200);
-    const set = await http(`${emu.url}/__emulator/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ accessToken: { status: 200, body: '<html>', contentType: 'text/html' } }) });
+    assert.equal(
+      (await post('/v1.0/oauth2/accessToken', { appKey: ID, appSecret: SECRET })).status,
+      503,
+    );
+    assert.equal(
+      (await post('/v1.0/oauth2/accessToken', { appKey: ID, appSecret: SECRET })).status,
+      200,
+    );
+    const set = await http(`${emu.url}/__emulator/faults`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        accessToken: { status: 200, body: '<html>', contentType: 'text/html' },
+      }),
+    });
     assert.equal(set.status, 200);
     const html = await post('/v1.0/oauth2/accessToken', { appKey: ID, appSecret: SECRET });
     assert.equal(html.headers['content-type'], 'text/html');
     await http(`${emu.url}/__emulator/faults`, { method: 'DELETE' });
-    assert.equal((await post('/v1.0/oauth2/accessToken', { appKey: ID, appSecret: SECRET })).status, 200);
+    assert.equal(
+      (await post('/v1.0/oauth2/accessToken', { appKey: ID, appSecret: SECRET })).status,
+      200,
+    );
   });
 
   test('auto-approve redirects at once', async () => {
@@ -177,7 +280,9 @@ describe('emulator', () => {
   });
 
   test('HTML on the page is escaped', async () => {
-    const r = await http(`${emu.url}/oauth2/auth?${authorizeParams({ state: '"><script>alert(1)</script>' })}`);
+    const r = await http(
+      `${emu.url}/oauth2/auth?${authorizeParams({ state: '"><script>alert(1)</script>' })}`,
+    );
     assert.ok(!r.body.includes('<script>alert(1)'));
     assert.ok(r.body.includes('&quot;&gt;&lt;script&gt;'));
   });
@@ -186,7 +291,10 @@ describe('emulator', () => {
 describe('fault specs and users files', () => {
   test('parseFaultSpec', () => {
     assert.deepEqual(parseFaultSpec('usersMe=latency:15000'), ['usersMe', { latencyMs: 15000 }]);
-    assert.deepEqual(parseFaultSpec('userAccessToken=reset,times:2'), ['userAccessToken', { reset: true, times: 2 }]);
+    assert.deepEqual(parseFaultSpec('userAccessToken=reset,times:2'), [
+      'userAccessToken',
+      { reset: true, times: 2 },
+    ]);
     const [, html] = parseFaultSpec('accessToken=502,html');
     assert.equal(html.status, 502);
     assert.equal(html.contentType, 'text/html');
@@ -197,8 +305,16 @@ describe('fault specs and users files', () => {
   });
 
   test('parseUsers', () => {
-    const users = parseUsers({ users: [{ nick: 'A', unionId: 'U1', email: '' }, { id: 'b', nick: 'B', unionId: 'U2' }] });
-    assert.deepEqual(users.map((u) => u.id), ['U1', 'b']);
+    const users = parseUsers({
+      users: [
+        { nick: 'A', unionId: 'U1', email: '' },
+        { id: 'b', nick: 'B', unionId: 'U2' },
+      ],
+    });
+    assert.deepEqual(
+      users.map((u) => u.id),
+      ['U1', 'b'],
+    );
     assert.throws(() => parseUsers([]), { code: 'usage' });
     assert.throws(() => parseUsers([{ nick: 'x' }]), { code: 'usage', message: /unionId/ });
     assert.throws(() => parseUsers([{ nick: 'x', unionId: 'u', email: 5 }]), { code: 'usage' });
@@ -209,11 +325,16 @@ describe('emulator command', () => {
   test('starts, prints its base URL, and serves the user list', async () => {
     const child = startCli(['emulator', '--port', '0']);
     await new Promise<void>((resolve) => {
-      const check = () => (/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(child.stdoutText()) ? resolve() : setTimeout(check, 20));
+      const check = () =>
+        /listening on (http:\/\/127\.0\.0\.1:\d+)/.test(child.stdoutText())
+          ? resolve()
+          : setTimeout(check, 20);
       check();
     });
     const base = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(child.stdoutText())![1]!;
-    const page = await http(`${base}/oauth2/auth?${authorizeParams({ redirect_uri: 'http://localhost:8080/auth/dingtalk/callback' })}`);
+    const page = await http(
+      `${base}/oauth2/auth?${authorizeParams({ redirect_uri: 'http://localhost:8080/auth/dingtalk/callback' })}`,
+    );
     assert.equal(page.status, 200);
     assert.match(page.body, /张三/);
     child.kill('SIGINT');
@@ -224,19 +345,32 @@ describe('emulator command', () => {
   test('check-config --live passes with the right secret and fails with exit 7 and invalidClientIdOrSecret otherwise', async () => {
     const emulator = await startEmulator();
     try {
-      const env = { DINGTALK_API_BASE: emulator.url, DINGTALK_CLIENT_ID: ID, JWT_SECRET: 'x'.repeat(40) };
-      const good = await runCli(['check-config', '--live', '--json'], { env: { ...env, DINGTALK_CLIENT_SECRET: SECRET } });
+      const env = {
+        DINGTALK_API_BASE: emulator.url,
+        DINGTALK_CLIENT_ID: ID,
+        JWT_SECRET: 'x'.repeat(40),
+      };
+      const good = await runCli(['check-config', '--live', '--json'], {
+        env: { ...env, DINGTALK_CLIENT_SECRET: SECRET },
+      });
       assert.equal(good.code, 0, good.stdout);
       const live = JSON.parse(good.stdout).checks.find((c: { id: string }) => c.id === 'live');
       assert.equal(live.status, 'pass');
-      const bad = await runCli(['check-config', '--live'], { env: { ...env, DINGTALK_CLIENT_SECRET: 'wrong-secret-wrong-secret-wrong-secret' } });
+      const bad = await runCli(['check-config', '--live'], {
+        env: { ...env, DINGTALK_CLIENT_SECRET: 'wrong-secret-wrong-secret-wrong-secret' },
+      });
       assert.equal(bad.code, 7);
       assert.match(bad.stdout, /✗ live .*invalidClientIdOrSecret/);
       assert.ok(!bad.stdout.includes('wrong-secret-wrong'));
       await emulator.close();
-      const down = await runCli(['check-config', '--live', '--json'], { env: { ...env, DINGTALK_CLIENT_SECRET: SECRET } });
+      const down = await runCli(['check-config', '--live', '--json'], {
+        env: { ...env, DINGTALK_CLIENT_SECRET: SECRET },
+      });
       assert.equal(down.code, 7);
-      assert.match(JSON.parse(down.stdout).checks.find((c: { id: string }) => c.id === 'live').message, /could not reach DingTalk/);
+      assert.match(
+        JSON.parse(down.stdout).checks.find((c: { id: string }) => c.id === 'live').message,
+        /could not reach DingTalk/,
+      );
     } finally {
       await emulator.close();
     }

@@ -94,7 +94,9 @@ export function startCli(args: string[], options: RunOptions = {}): CliProcess {
       };
       const onExit = () => {
         cleanup();
-        reject(new Error(`process exited before ${pattern}; stderr:\n${stderr}\nstdout:\n${stdout}`));
+        reject(
+          new Error(`process exited before ${pattern}; stderr:\n${stderr}\nstdout:\n${stdout}`),
+        );
       };
       const t = setTimeout(() => {
         cleanup();
@@ -124,14 +126,22 @@ export function http(
   options: { method?: string; headers?: Record<string, string>; body?: string } = {},
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
-      );
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });
@@ -168,6 +178,8 @@ export function json<T = Record<string, unknown>>(result: RunResult): T {
   try {
     return JSON.parse(result.stdout) as T;
   } catch {
-    throw new Error(`stdout is not one JSON document:\n${result.stdout}\nstderr:\n${result.stderr}`);
+    throw new Error(
+      `stdout is not one JSON document:\n${result.stdout}\nstderr:\n${result.stderr}`,
+    );
   }
 }

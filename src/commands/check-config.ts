@@ -21,15 +21,19 @@ export default async function checkConfig(
   if (options.live) checks.push(await liveCheck(config));
 
   const strict = Boolean(options.strict);
-  const ok = checks.every((check) => check.status === 'pass' || (check.status === 'warn' && !strict));
+  const ok = checks.every(
+    (check) => check.status === 'pass' || (check.status === 'warn' && !strict),
+  );
   if (out.json) {
     out.document({ ok, checks });
   } else {
     const { c } = out;
     const mark = { pass: c.green('✓'), warn: c.yellow('⚠'), fail: c.red('✗') };
     const width = Math.max(...checks.map((check) => check.id.length));
-    for (const check of checks) out.line(`${mark[check.status]} ${c.dim(check.id.padEnd(width))}  ${check.message}`);
-    const count = (status: Check['status']) => checks.filter((check) => check.status === status).length;
+    for (const check of checks)
+      out.line(`${mark[check.status]} ${c.dim(check.id.padEnd(width))}  ${check.message}`);
+    const count = (status: Check['status']) =>
+      checks.filter((check) => check.status === status).length;
     out.line();
     out.line(
       `${ok ? c.green('ok') : c.red('failed')}: ${count('pass')} passed, ${count('warn')} warning(s), ${count('fail')} failed` +
@@ -49,22 +53,34 @@ export function probeDb(path: string): DbProbe {
       return { exists: true, problem: undefined };
     }
     const dir = dirname(full);
-    if (!existsSync(dir)) return { exists: false, problem: `is in a folder that does not exist (${dir})` };
+    if (!existsSync(dir))
+      return { exists: false, problem: `is in a folder that does not exist (${dir})` };
     accessSync(dir, constants.W_OK);
     return { exists: false, problem: undefined };
   } catch (error) {
-    return { exists: existsSync(full), problem: `is not writable (${(error as NodeJS.ErrnoException).code ?? 'error'})` };
+    return {
+      exists: existsSync(full),
+      problem: `is not writable (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    };
   }
 }
 
 async function liveCheck(config: Config): Promise<Check> {
   if (!config.clientId || !config.clientSecret) {
-    return { id: 'live', status: 'fail', message: 'cannot ask DingTalk without DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET; set both first' };
+    return {
+      id: 'live',
+      status: 'fail',
+      message:
+        'cannot ask DingTalk without DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET; set both first',
+    };
   }
   const { DingTalkClient } = await import('../dingtalk/client.js');
   const client = new DingTalkClient({ apiBase: config.apiBase });
   try {
-    const token = await client.getAppAccessToken({ clientId: config.clientId, clientSecret: config.clientSecret });
+    const token = await client.getAppAccessToken({
+      clientId: config.clientId,
+      clientSecret: config.clientSecret,
+    });
     return {
       id: 'live',
       status: 'pass',

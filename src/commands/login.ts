@@ -10,10 +10,25 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { get } from 'node:http';
 import type { Context } from '../cli.js';
-import { startCallbackServer, type AcceptedCallback, type CallbackServer } from '../callback-server.js';
+import {
+  startCallbackServer,
+  type AcceptedCallback,
+  type CallbackServer,
+} from '../callback-server.js';
 import { CALLBACK_PATH } from '../checks.js';
-import { isLoopbackHost, requireClientCredentials, requireJwtSecret, type Config } from '../config.js';
-import { buildAuthorizeUrl, CallbackError, newState, parsePasted, type CallbackResult } from '../dingtalk/authorize.js';
+import {
+  isLoopbackHost,
+  requireClientCredentials,
+  requireJwtSecret,
+  type Config,
+} from '../config.js';
+import {
+  buildAuthorizeUrl,
+  CallbackError,
+  newState,
+  parsePasted,
+  type CallbackResult,
+} from '../dingtalk/authorize.js';
 import { DingTalkClient, type Credentials, type Profile } from '../dingtalk/client.js';
 import { admit, maskMobile, resolveEmail, roleFor } from '../dingtalk/identity.js';
 import type { Emulator } from '../emulator/server.js';
@@ -52,6 +67,14 @@ export default async function login(
   const { out } = context;
   const config = commandConfig(context);
   const cleanup: (() => unknown)[] = [];
+  // Ctrl-C from the very start: whatever is open gets closed by `cleanup`, nothing is stored.
+  const interrupted = new Promise<never>((_resolve, reject) => {
+    const onSigint = () =>
+      reject(new CliError('interrupted', 'login cancelled (Ctrl-C); nothing was stored'));
+    process.once('SIGINT', onSigint);
+    cleanup.push(() => process.off('SIGINT', onSigint));
+  });
+  interrupted.catch(() => {});
   try {
     const provider = await chooseProvider(config, options, cleanup);
     let jwtSecret = config.jwtSecret;
@@ -65,11 +88,16 @@ export default async function login(
     const state = newState();
     const { server, redirectUrl } = await bindListener(config, options, provider, state, out);
     if (server) cleanup.push(() => server.close());
-    const authorizeUrl = buildAuthorizeUrl({ loginBase: provider.loginBase, clientId: provider.credentials.clientId, redirectUrl }, state);
+    const authorizeUrl = buildAuthorizeUrl(
+      { loginBase: provider.loginBase, clientId: provider.credentials.clientId, redirectUrl },
+      state,
+    );
 
-    out.note(`${out.c.bold('Sign in with DingTalk')}${provider.emulator ? out.c.dim(' (emulator)') : ''}: open this URL in a browser:`);
+    out.note(
+      `${out.c.bold('Sign in with DingTalk')}${provider.emulator ? out.c.dim(' (emulator)') : ''}: open this URL in a browser:`,
+    );
     out.note(`  ${authorizeUrl}`);
-    const aborts: Promise<never>[] = [];
+    const aborts: Promise<never>[] = [interrupted];
     if (provider.autoApprove) {
       out.note(out.c.dim(`emulator: approving as '${provider.autoApprove}' without a browser`));
       aborts.push(approveHeadlessly(authorizeUrl));
@@ -77,27 +105,50 @@ export default async function login(
       await openBrowser(authorizeUrl, out);
     }
 
-    const accepted = await waitForCallback({ server, state, timeoutSeconds: options.timeout, out, aborts, cleanup });
+    const accepted = await waitForCallback({
+      server,
+      state,
+      timeoutSeconds: options.timeout,
+      out,
+      aborts,
+      cleanup,
+    });
     const dingtalk = new DingTalkClient({ apiBase: provider.apiBase });
     cleanup.push(() => dingtalk.close());
     let outcome: Outcome;
     try {
-      outcome = await completeLogin(accepted.result, { config, options, provider, dingtalk, jwtSecret, out });
+      outcome = await Promise.race([
+        completeLogin(accepted.result, { config, options, provider, dingtalk, jwtSecret, out }),
+        interrupted,
+      ]);
     } catch (error) {
-      await accepted.respond?.(pageStatus(error), failurePage('Sign-in failed', isCliError(error) ? error.message : 'unexpected error'));
+      await accepted.respond?.(
+        pageStatus(error),
+        failurePage('Sign-in failed', isCliError(error) ? error.message : 'unexpected error'),
+      );
       throw error;
     }
-    await accepted.respond?.(200, successPage({ email: outcome.email, role: outcome.role, nick: outcome.profile.nick }));
+    await accepted.respond?.(
+      200,
+      successPage({ email: outcome.email, role: outcome.role, nick: outcome.profile.nick }),
+    );
     report(outcome, { out, config, demoSecret, emulator: provider.emulator !== undefined });
   } finally {
     for (const step of cleanup.reverse()) await step();
   }
 }
 
-async function chooseProvider(config: Config, options: LoginOptions, cleanup: (() => unknown)[]): Promise<Provider> {
+async function chooseProvider(
+  config: Config,
+  options: LoginOptions,
+  cleanup: (() => unknown)[],
+): Promise<Provider> {
   if (!options.emulator) {
     if (options.autoApprove !== undefined) {
-      throw new CliError('usage', '--auto-approve only works with --emulator (real DingTalk needs a person to approve)');
+      throw new CliError(
+        'usage',
+        '--auto-approve only works with --emulator (real DingTalk needs a person to approve)',
+      );
     }
     return {
       loginBase: config.loginBase,
@@ -107,7 +158,10 @@ async function chooseProvider(config: Config, options: LoginOptions, cleanup: ((
       autoApprove: undefined,
     };
   }
-  const [{ startEmulator }, users] = await Promise.all([import('../emulator/server.js'), import('../emulator/users.js')]);
+  const [{ startEmulator }, users] = await Promise.all([
+    import('../emulator/server.js'),
+    import('../emulator/users.js'),
+  ]);
   // No browser can open (CI, no display): approve the default user ourselves, so
   // `login --emulator` completes unattended. --no-browser means someone else opens the URL.
   const cannotOpen = config.runtime.ci || !config.runtime.hasDisplay;
@@ -149,7 +203,12 @@ async function bindListener(
 ): Promise<{ server: CallbackServer | undefined; redirectUrl: string }> {
   if (provider.emulator) {
     // A free port each run, registered with the emulator, so runs can go side by side.
-    const server = await startCallbackServer({ host: '127.0.0.1', port: 0, path: CALLBACK_PATH, expectedState: state });
+    const server = await startCallbackServer({
+      host: '127.0.0.1',
+      port: 0,
+      path: CALLBACK_PATH,
+      expectedState: state,
+    });
     const redirectUrl = `http://127.0.0.1:${server.port}${CALLBACK_PATH}`;
     provider.emulator.registerRedirectUri(redirectUrl);
     return { server, redirectUrl };
@@ -158,7 +217,10 @@ async function bindListener(
   try {
     redirect = new URL(config.redirectUrl);
   } catch {
-    throw new CliError('config', `DINGTALK_REDIRECT_URL '${config.redirectUrl}' is not a URL; set it to the callback registered in the DingTalk console`);
+    throw new CliError(
+      'config',
+      `DINGTALK_REDIRECT_URL '${config.redirectUrl}' is not a URL; set it to the callback registered in the DingTalk console`,
+    );
   }
   const defaultPort = redirect.protocol === 'https:' ? 443 : 80;
   const target = options.listen
@@ -177,12 +239,21 @@ async function bindListener(
     return { server: undefined, redirectUrl: config.redirectUrl };
   }
   if (options.listen && !isLoopbackHost(target.host)) {
-    out.warn(`listening on ${target.host}, which is not loopback: other machines can reach the callback listener`);
+    out.warn(
+      `listening on ${target.host}, which is not loopback: other machines can reach the callback listener`,
+    );
   }
   if (redirect.protocol === 'https:' && !options.listen) {
-    throw new CliError('config', `DINGTALK_REDIRECT_URL '${config.redirectUrl}' is https on loopback, but the listener speaks plain http; use http://localhost:<port>${CALLBACK_PATH} for local logins`);
+    throw new CliError(
+      'config',
+      `DINGTALK_REDIRECT_URL '${config.redirectUrl}' is https on loopback, but the listener speaks plain http; use http://localhost:<port>${CALLBACK_PATH} for local logins`,
+    );
   }
-  const server = await startCallbackServer({ ...target, path: redirect.pathname, expectedState: state });
+  const server = await startCallbackServer({
+    ...target,
+    path: redirect.pathname,
+    expectedState: state,
+  });
   return { server, redirectUrl: config.redirectUrl };
 }
 
@@ -201,11 +272,17 @@ async function openBrowser(url: string, out: Output): Promise<void> {
 function approveHeadlessly(authorizeUrl: string): Promise<never> {
   return new Promise<never>((_resolve, reject) => {
     const fail = (why: string) =>
-      reject(new CliError('internal', `the emulator's headless approval failed (${why}); run with --no-browser and open the URL yourself`));
+      reject(
+        new CliError(
+          'internal',
+          `the emulator's headless approval failed (${why}); run with --no-browser and open the URL yourself`,
+        ),
+      );
     get(authorizeUrl, { agent: false }, (res) => {
       res.resume();
       const location = res.headers.location;
-      if (res.statusCode !== 302 || !location) return fail(`authorize answered HTTP ${res.statusCode}`);
+      if (res.statusCode !== 302 || !location)
+        return fail(`authorize answered HTTP ${res.statusCode}`);
       // The listener answers only when the login is over; that response is the "browser" page.
       get(location, { agent: false }, (page) => page.resume()).on('error', () => {});
     }).on('error', (error) => fail(error.message));
@@ -217,7 +294,7 @@ interface Waiting {
   respond: AcceptedCallback['respond'] | undefined;
 }
 
-/** Races the callback, a pasted URL or code, the timeout, Ctrl-C and any abort. */
+/** Races the callback, a pasted URL or code, the timeout and the aborts (Ctrl-C, headless failure). */
 async function waitForCallback(input: {
   server: CallbackServer | undefined;
   state: string;
@@ -229,7 +306,8 @@ async function waitForCallback(input: {
   const { out, timeoutSeconds } = input;
   const deadline = Date.now() + timeoutSeconds * 1000;
   const waits: Promise<Waiting>[] = [...input.aborts];
-  if (input.server) waits.push(input.server.accepted.then((a) => ({ result: a.result, respond: a.respond })));
+  if (input.server)
+    waits.push(input.server.accepted.then((a) => ({ result: a.result, respond: a.respond })));
 
   let stopSpinner = () => {};
   if (out.interactive) {
@@ -238,7 +316,9 @@ async function waitForCallback(input: {
     const stream = out.errorStream;
     const timer = setInterval(() => {
       const left = humanDuration((deadline - Date.now()) / 1000);
-      stream.write(`\r\x1b[2K${frames[i++ % frames.length]} waiting for DingTalk (${left} left; Ctrl-C to cancel; or paste the URL the browser landed on)`);
+      stream.write(
+        `\r\x1b[2K${frames[i++ % frames.length]} waiting for DingTalk (${left} left; Ctrl-C to cancel; or paste the URL the browser landed on)`,
+      );
     }, 120);
     stopSpinner = () => {
       clearInterval(timer);
@@ -247,22 +327,27 @@ async function waitForCallback(input: {
     };
     input.cleanup.push(() => stopSpinner());
   } else {
-    out.note(out.c.dim(`waiting up to ${humanDuration(timeoutSeconds)} for the callback (or paste the URL the browser landed on)`));
+    out.note(
+      out.c.dim(
+        `waiting up to ${humanDuration(timeoutSeconds)} for the callback (or paste the URL the browser landed on)`,
+      ),
+    );
   }
 
   waits.push(readPasted(input.state, out, input.cleanup, () => stopSpinner()));
   waits.push(
     new Promise<never>((_resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new CliError('timeout', `no callback within ${humanDuration(timeoutSeconds)}; approve in the browser sooner, or raise --timeout`)),
+        () =>
+          reject(
+            new CliError(
+              'timeout',
+              `no callback within ${humanDuration(timeoutSeconds)}; approve in the browser sooner, or raise --timeout`,
+            ),
+          ),
         timeoutSeconds * 1000,
       );
-      const onSigint = () => reject(new CliError('interrupted', 'login cancelled (Ctrl-C); nothing was stored'));
-      process.once('SIGINT', onSigint);
-      input.cleanup.push(() => {
-        clearTimeout(timer);
-        process.off('SIGINT', onSigint);
-      });
+      input.cleanup.push(() => clearTimeout(timer));
     }),
   );
   try {
@@ -273,7 +358,12 @@ async function waitForCallback(input: {
 }
 
 /** The paste fallback: each stdin line is a redirected URL or a bare code. */
-function readPasted(state: string, out: Output, cleanup: (() => unknown)[], onInput: () => void): Promise<Waiting> {
+function readPasted(
+  state: string,
+  out: Output,
+  cleanup: (() => unknown)[],
+  onInput: () => void,
+): Promise<Waiting> {
   return new Promise<Waiting>((resolve) => {
     let stdin: NodeJS.ReadStream;
     try {
@@ -295,7 +385,9 @@ function readPasted(state: string, out: Output, cleanup: (() => unknown)[], onIn
           return resolve({ result: parsePasted(line, state), respond: undefined });
         } catch (error) {
           if (!(error instanceof CallbackError)) throw error;
-          out.warn(`not accepted: ${error.message}; paste the whole URL the browser landed on, or the code`);
+          out.warn(
+            `not accepted: ${error.message}; paste the whole URL the browser landed on, or the code`,
+          );
         }
       }
     };
@@ -325,7 +417,14 @@ interface Outcome {
 /** Exchange → profile → email → admission → role → store → session. */
 async function completeLogin(
   result: CallbackResult,
-  ctx: { config: Config; options: LoginOptions; provider: Provider; dingtalk: DingTalkClient; jwtSecret: string; out: Output },
+  ctx: {
+    config: Config;
+    options: LoginOptions;
+    provider: Provider;
+    dingtalk: DingTalkClient;
+    jwtSecret: string;
+    out: Output;
+  },
 ): Promise<Outcome> {
   const { config, out } = ctx;
   if (result.kind === 'error') {
@@ -333,7 +432,9 @@ async function completeLogin(
     throw new CliError(
       denied ? 'consent-denied' : 'dingtalk-refused',
       `DingTalk ended the login with error '${result.error}'${result.description ? ` (${result.description})` : ''}; ` +
-        (denied ? 'the user denied consent: run login again and approve' : 'check the app settings in the DingTalk console'),
+        (denied
+          ? 'the user denied consent: run login again and approve'
+          : 'check the app settings in the DingTalk console'),
       { details: { error: result.error } },
     );
   }
@@ -367,7 +468,10 @@ async function completeLogin(
     }
   }
   const uid = stored?.user.id ?? randomUUID();
-  const { token, claims } = mintSessionToken({ uid, email: resolved.email, role: stored?.user.role ?? role }, ctx.jwtSecret);
+  const { token, claims } = mintSessionToken(
+    { uid, email: resolved.email, role: stored?.user.role ?? role },
+    ctx.jwtSecret,
+  );
   return {
     profile,
     email: resolved.email,
@@ -395,27 +499,44 @@ function printProfile(
   role: string,
 ): void {
   const { c } = out;
-  const show = (value: unknown) => (value === undefined || value === '' ? c.dim('—') : String(value));
+  const show = (value: unknown) =>
+    value === undefined || value === '' ? c.dim('—') : String(value);
   out.line(c.bold('Profile') + c.dim(' (GET /v1.0/contact/users/me)'));
   out.table([
     ['nick', show(profile.nick)],
     ['unionId', show(profile.unionId)],
     ['openId', show(profile.openId)],
     ['email', show(profile.email)],
-    ['mobile', typeof profile.mobile === 'string' && profile.mobile ? maskMobile(profile.mobile) : c.dim('—')],
+    [
+      'mobile',
+      typeof profile.mobile === 'string' && profile.mobile
+        ? maskMobile(profile.mobile)
+        : c.dim('—'),
+    ],
     ['avatarUrl', show(profile.avatarUrl)],
     ['stateCode', show(profile.stateCode)],
   ]);
   out.line();
   out.line(c.bold('What muvee would do'));
   out.table([
-    ['email', `${resolved.email} ${c.dim(resolved.source === 'profile' ? '(from the profile)' : `(synthetic: ${resolved.note ?? 'no email'})`)}`],
-    ['admitted', admission.admitted ? `${c.green('yes')}: ${admission.reason}` : `${c.red('no')}: ${admission.reason}`],
+    [
+      'email',
+      `${resolved.email} ${c.dim(resolved.source === 'profile' ? '(from the profile)' : `(synthetic: ${resolved.note ?? 'no email'})`)}`,
+    ],
+    [
+      'admitted',
+      admission.admitted
+        ? `${c.green('yes')}: ${admission.reason}`
+        : `${c.red('no')}: ${admission.reason}`,
+    ],
     ['role', `${role} ${c.dim(role === 'admin' ? '(in ADMIN_EMAILS)' : '(not in ADMIN_EMAILS)')}`],
   ]);
 }
 
-function report(outcome: Outcome, ctx: { out: Output; config: Config; demoSecret: boolean; emulator: boolean }): void {
+function report(
+  outcome: Outcome,
+  ctx: { out: Output; config: Config; demoSecret: boolean; emulator: boolean },
+): void {
   const { out, config } = ctx;
   const { c } = out;
   const cookie = sessionCookie(outcome.token);
@@ -442,19 +563,51 @@ function report(outcome: Outcome, ctx: { out: Output; config: Config; demoSecret
   }
   out.line(`${c.green('✓')} Signed in with DingTalk${ctx.emulator ? c.dim(' (emulator)') : ''}`);
   out.line();
-  printProfile(out, outcome.profile, { email: outcome.email, source: outcome.emailSource, note: outcome.emailNote }, outcome.admission, outcome.role);
+  printProfile(
+    out,
+    outcome.profile,
+    { email: outcome.email, source: outcome.emailSource, note: outcome.emailNote },
+    outcome.admission,
+    outcome.role,
+  );
   const stored = outcome.stored;
   const userRows: [string, string][] = stored
     ? [
         ['id', stored.user.id],
-        ['status', stored.created ? c.green(`new user, stored in ${config.dbPath}`) : `existing user updated in ${config.dbPath} (created ${stored.user.createdAt})`],
-        ['name', `${stored.user.name}${stored.user.nameOverridden ? c.dim(' (overridden by the user: not refreshed)') : ''}`],
-        ['avatar', `${stored.user.avatarUrl || c.dim('—')}${stored.user.avatarOverridden ? c.dim(' (overridden by the user: not refreshed)') : ''}`],
-        ['role', `${stored.user.role}${stored.promoted ? c.green(' (promoted to admin by ADMIN_EMAILS)') : ''}`],
+        [
+          'status',
+          stored.created
+            ? c.green(`new user, stored in ${config.dbPath}`)
+            : `existing user updated in ${config.dbPath} (created ${stored.user.createdAt})`,
+        ],
+        [
+          'name',
+          `${stored.user.name}${stored.user.nameOverridden ? c.dim(' (overridden by the user: not refreshed)') : ''}`,
+        ],
+        [
+          'avatar',
+          `${stored.user.avatarUrl || c.dim('—')}${stored.user.avatarOverridden ? c.dim(' (overridden by the user: not refreshed)') : ''}`,
+        ],
+        [
+          'role',
+          `${stored.user.role}${stored.promoted ? c.green(' (promoted to admin by ADMIN_EMAILS)') : ''}`,
+        ],
       ]
-    : [['status', c.yellow(`not stored (--no-store); the token's uid ${outcome.uid} belongs to no stored user`)]];
+    : [
+        [
+          'status',
+          c.yellow(
+            `not stored (--no-store); the token's uid ${outcome.uid} belongs to no stored user`,
+          ),
+        ],
+      ];
   if (stored?.previousEmailForUnionId) {
-    userRows.push(['note', c.yellow(`this DingTalk account (unionId ${outcome.profile.unionId}) was stored before as ${stored.previousEmailForUnionId}; its email changed`)]);
+    userRows.push([
+      'note',
+      c.yellow(
+        `this DingTalk account (unionId ${outcome.profile.unionId}) was stored before as ${stored.previousEmailForUnionId}; its email changed`,
+      ),
+    ]);
   }
   out.line();
   out.line(c.bold('Stored user'));
@@ -465,10 +618,19 @@ function report(outcome: Outcome, ctx: { out: Output; config: Config; demoSecret
   out.table([
     ['cookie', cookie],
     ['curl', `curl -H 'Cookie: muvee_session=${outcome.token}' ${site}`],
-    ...(ctx.demoSecret ? [] : ([['check', `muvee-dingtalk verify-token 'muvee_session=${outcome.token}'`]] as [string, string][])),
+    ...(ctx.demoSecret
+      ? []
+      : ([['check', `muvee-dingtalk verify-token 'muvee_session=${outcome.token}'`]] as [
+          string,
+          string,
+        ][])),
   ]);
   if (ctx.demoSecret) {
     out.line();
-    out.line(c.yellow('⚠ JWT_SECRET is not set, so a random secret made for this run signed the token: muvee will not accept it. Set JWT_SECRET to sign real sessions.'));
+    out.line(
+      c.yellow(
+        '⚠ JWT_SECRET is not set, so a random secret made for this run signed the token: muvee will not accept it. Set JWT_SECRET to sign real sessions.',
+      ),
+    );
   }
 }

@@ -7,7 +7,14 @@ import type { Context } from '../cli.js';
 import { DEFAULT_JWT_SECRET, MIN_JWT_SECRET_BYTES, requireJwtSecret } from '../config.js';
 import { CliError } from '../errors.js';
 import { humanDuration, humanTime } from '../output.js';
-import { isEmail, isUuid, mintSessionToken, parseTtl, sessionCookie, type Role } from '../session.js';
+import {
+  isEmail,
+  isUuid,
+  mintSessionToken,
+  parseTtl,
+  sessionCookie,
+  type Role,
+} from '../session.js';
 import { commandConfig } from './shared.js';
 
 export default async function mintToken(
@@ -25,8 +32,16 @@ export default async function mintToken(
 
   let subject: { uid: string; email: string; role: Role };
   if (uidFlag !== undefined) {
-    if (!isUuid(uidFlag)) throw new CliError('usage', `--uid '${uidFlag}' is not a UUID; muvee user ids look like 7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a`);
-    if (!email || !isEmail(email)) throw new CliError('usage', `--uid needs --email <address>${email ? ` ('${email}' is not one)` : ''}`);
+    if (!isUuid(uidFlag))
+      throw new CliError(
+        'usage',
+        `--uid '${uidFlag}' is not a UUID; muvee user ids look like 7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a`,
+      );
+    if (!email || !isEmail(email))
+      throw new CliError(
+        'usage',
+        `--uid needs --email <address>${email ? ` ('${email}' is not one)` : ''}`,
+      );
     if (!roleFlag) throw new CliError('usage', '--uid needs --role admin|member');
     subject = { uid: uidFlag, email, role: roleFlag };
   } else if (email !== undefined) {
@@ -40,26 +55,41 @@ export default async function mintToken(
         `no user '${email}' in ${config.dbPath}${store ? '' : ' (no database there yet)'}; log in first with 'muvee-dingtalk login', or give explicit claims with --uid, --email and --role`,
       );
     }
-    if (roleFlag && roleFlag !== user.role) out.warn(`the stored role is ${user.role}; signing role ${roleFlag} as asked`);
+    if (roleFlag && roleFlag !== user.role)
+      out.warn(`the stored role is ${user.role}; signing role ${roleFlag} as asked`);
     subject = { uid: user.id, email: user.email, role: roleFlag ?? user.role };
   } else {
-    throw new CliError('usage', "say whose token: --email <address> of a stored user, or --uid, --email and --role; see 'muvee-dingtalk mint-token --help'");
+    throw new CliError(
+      'usage',
+      "say whose token: --email <address> of a stored user, or --uid, --email and --role; see 'muvee-dingtalk mint-token --help'",
+    );
   }
 
   if (secret === DEFAULT_JWT_SECRET) {
-    out.warn(`JWT_SECRET is muvee's placeholder '${DEFAULT_JWT_SECRET}': anyone can forge this token`);
+    out.warn(
+      `JWT_SECRET is muvee's placeholder '${DEFAULT_JWT_SECRET}': anyone can forge this token`,
+    );
   } else if (Buffer.byteLength(secret) < MIN_JWT_SECRET_BYTES) {
-    out.warn(`JWT_SECRET is only ${Buffer.byteLength(secret)} bytes; use at least ${MIN_JWT_SECRET_BYTES}`);
+    out.warn(
+      `JWT_SECRET is only ${Buffer.byteLength(secret)} bytes; use at least ${MIN_JWT_SECRET_BYTES}`,
+    );
   }
 
   const { token, claims } = mintSessionToken(subject, secret, { ttlSeconds: ttl });
   const cookie = sessionCookie(token, ttl);
   if (out.json) {
-    out.document({ token, ...(options.cookie ? { cookie } : {}), claims, expiresAt: new Date(claims.exp * 1000).toISOString() });
+    out.document({
+      token,
+      ...(options.cookie ? { cookie } : {}),
+      claims,
+      expiresAt: new Date(claims.exp * 1000).toISOString(),
+    });
     return;
   }
   out.note(
-    out.c.dim(`signed for ${claims.email} (${claims.role}, uid ${claims.uid}), expires ${humanTime(claims.exp)}, in ${humanDuration(ttl)}`),
+    out.c.dim(
+      `signed for ${claims.email} (${claims.role}, uid ${claims.uid}), expires ${humanTime(claims.exp)}, in ${humanDuration(ttl)}`,
+    ),
   );
   out.line(options.cookie ? cookie : token);
 }

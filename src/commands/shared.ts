@@ -5,8 +5,13 @@ import { assertEnvFileWellFormed, loadConfig, type Config } from '../config.js';
 import type { Context } from '../cli.js';
 
 /** The configuration for a command; a malformed `.env` line is a `config` error. */
-export function commandConfig(context: Context, options: { tolerateEnvFile?: boolean } = {}): Config {
-  const config = loadConfig({ flags: { envFile: context.globals.envFile, db: context.globals.db } });
+export function commandConfig(
+  context: Context,
+  options: { tolerateEnvFile?: boolean } = {},
+): Config {
+  const config = loadConfig({
+    flags: { envFile: context.globals.envFile, db: context.globals.db },
+  });
   if (!options.tolerateEnvFile) assertEnvFileWellFormed(config);
   return config;
 }

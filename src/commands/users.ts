@@ -22,21 +22,33 @@ export default async function users(
       const key = String(args[0]);
       const user = isUuid(key) ? store?.findById(key) : store?.findByEmail(key);
       if (!store || !user) {
-        throw new CliError('usage', `no user '${key}' in ${config.dbPath}${store ? '' : ' (no database there yet)'}; 'muvee-dingtalk users list' shows who is there`);
+        throw new CliError(
+          'usage',
+          `no user '${key}' in ${config.dbPath}${store ? '' : ' (no database there yet)'}; 'muvee-dingtalk users list' shows who is there`,
+        );
       }
       const unionIds = store.unionIdsOf(user.id);
       if (out.json) return out.document({ ...user, unionIds });
-      out.table([
-        ['id', user.id],
-        ['email', user.email],
-        ['name', `${user.name}${user.nameOverridden ? out.c.dim(' (overridden, not refreshed at login)') : ''}`],
-        ['avatar', `${user.avatarUrl || '—'}${user.avatarOverridden ? out.c.dim(' (overridden)') : ''}`],
-        ['role', user.role],
-        ['created', user.createdAt],
-        ['updated', user.updatedAt],
-        ['last login', user.lastLoginAt ?? '—'],
-        ['unionId', unionIds.join(', ') || '—'],
-      ], '');
+      out.table(
+        [
+          ['id', user.id],
+          ['email', user.email],
+          [
+            'name',
+            `${user.name}${user.nameOverridden ? out.c.dim(' (overridden, not refreshed at login)') : ''}`,
+          ],
+          [
+            'avatar',
+            `${user.avatarUrl || '—'}${user.avatarOverridden ? out.c.dim(' (overridden)') : ''}`,
+          ],
+          ['role', user.role],
+          ['created', user.createdAt],
+          ['updated', user.updatedAt],
+          ['last login', user.lastLoginAt ?? '—'],
+          ['unionId', unionIds.join(', ') || '—'],
+        ],
+        '',
+      );
       return;
     }
     const list: StoredUser[] = store?.list() ?? [];

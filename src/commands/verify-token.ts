@@ -20,7 +20,8 @@ export default async function verifyToken(
   const secret = requireJwtSecret(config);
   let input = typeof tokenArg === 'string' ? tokenArg : '-';
   if (input === '-') {
-    if (process.stdin.isTTY) out.note('paste the token (or the Cookie header value), then press Enter and Ctrl-D:');
+    if (process.stdin.isTTY)
+      out.note('paste the token (or the Cookie header value), then press Enter and Ctrl-D:');
     input = await readStdin();
   }
   if (input.trim() === '') {
@@ -71,8 +72,13 @@ export default async function verifyToken(
   if (result.claims) {
     const { uid: u, email, role, iat, exp, ...rest } = result.claims;
     const now = nowSeconds();
-    rows.push(['uid', String(u ?? '—')], ['email', String(email ?? '—')], ['role', String(role ?? '—')]);
-    if (typeof iat === 'number') rows.push(['issued', `${humanTime(iat)} (${humanDuration(now - iat)} ago)`]);
+    rows.push(
+      ['uid', String(u ?? '—')],
+      ['email', String(email ?? '—')],
+      ['role', String(role ?? '—')],
+    );
+    if (typeof iat === 'number')
+      rows.push(['issued', `${humanTime(iat)} (${humanDuration(now - iat)} ago)`]);
     if (typeof exp === 'number') {
       rows.push([
         'expires',
@@ -82,14 +88,16 @@ export default async function verifyToken(
     if (Object.keys(rest).length > 0) rows.push(['other claims', JSON.stringify(rest)]);
   }
   rows.push([
-      'local user',
-      userInDb === null
-        ? `not checked (no database at ${config.dbPath})`
-        : userInDb
-          ? roleInDb === result.claims?.role
-            ? `yes, role ${roleInDb} matches`
-            : c.yellow(`yes, but the stored role is ${roleInDb}, the token says ${String(result.claims?.role)}`)
-          : c.yellow(`no user with this uid in ${config.dbPath}`),
+    'local user',
+    userInDb === null
+      ? `not checked (no database at ${config.dbPath})`
+      : userInDb
+        ? roleInDb === result.claims?.role
+          ? `yes, role ${roleInDb} matches`
+          : c.yellow(
+              `yes, but the stored role is ${roleInDb}, the token says ${String(result.claims?.role)}`,
+            )
+        : c.yellow(`no user with this uid in ${config.dbPath}`),
   ]);
   out.table(rows);
   return result.valid ? 0 : 5;

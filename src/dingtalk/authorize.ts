@@ -82,7 +82,10 @@ export function parseCallback(
     .searchParams;
   for (const name of ['state', 'code', 'authCode', 'error']) {
     if (params.getAll(name).length > 1) {
-      throw new CallbackError('repeated-parameter', `the parameter '${name}' appears more than once`);
+      throw new CallbackError(
+        'repeated-parameter',
+        `the parameter '${name}' appears more than once`,
+      );
     }
   }
   const state = params.get('state');
@@ -113,7 +116,8 @@ export function parseCallback(
   }
   const value = authCode || code;
   if (!value) throw new CallbackError('no-code', 'the callback has neither authCode nor code');
-  if (!CODE_SHAPE.test(value)) throw new CallbackError('bad-code', 'the code has unexpected characters');
+  if (!CODE_SHAPE.test(value))
+    throw new CallbackError('bad-code', 'the code has unexpected characters');
   return { kind: 'code', code: value };
 }
 

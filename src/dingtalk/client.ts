@@ -70,7 +70,9 @@ export class DingTalkClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     // An own agent, closed by close(), so no idle keep-alive socket holds the process open.
     this.ownDispatcher = options.dispatcher === undefined;
-    this.dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 1000, connect: { timeout: this.timeoutMs } });
+    this.dispatcher =
+      options.dispatcher ??
+      new Agent({ keepAliveTimeout: 1000, connect: { timeout: this.timeoutMs } });
   }
 
   /** Releases the client's own connections (an injected dispatcher is left alone). */
@@ -153,7 +155,12 @@ export class DingTalkClient {
 }
 
 /** Pure: turns a network failure into the exit-4 error, naming what to check. */
-export function unreachable(step: Step, apiBase: string, timeoutMs: number, error: unknown): CliError {
+export function unreachable(
+  step: Step,
+  apiBase: string,
+  timeoutMs: number,
+  error: unknown,
+): CliError {
   const err = error as { code?: string; name?: string; cause?: { code?: string } };
   const code = err.code ?? err.cause?.code ?? '';
   const timedOut =
@@ -178,13 +185,31 @@ export function unreachable(step: Step, apiBase: string, timeoutMs: number, erro
 }
 
 const HINTS: [RegExp, string][] = [
-  [/^(invalidClientIdOrSecret|invalid\.client)$/, 'check DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET against the AppKey and AppSecret in the DingTalk developer console'],
-  [/^invalidParameter\.authCode\.notFound$/, 'the code was already used or expired; start the login again'],
-  [/^Forbidden\.AccessDenied\.AccessTokenPermissionDenied$/, 'add the permission %SCOPES% to the app in the DingTalk developer console (权限管理), publish, then log in again'],
+  [
+    /^(invalidClientIdOrSecret|invalid\.client)$/,
+    'check DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET against the AppKey and AppSecret in the DingTalk developer console',
+  ],
+  [
+    /^invalidParameter\.authCode\.notFound$/,
+    'the code was already used or expired; start the login again',
+  ],
+  [
+    /^Forbidden\.AccessDenied\.AccessTokenPermissionDenied$/,
+    'add the permission %SCOPES% to the app in the DingTalk developer console (权限管理), publish, then log in again',
+  ],
   [/^Forbidden\.AccessDenied\.Qps/, 'DingTalk is throttling this app; wait a minute and try again'],
-  [/^InvalidAuthentication$/, 'the access token was not accepted (expired or from another app); log in again'],
-  [/^AuthenticationFailed\.MissingParameter$/, 'the access token header was missing; this is a bug in the client, please report it'],
-  [/^invalidParameter\.user\.notFound$/, 'the signed-in user was not found; is the user a member of the organisation that owns the app?'],
+  [
+    /^InvalidAuthentication$/,
+    'the access token was not accepted (expired or from another app); log in again',
+  ],
+  [
+    /^AuthenticationFailed\.MissingParameter$/,
+    'the access token header was missing; this is a bug in the client, please report it',
+  ],
+  [
+    /^invalidParameter\.user\.notFound$/,
+    'the signed-in user was not found; is the user a member of the organisation that owns the app?',
+  ],
   [/^Missing/, 'DingTalk wants a field it did not get; check the request (camelCase JSON)'],
 ];
 
@@ -192,7 +217,10 @@ const HINTS: [RegExp, string][] = [
 export function hintFor(code: string, requiredScopes: string[] = []): string {
   for (const [pattern, hint] of HINTS) {
     if (pattern.test(code)) {
-      return hint.replace('%SCOPES%', requiredScopes.length > 0 ? requiredScopes.join(', ') : 'Contact.User.Read');
+      return hint.replace(
+        '%SCOPES%',
+        requiredScopes.length > 0 ? requiredScopes.join(', ') : 'Contact.User.Read',
+      );
     }
   }
   return 'see the DingTalk open platform error code reference';

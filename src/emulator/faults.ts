@@ -31,19 +31,27 @@ export function parseFaultSpec(text: string): [Endpoint, Fault] {
   const eq = text.indexOf('=');
   const endpoint = text.slice(0, eq) as Endpoint;
   if (eq < 0 || !ENDPOINTS.includes(endpoint)) {
-    throw new CliError('usage', `--fault '${text}' must be <endpoint>=<spec> with endpoint one of ${ENDPOINTS.join(', ')}`);
+    throw new CliError(
+      'usage',
+      `--fault '${text}' must be <endpoint>=<spec> with endpoint one of ${ENDPOINTS.join(', ')}`,
+    );
   }
   const fault: Fault = {};
   let body: string | undefined;
   let contentType: string | undefined;
-  for (const part of text.slice(eq + 1).split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .slice(eq + 1)
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [name, value] = part.split(':') as [string, string | undefined];
     if (/^\d{3}$/.test(part)) fault.status = Number(part);
     else if (name === 'latency' && value && /^\d+$/.test(value)) fault.latencyMs = Number(value);
     else if (name === 'times' && value && /^\d+$/.test(value)) fault.times = Number(value);
     else if (part === 'reset') fault.reset = true;
     else if (part === 'html') {
-      body = '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>';
+      body =
+        '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>';
       contentType = 'text/html';
     } else if (part === 'text') {
       body = 'upstream connect error or disconnect/reset before headers';
@@ -52,7 +60,11 @@ export function parseFaultSpec(text: string): [Endpoint, Fault] {
     else if (part === 'empty') body = '';
     else if (part === 'no-token') body = '{"refreshToken":"emulated","expireIn":7200}';
     else if (part === 'no-unionid') body = '{"nick":"nobody","openId":"emulated"}';
-    else throw new CliError('usage', `--fault '${text}': unknown part '${part}'; use a status, html, text, truncated, empty, no-token, no-unionid, latency:<ms>, reset or times:<n>`);
+    else
+      throw new CliError(
+        'usage',
+        `--fault '${text}': unknown part '${part}'; use a status, html, text, truncated, empty, no-token, no-unionid, latency:<ms>, reset or times:<n>`,
+      );
   }
   if (body !== undefined) {
     fault.status ??= 200;

@@ -25,7 +25,12 @@ import {
 } from './users.js';
 
 export type Endpoint = 'authorize' | 'userAccessToken' | 'usersMe' | 'accessToken';
-export const ENDPOINTS: readonly Endpoint[] = ['authorize', 'userAccessToken', 'usersMe', 'accessToken'];
+export const ENDPOINTS: readonly Endpoint[] = [
+  'authorize',
+  'userAccessToken',
+  'usersMe',
+  'accessToken',
+];
 
 /** What an endpoint does instead of its job, for tests. */
 export interface Fault {
@@ -97,18 +102,28 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
   const codeTtl = options.codeTtlMs ?? 5 * 60_000;
   const tokenTtl = options.accessTokenTtlMs ?? 7200_000;
-  const faults = new Map<Endpoint, Fault>(Object.entries(options.faults ?? {}) as [Endpoint, Fault][]);
+  const faults = new Map<Endpoint, Fault>(
+    Object.entries(options.faults ?? {}) as [Endpoint, Fault][],
+  );
   let autoApprove = options.autoApprove;
   const grants = new Map<string, Grant>();
   const userTokens = new Map<string, Token>();
   const refreshTokens = new Map<string, { userId: string; clientId: string; scope: string }>();
-  const hits: Record<Endpoint, number> = { authorize: 0, userAccessToken: 0, usersMe: 0, accessToken: 0 };
+  const hits: Record<Endpoint, number> = {
+    authorize: 0,
+    userAccessToken: 0,
+    usersMe: 0,
+    accessToken: 0,
+  };
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
 
   const findUser = (id: string) => users.find((u) => u.id === id || u.unionId === id);
   if (autoApprove !== undefined && !findUser(autoApprove)) {
-    throw new CliError('usage', `--auto-approve '${autoApprove}' is not an emulated user; choose one of ${users.map((u) => u.id).join(', ')}`);
+    throw new CliError(
+      'usage',
+      `--auto-approve '${autoApprove}' is not an emulated user; choose one of ${users.map((u) => u.id).join(', ')}`,
+    );
   }
 
   const sleep = (ms: number) =>
@@ -121,7 +136,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
 
   /** Applies the endpoint's fault; true when it answered (or dropped) the request itself. */
-  async function applyFault(endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  async function applyFault(
+    endpoint: Endpoint,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<boolean> {
     const fault = faults.get(endpoint);
     if (!fault) return false;
     if (fault.times !== undefined) {
@@ -135,7 +154,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return true;
     }
     if (fault.status !== undefined) {
-      res.writeHead(fault.status, { 'content-type': fault.contentType ?? 'application/json;charset=utf-8' });
+      res.writeHead(fault.status, {
+        'content-type': fault.contentType ?? 'application/json;charset=utf-8',
+      });
       res.end(fault.body ?? '');
       return true;
     }
@@ -152,7 +173,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
 
   /** DingTalk's error shape: `{requestid, code, message}` with a string code. */
-  function apiError(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}): void {
+  function apiError(
+    res: ServerResponse,
+    status: number,
+    code: string,
+    message: string,
+    extra: Record<string, unknown> = {},
+  ): void {
     sendJson(res, status, { requestid: randomUUID().toUpperCase(), code, message, ...extra });
   }
 
@@ -179,7 +206,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (!/application\/json/i.test(type)) return {};
     try {
       const value: unknown = JSON.parse(text);
-      return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+      return value && typeof value === 'object' && !Array.isArray(value)
+        ? (value as Record<string, unknown>)
+        : {};
     } catch {
       return {};
     }
@@ -191,7 +220,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (!client) return `client_id '${clientId ?? ''}' is not a known app (check the AppKey)`;
     if (params.get('response_type') !== 'code') return "response_type must be 'code'";
     const scope = params.get('scope');
-    if (scope !== 'openid' && scope !== 'openid corpid') return "scope must be 'openid' or 'openid corpid'";
+    if (scope !== 'openid' && scope !== 'openid corpid')
+      return "scope must be 'openid' or 'openid corpid'";
     if (params.get('prompt') !== 'consent') return "prompt must be 'consent'";
     const redirect = params.get('redirect_uri') ?? '';
     if (!client.redirectUris.includes(redirect)) {
@@ -200,10 +230,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return undefined;
   }
 
-  function redirectTo(res: ServerResponse, redirectUri: string, params: Record<string, string>): void {
+  function redirectTo(
+    res: ServerResponse,
+    redirectUri: string,
+    params: Record<string, string>,
+  ): void {
     const target = new URL(redirectUri);
     for (const [key, value] of Object.entries(params)) target.searchParams.set(key, value);
-    res.writeHead(302, { location: target.toString(), 'cache-control': 'no-store', 'content-length': 0 });
+    res.writeHead(302, {
+      location: target.toString(),
+      'cache-control': 'no-store',
+      'content-length': 0,
+    });
     res.end();
   }
 
@@ -232,7 +270,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       .join('\n');
     const list = users
       .map(
-        (u, i) => `<label class="user"><input type="radio" name="user" value="${escapeHtml(u.id)}"${i === 0 ? ' checked' : ''}>
+        (
+          u,
+          i,
+        ) => `<label class="user"><input type="radio" name="user" value="${escapeHtml(u.id)}"${i === 0 ? ' checked' : ''}>
 <span class="avatar">${escapeHtml([...u.nick][0] ?? '?')}</span>
 <span class="who"><strong>${escapeHtml(u.nick)}</strong> <small>${escapeHtml(u.email || 'no email')} · ${escapeHtml(u.id)}${u.noProfilePermission ? ' · no profile permission' : ''}</small></span></label>`,
       )
@@ -258,7 +299,12 @@ ${list}
         if (await applyFault('authorize', req, res)) return;
         const problem = authorizeProblem(url.searchParams);
         if (problem) {
-          return sendPage(res, 400, 'Invalid request', `<h1>Invalid request</h1><p>${escapeHtml(problem)}</p>`);
+          return sendPage(
+            res,
+            400,
+            'Invalid request',
+            `<h1>Invalid request</h1><p>${escapeHtml(problem)}</p>`,
+          );
         }
         const auto = autoApprove !== undefined ? findUser(autoApprove) : undefined;
         if (auto) return approve(res, url.searchParams, auto);
@@ -268,7 +314,12 @@ ${list}
         const form = new URLSearchParams(await readBody(req));
         const problem = authorizeProblem(form);
         if (problem) {
-          return sendPage(res, 400, 'Invalid request', `<h1>Invalid request</h1><p>${escapeHtml(problem)}</p>`);
+          return sendPage(
+            res,
+            400,
+            'Invalid request',
+            `<h1>Invalid request</h1><p>${escapeHtml(problem)}</p>`,
+          );
         }
         if (form.get('decision') !== 'approve') {
           const state = form.get('state');
@@ -278,7 +329,13 @@ ${list}
           });
         }
         const user = findUser(form.get('user') ?? '');
-        if (!user) return sendPage(res, 400, 'Invalid request', '<h1>Invalid request</h1><p>Choose a user.</p>');
+        if (!user)
+          return sendPage(
+            res,
+            400,
+            'Invalid request',
+            '<h1>Invalid request</h1><p>Choose a user.</p>',
+          );
         return approve(res, form, user);
       }
       case 'POST /v1.0/oauth2/userAccessToken':
@@ -300,7 +357,9 @@ ${list}
         const body = await readJson(req);
         for (const [endpoint, fault] of Object.entries(body)) {
           if (!ENDPOINTS.includes(endpoint as Endpoint)) {
-            return sendJson(res, 400, { error: `unknown endpoint '${endpoint}'; one of ${ENDPOINTS.join(', ')}` });
+            return sendJson(res, 400, {
+              error: `unknown endpoint '${endpoint}'; one of ${ENDPOINTS.join(', ')}`,
+            });
           }
           setFault(endpoint as Endpoint, fault === null ? undefined : (fault as Fault));
         }
@@ -311,13 +370,22 @@ ${list}
         return sendJson(res, 200, { faults: {} });
       case 'POST /__emulator/redirect-uris': {
         const body = await readJson(req);
-        if (typeof body.uri !== 'string') return sendJson(res, 400, { error: 'expected {"uri": "..."}' });
-        registerRedirectUri(body.uri, typeof body.clientId === 'string' ? body.clientId : undefined);
+        if (typeof body.uri !== 'string')
+          return sendJson(res, 400, { error: 'expected {"uri": "..."}' });
+        registerRedirectUri(
+          body.uri,
+          typeof body.clientId === 'string' ? body.clientId : undefined,
+        );
         return sendJson(res, 200, { ok: true });
       }
       default:
         if (url.pathname.startsWith('/v1.0/')) {
-          return apiError(res, 404, 'InvalidAction.NotFound', 'Specified api is not found, please check your url and method.');
+          return apiError(
+            res,
+            404,
+            'InvalidAction.NotFound',
+            'Specified api is not found, please check your url and method.',
+          );
         }
         return sendPage(res, 404, 'Not found', '<h1>Not found</h1>');
     }
@@ -340,14 +408,20 @@ ${list}
         return apiError(res, 400, 'Missingcode', 'code is mandatory for this action.');
       }
       const grant = grants.get(body.code);
-      if (!grant || grant.used || grant.expiresAt < Date.now() || grant.clientId !== client.clientId) {
+      if (
+        !grant ||
+        grant.used ||
+        grant.expiresAt < Date.now() ||
+        grant.clientId !== client.clientId
+      ) {
         return apiError(res, 400, 'invalidParameter.authCode.notFound', '不合法的临时授权码');
       }
       grant.used = true;
       userId = grant.userId;
       scope = grant.scope;
     } else if (body.grantType === 'refresh_token') {
-      const refresh = typeof body.refreshToken === 'string' ? refreshTokens.get(body.refreshToken) : undefined;
+      const refresh =
+        typeof body.refreshToken === 'string' ? refreshTokens.get(body.refreshToken) : undefined;
       if (!refresh || refresh.clientId !== client.clientId) {
         return apiError(res, 400, 'invalidParameter.refreshToken.notFound', '不合法的refreshToken');
       }
@@ -355,11 +429,20 @@ ${list}
       userId = refresh.userId;
       scope = refresh.scope;
     } else {
-      return apiError(res, 400, 'invalidParameter.grantType.invalid', 'grantType只能是authorization_code或refresh_token');
+      return apiError(
+        res,
+        400,
+        'invalidParameter.grantType.invalid',
+        'grantType只能是authorization_code或refresh_token',
+      );
     }
     const accessToken = randomBytes(16).toString('hex');
     const refreshToken = randomBytes(16).toString('hex');
-    userTokens.set(accessToken, { userId, clientId: client.clientId, expiresAt: Date.now() + tokenTtl });
+    userTokens.set(accessToken, {
+      userId,
+      clientId: client.clientId,
+      expiresAt: Date.now() + tokenTtl,
+    });
     refreshTokens.set(refreshToken, { userId, clientId: client.clientId, scope });
     return sendJson(res, 200, {
       accessToken,
@@ -373,7 +456,12 @@ ${list}
     const header = req.headers['x-acs-dingtalk-access-token'];
     const accessToken = Array.isArray(header) ? header[0] : header;
     if (!accessToken) {
-      return apiError(res, 400, 'AuthenticationFailed.MissingParameter', '缺少参数：x-acs-dingtalk-access-token');
+      return apiError(
+        res,
+        400,
+        'AuthenticationFailed.MissingParameter',
+        '缺少参数：x-acs-dingtalk-access-token',
+      );
     }
     const token = userTokens.get(accessToken);
     if (!token || token.expiresAt < Date.now()) {
@@ -382,9 +470,15 @@ ${list}
     const user = findUser(token.userId);
     if (!user) return apiError(res, 404, 'invalidParameter.user.notFound', '找不到该用户');
     if (user.noProfilePermission) {
-      return apiError(res, 403, 'Forbidden.AccessDenied.AccessTokenPermissionDenied', '没有调用该接口的权限', {
-        accessdenieddetail: { requiredScopes: ['Contact.User.Read'] },
-      });
+      return apiError(
+        res,
+        403,
+        'Forbidden.AccessDenied.AccessTokenPermissionDenied',
+        '没有调用该接口的权限',
+        {
+          accessdenieddetail: { requiredScopes: ['Contact.User.Read'] },
+        },
+      );
     }
     const profile: Record<string, unknown> = {
       nick: user.nick,
@@ -429,7 +523,12 @@ ${list}
         req.socket.destroy();
         return;
       }
-      apiError(res, 400, 'InvalidParameter', error instanceof Error ? error.message : 'bad request');
+      apiError(
+        res,
+        400,
+        'InvalidParameter',
+        error instanceof Error ? error.message : 'bad request',
+      );
     });
   });
   server.keepAliveTimeout = 1000;
@@ -442,7 +541,10 @@ ${list}
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'EADDRINUSE'
-          ? new CliError('port-busy', `port ${options.port} on 127.0.0.1 is already in use; pass another --port, or 0 for any free port`)
+          ? new CliError(
+              'port-busy',
+              `port ${options.port} on 127.0.0.1 is already in use; pass another --port, or 0 for any free port`,
+            )
           : error,
       );
     });

@@ -65,11 +65,12 @@ export const DEFAULT_USER = 'zhangsan';
 
 /** Pure: validates the users of a JSON document (`[...]` or `{ "users": [...] }`). */
 export function parseUsers(document: unknown, origin = 'users'): EmulatorUser[] {
-  const list = Array.isArray(document)
-    ? document
-    : (document as { users?: unknown } | null)?.users;
+  const list = Array.isArray(document) ? document : (document as { users?: unknown } | null)?.users;
   if (!Array.isArray(list) || list.length === 0) {
-    throw new CliError('usage', `${origin}: expected a non-empty array of users (or { "users": [...] })`);
+    throw new CliError(
+      'usage',
+      `${origin}: expected a non-empty array of users (or { "users": [...] })`,
+    );
   }
   const seen = new Set<string>();
   return list.map((entry: unknown, index) => {
@@ -104,13 +105,21 @@ export function loadUsersFile(path: string): EmulatorUser[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new CliError('usage', `cannot read users file '${path}' (${(error as NodeJS.ErrnoException).code ?? error}); pass a readable JSON file to --users`, { cause: error });
+    throw new CliError(
+      'usage',
+      `cannot read users file '${path}' (${(error as NodeJS.ErrnoException).code ?? error}); pass a readable JSON file to --users`,
+      { cause: error },
+    );
   }
   let document: unknown;
   try {
     document = JSON.parse(text);
   } catch (error) {
-    throw new CliError('usage', `users file '${path}' is not JSON (${(error as Error).message}); see README, "Emulator users"`, { cause: error });
+    throw new CliError(
+      'usage',
+      `users file '${path}' is not JSON (${(error as Error).message}); see README, "Emulator users"`,
+      { cause: error },
+    );
   }
   return parseUsers(document, path);
 }
