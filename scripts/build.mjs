@@ -1,26 +1,121 @@
-// Builds dist/ with esbuild: one ESM entry (dist/cli.js) plus chunks for the lazily
-// imported commands, so `--help` and `verify-token` parse only what they use.
-// better-sqlite3 (native addon) and open (ships an xdg-open script beside its code)
-// stay external and are resolved from node_modules at run time.
+// Builds dist/ with esbuild, shaped for start-up time (see bench/RESULTS.md):
+// - CommonJS output: Node 20 starts a CommonJS entry faster than an ES module one, and
+//   `import()` of our own modules becomes a lazy `require` (esbuild wraps each lazily
+//   imported module so it runs only when imported).
+// - dist/cli.cjs holds only commander, chalk and the CLI frame; each command is its own
+//   bundle in dist/commands/, loaded when it runs.
+// - better-sqlite3 (native addon) stays external; `open` is bundled and its xdg-open script
+//   copied beside the bundle, where `open` looks for it; `semver` and `undici` are aliased
+//   to the slim stand-ins in src/vendor/.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
-rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
-await build({
-  entryPoints: ['src/cli.ts'],
-  outdir: 'dist',
+const root = new URL('..', import.meta.url);
+const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
+const COMMANDS = ['login', 'verify-token', 'mint-token', 'users', 'check-config', 'emulator'];
+
+/** `./program.js` and `./commands/x.js` stay separate files: dist/program.cjs, dist/commands/x.cjs. */
+const commandsExternal = {
+  name: 'commands-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(program|commands\/[\w-]+)\.js$/ }, (args) => ({
+      path: args.path.replace(/\.js$/, '.cjs'),
+      external: true,
+    }));
+  },
+};
+
+/** `semver` and `undici` → the stand-ins in src/vendor (bundle only; tests use the real ones). */
+const slimAliases = {
+  name: 'slim-aliases',
+  setup(b) {
+    const vendor = (file) => new URL(`src/vendor/${file}`, root).pathname;
+    b.onResolve({ filter: /^semver$/ }, () => ({ path: vendor('semver-node20.cjs') }));
+    b.onResolve({ filter: /^undici$/ }, (args) =>
+      args.importer.includes('/src/vendor/') ? undefined : { path: vendor('undici-slim.cjs') },
+    );
+  },
+};
+
+/**
+ * Requires of dependencies that run at start-up but are used only on paths a command may
+ * never take; each becomes a lazy stand-in (src/vendor/lazy.cjs). The build fails if a
+ * pattern no longer matches, so a dependency update cannot silently undo this.
+ */
+const LAZY_REQUIRES = [
+  { file: /commander\/lib\/command\.js$/, from: "require('node:child_process')" },
+  { file: /dotenv\/lib\/main\.js$/, from: "require('crypto')" },
+  { file: /undici\/lib\/dispatcher\/client\.js$/, from: "require('./client-h2.js')" },
+  { file: /undici\/lib\/.*\.js$/, from: "require('node:assert')", optional: true },
+];
+const applied = new Set();
+const lazyRequires = {
+  name: 'lazy-requires',
+  setup(b) {
+    const lazy = JSON.stringify(new URL('src/vendor/lazy.cjs', root).pathname);
+    b.onLoad({ filter: /node_modules\/(commander|dotenv|undici)\/.*\.js$/ }, (args) => {
+      let text = readFileSync(args.path, 'utf8');
+      for (const rule of LAZY_REQUIRES) {
+        if (!rule.file.test(args.path) || !text.includes(rule.from)) continue;
+        text = text.split(rule.from).join(`require(${lazy})(() => ${rule.from})`);
+        applied.add(rule);
+      }
+      return { contents: text, loader: 'js' };
+    });
+  },
+};
+
+const common = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20.18',
-  external: ['better-sqlite3', 'open'],
-  chunkNames: 'chunks/[name]-[hash]',
+  // import() of a bundled module becomes a lazy require instead of an ES module load.
+  supported: { 'dynamic-import': false },
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
-  // Bundled CommonJS (jsonwebtoken, dotenv) calls require() for node builtins.
-  banner: {
-    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  external: ['better-sqlite3'],
+  define: {
+    __MUVEE_DINGTALK_VERSION__: JSON.stringify(pkg.version),
+    'import.meta.url': '__import_meta_url',
   },
-});
+  banner: { js: "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+};
+
+rmSync(new URL('dist', root), { recursive: true, force: true });
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: ['src/cli.ts'],
+    outfile: 'dist/cli.cjs',
+    plugins: [commandsExternal],
+  }),
+  build({
+    ...common,
+    entryPoints: ['src/program.ts'],
+    outfile: 'dist/program.cjs',
+    plugins: [commandsExternal, lazyRequires],
+  }),
+  build({
+    ...common,
+    entryPoints: COMMANDS.map((name) => `src/commands/${name}.ts`),
+    outdir: 'dist/commands',
+    outExtension: { '.js': '.cjs' },
+    plugins: [slimAliases, lazyRequires],
+  }),
+]);
+const unapplied = LAZY_REQUIRES.filter((rule) => !rule.optional && !applied.has(rule));
+if (unapplied.length > 0) {
+  throw new Error(
+    `lazy requires no longer match: ${unapplied.map((r) => r.from).join(', ')}; update LAZY_REQUIRES`,
+  );
+}
+// `--help` and `--version` answered without loading commander (src/cli.ts).
+const { renderHelpTexts } = createRequire(import.meta.url)('../dist/program.cjs');
+writeFileSync(new URL('dist/help.json', root), JSON.stringify(renderHelpTexts()));
+copyFileSync(new URL('node_modules/open/xdg-open', root), new URL('dist/commands/xdg-open', root));

@@ -49,8 +49,12 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   interrupted: 130,
 };
 
+/** Marks a CliError across bundles: dist/program.cjs and each command carry their own copy. */
+const BRAND = Symbol.for('muvee-dingtalk.CliError');
+
 export class CliError extends Error {
   override readonly name = 'CliError';
+  readonly [BRAND] = true;
   readonly code: ErrorCode;
   readonly exitCode: number;
   /** Extra machine-readable facts (DingTalk's code, request id, ...) for `--json`. */
@@ -73,5 +77,7 @@ export function exitCodeOf(code: ErrorCode): number {
 }
 
 export function isCliError(error: unknown): error is CliError {
-  return error instanceof CliError;
+  return (
+    typeof error === 'object' && error !== null && (error as { [BRAND]?: boolean })[BRAND] === true
+  );
 }

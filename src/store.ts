@@ -6,8 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, openSync, constants as fs } from 'node:fs';
+import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
-import { CliError } from './errors.js';
+import { CliError, isCliError } from './errors.js';
 import type { Role } from './session.js';
 
 /** Each entry moves the schema from version `index` to `index + 1`. Never edit a shipped one. */
@@ -35,6 +36,20 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX oauth_accounts_user_id ON oauth_accounts(user_id);`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * The addon's path, handed to better-sqlite3 so it skips the `bindings` package's search of
+ * a dozen candidate paths at every start; undefined lets better-sqlite3 search as usual.
+ */
+const NATIVE_BINDING = (() => {
+  try {
+    return createRequire(import.meta.url).resolve(
+      'better-sqlite3/build/Release/better_sqlite3.node',
+    );
+  } catch {
+    return undefined;
+  }
+})();
 
 export interface StoredUser {
   id: string;
@@ -127,7 +142,11 @@ export class Store {
     }
     let db: Database.Database | undefined;
     try {
-      db = new Database(path, { timeout: 15_000, fileMustExist: !create });
+      db = new Database(path, {
+        timeout: 15_000,
+        fileMustExist: !create,
+        ...(NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {}),
+      });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
@@ -261,7 +280,7 @@ function migrate(db: Database.Database): void {
 }
 
 function unusable(path: string, error: unknown): CliError {
-  if (error instanceof CliError) {
+  if (isCliError(error)) {
     return new CliError(error.code, `database '${path}': ${error.message}`, { cause: error });
   }
   const code = (error as { code?: string }).code ?? '';

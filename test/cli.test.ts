@@ -303,3 +303,34 @@ describe('mint-token and verify-token', () => {
     assert.equal(json<{ error: { code: string } }>(r).error.code, 'config');
   });
 });
+
+describe('prerendered help', () => {
+  test('helpKey picks only plain help and version requests', async () => {
+    const { helpKey } = await import('../src/cli.ts');
+    assert.equal(helpKey(['--help']), '');
+    assert.equal(helpKey(['-h']), '');
+    assert.equal(helpKey(['help']), '');
+    assert.equal(helpKey(['login', '--help']), 'login');
+    assert.equal(helpKey(['users', 'show', '-h']), 'users show');
+    assert.equal(helpKey(['help', 'login']), 'login');
+    assert.equal(helpKey(['--version']), 'version');
+    assert.equal(helpKey(['--json', '--help']), undefined);
+    assert.equal(helpKey(['login']), undefined);
+    assert.equal(helpKey(['verify-token', 'a.b.c', '--help']), undefined);
+  });
+
+  for (const args of [
+    ['--help'],
+    ['login', '--help'],
+    ['users', 'show', '--help'],
+    ['help', 'mint-token'],
+    ['--version'],
+  ]) {
+    test(`${args.join(' ')} equals commander's own output`, async () => {
+      const fast = await runCli(args);
+      const slow = await runCli(['--no-color', ...args]);
+      assert.equal(fast.code, 0);
+      assert.equal(fast.stdout, slow.stdout);
+    });
+  }
+});

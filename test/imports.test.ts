@@ -6,25 +6,23 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { baseEnv, BIN, ROOT, SECRET, tempDir } from './helpers.ts';
 
-const TRACER = join(ROOT, 'test/fixtures/trace-loads.mjs');
+const TRACER = join(ROOT, 'test/fixtures/trace-loads.cjs');
 const TOKEN =
   'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1aWQiOiI3ZDBmOGE0ZS04YTUzLTRhOGUtOWYzYy0xZjJlM2Q0YzViNmEiLCJlbWFpbCI6ImFAYi5jIiwicm9sZSI6Im1lbWJlciJ9.x';
 
-/** The dist files that carry a given library's code. */
+/** The dist files that carry a given library's code (found by a string only it contains). */
 function distFilesContaining(marker: string): string[] {
-  const dir = join(ROOT, 'dist', 'chunks');
-  return [
-    join(ROOT, 'dist', 'cli.js'),
-    ...readdirSync(dir)
-      .filter((f) => f.endsWith('.js'))
-      .map((f) => join(dir, f)),
-  ].filter((f) => readFileSync(f, 'utf8').includes(marker));
+  const files = [join(ROOT, 'dist', 'cli.cjs'), join(ROOT, 'dist', 'program.cjs')];
+  for (const f of readdirSync(join(ROOT, 'dist', 'commands'))) {
+    if (f.endsWith('.cjs')) files.push(join(ROOT, 'dist', 'commands', f));
+  }
+  return files.filter((f) => readFileSync(f, 'utf8').includes(marker));
 }
 
 function loadedBy(args: string[], cwd: string): string[] {
   const traceFile = join(cwd, `trace-${Math.random()}.txt`);
   writeFileSync(traceFile, '');
-  const r = spawnSync(process.execPath, ['--import', TRACER, '--', BIN, ...args], {
+  const r = spawnSync(process.execPath, ['-r', TRACER, '--', BIN, ...args], {
     cwd,
     env: baseEnv({ TRACE_FILE: traceFile, JWT_SECRET: SECRET }),
     encoding: 'utf8',
@@ -35,24 +33,27 @@ function loadedBy(args: string[], cwd: string): string[] {
 
 describe('lazy imports', () => {
   const undiciFiles = distFilesContaining('UND_ERR_CONNECT_TIMEOUT');
-  test('the marker finds undici in dist (so the checks below can fail)', () => {
+  const jwtFiles = distFilesContaining('JsonWebTokenError');
+  test('the markers find undici and jsonwebtoken in dist (so the checks below can fail)', () => {
     assert.ok(undiciFiles.length > 0);
+    assert.ok(jwtFiles.length > 0);
   });
 
-  const assertNone = (loaded: string[], what: string, match: (url: string) => boolean) =>
+  const assertNone = (loaded: string[], what: string, match: (file: string) => boolean) =>
     assert.deepEqual(loaded.filter(match), [], `${what} was loaded`);
-  const isPackage = (name: string) => (url: string) => url.includes(`/node_modules/${name}/`);
-  const isUndiciChunk = (url: string) => undiciFiles.some((f) => url.endsWith(f));
+  const isPackage = (name: string) => (file: string) => file.includes(`/node_modules/${name}/`);
+  const isUndici = (file: string) => undiciFiles.includes(file) || isPackage('undici')(file);
 
   test('verify-token without a DB file loads no undici, open or better-sqlite3', (t) => {
     const loaded = loadedBy(['verify-token', TOKEN], tempDir(t));
     assert.ok(
-      loaded.some((u) => u.includes('verify-token')),
+      loaded.some((f) => f.endsWith('verify-token.cjs')),
       'the trace works',
     );
-    assertNone(loaded, 'undici', (u) => isUndiciChunk(u) || isPackage('undici')(u));
-    assertNone(loaded, 'open', isPackage('open'));
+    assertNone(loaded, 'undici', isUndici);
+    assertNone(loaded, 'open', (f) => isPackage('open')(f) || f.endsWith('login.cjs'));
     assertNone(loaded, 'better-sqlite3', isPackage('better-sqlite3'));
+    assertNone(loaded, 'child_process', (f) => f === 'node:child_process');
   });
 
   test('verify-token with a DB file loads better-sqlite3, still no undici or open', (t) => {
@@ -66,18 +67,21 @@ describe('lazy imports', () => {
       loaded.some(isPackage('better-sqlite3')),
       'better-sqlite3 is loaded when the DB exists',
     );
-    assertNone(loaded, 'undici', isUndiciChunk);
-    assertNone(loaded, 'open', isPackage('open'));
+    assertNone(loaded, 'undici', isUndici);
   });
 
-  test('--help loads no command chunk and no heavy library', (t) => {
+  test('--help loads neither commander nor any command', (t) => {
     const loaded = loadedBy(['--help'], tempDir(t));
-    assertNone(loaded, 'a command chunk', (u) =>
-      /\/chunks\/(login|verify-token|mint-token|users|check-config|emulator)-/.test(u),
+    assertNone(
+      loaded,
+      'the program or a command',
+      (f) => f.endsWith('program.cjs') || f.includes('/dist/commands/'),
     );
-    assertNone(loaded, 'undici', isUndiciChunk);
-    assertNone(loaded, 'jsonwebtoken', (u) =>
-      distFilesContaining('JsonWebTokenError').some((f) => u.endsWith(f)),
-    );
+    assertNone(loaded, 'jsonwebtoken', (f) => jwtFiles.includes(f));
+  });
+
+  test('an unusual help request still works through commander', (t) => {
+    const loaded = loadedBy(['--no-color', '--help'], tempDir(t));
+    assert.ok(loaded.some((f) => f.endsWith('program.cjs')));
   });
 });

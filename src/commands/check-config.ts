@@ -4,13 +4,13 @@
  */
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Context } from '../cli.js';
+import type { Context } from '../program.js';
 import { runStaticChecks, type Check, type DbProbe } from '../checks.js';
 import type { Config } from '../config.js';
 import { isCliError } from '../errors.js';
 import { commandConfig } from './shared.js';
 
-export default async function checkConfig(
+export async function run(
   context: Context,
   _args: unknown[],
   options: Record<string, unknown>,

@@ -1,7 +1,7 @@
 /**
  * `emulator`: a local DingTalk for demos and CI, until Ctrl-C.
  */
-import type { Context } from '../cli.js';
+import type { Context } from '../program.js';
 import { CliError } from '../errors.js';
 import { parseFaultSpec } from '../emulator/faults.js';
 import { startEmulator, type EmulatorClient } from '../emulator/server.js';
@@ -14,7 +14,7 @@ import {
 } from '../emulator/users.js';
 import { commandConfig } from './shared.js';
 
-export default async function emulator(
+export async function run(
   context: Context,
   _args: unknown[],
   options: Record<string, unknown>,

@@ -9,7 +9,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { get } from 'node:http';
-import type { Context } from '../cli.js';
+import type { Context } from '../program.js';
 import {
   startCallbackServer,
   type AcceptedCallback,
@@ -58,7 +58,7 @@ interface Provider {
   autoApprove: string | undefined;
 }
 
-export default async function login(
+export async function run(
   context: Context,
   _args: unknown[],
   rawOptions: Record<string, unknown>,

@@ -3,7 +3,7 @@
  * for explicit claims (`--uid --email --role`). stdout holds only the token (or cookie), so
  * `$(muvee-dingtalk mint-token ...)` works.
  */
-import type { Context } from '../cli.js';
+import type { Context } from '../program.js';
 import { DEFAULT_JWT_SECRET, MIN_JWT_SECRET_BYTES, requireJwtSecret } from '../config.js';
 import { CliError } from '../errors.js';
 import { humanDuration, humanTime } from '../output.js';
@@ -17,7 +17,7 @@ import {
 } from '../session.js';
 import { commandConfig } from './shared.js';
 
-export default async function mintToken(
+export async function run(
   context: Context,
   _args: unknown[],
   options: Record<string, unknown>,

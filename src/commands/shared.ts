@@ -2,7 +2,7 @@
  * Small helpers the commands share: configuration from the global flags, and stdin.
  */
 import { assertEnvFileWellFormed, loadConfig, type Config } from '../config.js';
-import type { Context } from '../cli.js';
+import type { Context } from '../program.js';
 
 /** The configuration for a command; a malformed `.env` line is a `config` error. */
 export function commandConfig(

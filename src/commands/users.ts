@@ -2,13 +2,13 @@
  * `users list` and `users show <email|id>`: what the local store holds.
  */
 import type { Command } from 'commander';
-import type { Context } from '../cli.js';
+import type { Context } from '../program.js';
 import { CliError } from '../errors.js';
 import { isUuid } from '../session.js';
 import { Store, type StoredUser } from '../store.js';
 import { commandConfig } from './shared.js';
 
-export default async function users(
+export async function run(
   context: Context,
   args: unknown[],
   _options: Record<string, unknown>,

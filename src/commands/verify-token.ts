@@ -3,14 +3,14 @@
  * required, muvee's claims; and is its user in the local database with the same role?
  */
 import { existsSync } from 'node:fs';
-import type { Context } from '../cli.js';
+import type { Context } from '../program.js';
 import { requireJwtSecret } from '../config.js';
 import { CliError } from '../errors.js';
 import { humanDuration, humanTime } from '../output.js';
 import { extractToken, nowSeconds, verifySessionToken } from '../session.js';
 import { commandConfig, readStdin } from './shared.js';
 
-export default async function verifyToken(
+export async function run(
   context: Context,
   [tokenArg]: unknown[],
   options: Record<string, unknown>,

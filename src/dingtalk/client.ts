@@ -9,8 +9,15 @@
  *
  * @see ../../../shared/dingtalk-api.md §2–§5
  */
+import { setFlagsFromString } from 'node:v8';
 import { Agent, request, type Dispatcher } from 'undici';
-import { CliError } from '../errors.js';
+import { CliError, isCliError } from '../errors.js';
+
+// undici parses HTTP with llhttp compiled to WebAssembly. V8 keeps optimising that module on
+// background threads, and a process that is done must wait for them before it can exit:
+// ~140 ms after a login (measured, bench/RESULTS.md). A CLI makes a handful of requests, so
+// the baseline compiler is plenty.
+setFlagsFromString('--liftoff-only');
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -148,7 +155,7 @@ export class DingTalkClient {
         text: Buffer.concat(chunks).toString('utf8'),
       };
     } catch (error) {
-      if (error instanceof CliError) throw error;
+      if (isCliError(error)) throw error;
       throw unreachable(step, this.apiBase, this.timeoutMs, error);
     }
   }
