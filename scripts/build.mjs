@@ -49,6 +49,31 @@ const LAZY_REQUIRES = [
   { file: /undici\/lib\/dispatcher\/client\.js$/, from: "require('./client-h2.js')" },
   { file: /undici\/lib\/.*\.js$/, from: "require('node:assert')", optional: true },
 ];
+/**
+ * Modules a command imports only on some paths (`await import('../store.js')`) become their
+ * own files in dist/lib/, so a command that does not take that path does not even parse them
+ * (the DingTalk client carries undici: 300 kB).
+ */
+const LIBS = {
+  'store.ts': 'store',
+  'dingtalk/client.ts': 'dingtalk-client',
+  'emulator/server.ts': 'emulator-server',
+  'emulator/users.ts': 'emulator-users',
+};
+const splitLazyImports = {
+  name: 'split-lazy-imports',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (args.kind !== 'dynamic-import') return undefined;
+      const source = new URL(args.path.replace(/\.js$/, '.ts'), `file://${args.resolveDir}/`).pathname;
+      const lib = LIBS[source.slice(new URL('src/', root).pathname.length)];
+      if (!lib) throw new Error(`${args.importer}: lazy import of ${args.path} has no entry in LIBS`);
+      const fromCommands = args.importer.includes('/src/commands/');
+      return { path: `${fromCommands ? '../lib' : '.'}/${lib}.cjs`, external: true };
+    });
+  },
+};
+
 const applied = new Set();
 const lazyRequires = {
   name: 'lazy-requires',
@@ -75,7 +100,6 @@ const common = {
   supported: { 'dynamic-import': false },
   minifyWhitespace: true,
   minifySyntax: true,
-  keepNames: true,
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
@@ -106,8 +130,16 @@ await Promise.all([
     entryPoints: COMMANDS.map((name) => `src/commands/${name}.ts`),
     outdir: 'dist/commands',
     outExtension: { '.js': '.cjs' },
-    plugins: [slimAliases, lazyRequires],
+    plugins: [splitLazyImports, slimAliases, lazyRequires],
   }),
+  ...Object.entries(LIBS).map(([source, name]) =>
+    build({
+      ...common,
+      entryPoints: [`src/${source}`],
+      outfile: `dist/lib/${name}.cjs`,
+      plugins: [splitLazyImports, slimAliases, lazyRequires],
+    }),
+  ),
 ]);
 const unapplied = LAZY_REQUIRES.filter((rule) => !rule.optional && !applied.has(rule));
 if (unapplied.length > 0) {

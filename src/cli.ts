@@ -5,6 +5,7 @@
  * commander; everything else runs the commander program.
  */
 import { readFileSync } from 'node:fs';
+import * as nodeModule from 'node:module';
 
 export async function main(argv: string[] = process.argv): Promise<number> {
   const text = prerendered(argv.slice(2));
@@ -13,6 +14,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     process.exitCode = 0;
     return 0;
   }
+  // Node >= 22.1 caches compiled code between runs (a no-op on Node 20, which lacks it).
+  (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   const { runProgram } = await import('./program.js');
   return runProgram(argv);
 }

@@ -3,6 +3,7 @@
  * the `muvee_session` cookie. muvee verifies with HMAC only, so verification pins HS256 and
  * rejects everything else before a key is ever used.
  */
+import { createSecretKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { CliError } from './errors.js';
 
@@ -161,7 +162,8 @@ export function verifySessionToken(
   if (!segments[2]) return reject('bad-signature', 'the signature is missing');
 
   try {
-    jwt.verify(token, secret, {
+    // A KeyObject: given a string, jsonwebtoken first tries (and fails) to parse it as a PEM key.
+    jwt.verify(token, createSecretKey(Buffer.from(secret, 'utf8')), {
       algorithms: ['HS256'],
       clockTolerance: leeway,
       clockTimestamp: now,
