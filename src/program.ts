@@ -39,6 +39,12 @@ const seconds =
     return n;
   };
 
+/** `--http-timeout`: how long one DingTalk API call may take (login, check-config --live). */
+const httpTimeoutOption = () =>
+  new Option('--http-timeout <seconds>', 'give up on a DingTalk API call after this long')
+    .default(10)
+    .argParser(seconds('--http-timeout', 0.1));
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 function examples(...lines: string[]): string {
@@ -98,6 +104,7 @@ Run 'muvee-dingtalk <command> --help' for each command's options and an example.
         .default(300)
         .argParser(seconds('--timeout', 1)),
     )
+    .addOption(httpTimeoutOption())
     .option('--no-store', 'do not write the user to the local database')
     .addHelpText(
       'after',
@@ -183,6 +190,7 @@ load (e.g. the redirect URL is muvee's real domain), paste that page's full URL 
     .command('check-config')
     .description('validate the configuration, one line per check (CI smoke test)')
     .option('--live', 'also ask DingTalk whether DINGTALK_CLIENT_ID/SECRET are valid')
+    .addOption(httpTimeoutOption())
     .option('--strict', 'warnings fail too')
     .addHelpText(
       'after',

@@ -159,6 +159,10 @@ export function verifySessionToken(
       `alg is ${JSON.stringify(header.alg ?? null)}; muvee only accepts HS256`,
     );
   }
+  if ('crit' in header || 'b64' in header) {
+    // RFC 7515 §4.1.11: a token naming extensions the verifier does not implement must be refused.
+    return reject('malformed', 'the header names JWS extensions (crit/b64) that muvee does not implement');
+  }
   if (!segments[2]) return reject('bad-signature', 'the signature is missing');
 
   try {

@@ -18,7 +18,7 @@ export async function run(
   const { out } = context;
   const config = commandConfig(context, { tolerateEnvFile: true });
   const checks = runStaticChecks(config, probeDb(config.dbPath));
-  if (options.live) checks.push(await liveCheck(config));
+  if (options.live) checks.push(await liveCheck(config, (options.httpTimeout as number) * 1000));
 
   const strict = Boolean(options.strict);
   const ok = checks.every(
@@ -65,7 +65,7 @@ export function probeDb(path: string): DbProbe {
   }
 }
 
-async function liveCheck(config: Config): Promise<Check> {
+async function liveCheck(config: Config, timeoutMs: number): Promise<Check> {
   if (!config.clientId || !config.clientSecret) {
     return {
       id: 'live',
@@ -75,7 +75,7 @@ async function liveCheck(config: Config): Promise<Check> {
     };
   }
   const { DingTalkClient } = await import('../dingtalk/client.js');
-  const client = new DingTalkClient({ apiBase: config.apiBase });
+  const client = new DingTalkClient({ apiBase: config.apiBase, timeoutMs });
   try {
     const token = await client.getAppAccessToken({
       clientId: config.clientId,

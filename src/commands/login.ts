@@ -45,6 +45,7 @@ interface LoginOptions {
   browser?: boolean;
   listen?: string;
   timeout: number;
+  httpTimeout: number;
   store?: boolean;
 }
 
@@ -113,7 +114,7 @@ export async function run(
       aborts,
       cleanup,
     });
-    const dingtalk = new DingTalkClient({ apiBase: provider.apiBase });
+    const dingtalk = new DingTalkClient({ apiBase: provider.apiBase, timeoutMs: options.httpTimeout * 1000 });
     cleanup.push(() => dingtalk.close());
     let outcome: Outcome;
     try {

@@ -73,6 +73,8 @@ export interface Emulator {
   setAutoApprove(userId: string | undefined): void;
   /** Counts of requests per endpoint, for tests. */
   readonly hits: Record<Endpoint, number>;
+  /** Every access and refresh token handed out, for tests that look for leaks. */
+  readonly issuedTokens: readonly string[];
   close(): Promise<void>;
 }
 
@@ -116,6 +118,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     accessToken: 0,
   };
   const timers = new Set<NodeJS.Timeout>();
+  const issuedTokens: string[] = [];
   const sockets = new Set<Socket>();
 
   const findUser = (id: string) => users.find((u) => u.id === id || u.unionId === id);
@@ -438,6 +441,7 @@ ${list}
     }
     const accessToken = randomBytes(16).toString('hex');
     const refreshToken = randomBytes(16).toString('hex');
+    issuedTokens.push(accessToken, refreshToken);
     userTokens.set(accessToken, {
       userId,
       clientId: client.clientId,
@@ -502,7 +506,9 @@ ${list}
     if (!client || client.clientSecret !== body.appSecret) {
       return apiError(res, 400, 'invalidClientIdOrSecret', '无效的clientId或者clientSecret');
     }
-    return sendJson(res, 200, { accessToken: randomBytes(16).toString('hex'), expireIn: 7200 });
+    const appToken = randomBytes(16).toString('hex');
+    issuedTokens.push(appToken);
+    return sendJson(res, 200, { accessToken: appToken, expireIn: 7200 });
   }
 
   function registerRedirectUri(uri: string, clientId?: string): void {
@@ -558,6 +564,7 @@ ${list}
     port,
     users,
     hits,
+    issuedTokens,
     registerRedirectUri,
     setFault,
     setAutoApprove(userId) {
