@@ -161,7 +161,10 @@ export function verifySessionToken(
   }
   if ('crit' in header || 'b64' in header) {
     // RFC 7515 §4.1.11: a token naming extensions the verifier does not implement must be refused.
-    return reject('malformed', 'the header names JWS extensions (crit/b64) that muvee does not implement');
+    return reject(
+      'malformed',
+      'the header names JWS extensions (crit/b64) that muvee does not implement',
+    );
   }
   if (!segments[2]) return reject('bad-signature', 'the signature is missing');
 

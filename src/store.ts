@@ -285,19 +285,26 @@ function unusable(path: string, error: unknown): CliError {
   }
   const code = (error as { code?: string }).code ?? '';
   const message = error instanceof Error ? error.message : String(error);
+  // SQLite's result codes, extended ones included (SQLITE_READONLY_DBMOVED, ...); better-sqlite3
+  // also throws a plain TypeError "attempt to write a readonly database" before running.
+  const is = (prefix: string) => code.startsWith(prefix);
   const fix =
-    code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT'
+    is('SQLITE_NOTADB') || is('SQLITE_CORRUPT')
       ? 'it is not a usable SQLite database: move it aside or pass another --db'
-      : code === 'SQLITE_READONLY' ||
+      : is('SQLITE_READONLY') ||
+          is('SQLITE_CANTOPEN') ||
+          is('SQLITE_PERM') ||
           code === 'EACCES' ||
           code === 'EROFS' ||
-          code === 'SQLITE_CANTOPEN'
+          /readonly database/.test(message)
         ? 'it cannot be opened for writing: fix its permissions (and its folder) or pass another --db'
         : code === 'ENOENT'
           ? 'its folder does not exist: create it or pass another --db'
-          : code === 'SQLITE_BUSY'
+          : is('SQLITE_BUSY') || is('SQLITE_LOCKED')
             ? 'another process held it locked for too long: try again'
-            : undefined;
+            : is('SQLITE_FULL') || code === 'ENOSPC'
+              ? 'the disk is full: free some space or pass another --db'
+              : undefined;
   return new CliError(
     fix ? 'db-unusable' : 'db-error',
     `database '${path}' ${fix ? `failed (${code || message}); ${fix}` : `failed: ${message}`}`,

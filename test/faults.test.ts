@@ -12,7 +12,8 @@ import { startEmulator, type Emulator } from '../src/emulator/server.ts';
 import { AUTHORIZE_URL, decide, json, runCli, startCli, tempDir } from './helpers.ts';
 
 const CLIENT_ID = 'dingfaultsapp0000001';
-const CLIENT_SECRET = 'CLIENT-SECRET-faults-7f3a9c1e5b2d4f6a8c0e1a3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f';
+const CLIENT_SECRET =
+  'CLIENT-SECRET-faults-7f3a9c1e5b2d4f6a8c0e1a3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f';
 const JWT_SECRET = 'JWT-SECRET-faults-0123456789abcdef0123456789abcdef';
 
 async function freePort(): Promise<number> {
@@ -49,9 +50,15 @@ describe('DingTalk faults', { concurrency: 4 }, () => {
     [CLIENT_SECRET, JWT_SECRET, ...emu.issuedTokens].filter((secret) => text.includes(secret));
 
   const cases: [string, string, number, RegExp][] = [
-    ...COMMON.map(([spec, exit, message]) => ['userAccessToken', spec, exit, message] as [string, string, number, RegExp]),
+    ...COMMON.map(
+      ([spec, exit, message]) =>
+        ['userAccessToken', spec, exit, message] as [string, string, number, RegExp],
+    ),
     ['userAccessToken', 'no-token', 4, /has no accessToken/],
-    ...COMMON.map(([spec, exit, message]) => ['usersMe', spec, exit, message] as [string, string, number, RegExp]),
+    ...COMMON.map(
+      ([spec, exit, message]) =>
+        ['usersMe', spec, exit, message] as [string, string, number, RegExp],
+    ),
     ['usersMe', 'no-unionid', 4, /has no unionId/],
   ];
 
@@ -103,14 +110,25 @@ describe('DingTalk faults', { concurrency: 4 }, () => {
       const server = await live;
       try {
         const result = await runCli(['check-config', '--live', '--json', '--http-timeout', '1'], {
-          env: { DINGTALK_API_BASE: server.url, DINGTALK_CLIENT_ID: CLIENT_ID, DINGTALK_CLIENT_SECRET: CLIENT_SECRET, JWT_SECRET },
+          env: {
+            DINGTALK_API_BASE: server.url,
+            DINGTALK_CLIENT_ID: CLIENT_ID,
+            DINGTALK_CLIENT_SECRET: CLIENT_SECRET,
+            JWT_SECRET,
+          },
           cwd: dir,
         });
         assert.equal(result.code, 7);
-        const check = json<{ checks: { id: string; status: string; message: string }[] }>(result).checks.find((c) => c.id === 'live');
+        const check = json<{ checks: { id: string; status: string; message: string }[] }>(
+          result,
+        ).checks.find((c) => c.id === 'live');
         assert.equal(check?.status, 'fail');
         assert.match(check?.message ?? '', message);
-        assert.deepEqual(secretsIn(result.stdout + result.stderr, server), [], 'a secret was printed');
+        assert.deepEqual(
+          secretsIn(result.stdout + result.stderr, server),
+          [],
+          'a secret was printed',
+        );
       } finally {
         await server.close();
       }
@@ -120,10 +138,16 @@ describe('DingTalk faults', { concurrency: 4 }, () => {
 
 test('the DB of a failed login is untouched when it already existed', async (t) => {
   const dir = tempDir(t);
-  const ok = await runCli(['login', '--emulator', '--auto-approve', '--json'], { cwd: dir, env: { JWT_SECRET } });
+  const ok = await runCli(['login', '--emulator', '--auto-approve', '--json'], {
+    cwd: dir,
+    env: { JWT_SECRET },
+  });
   assert.equal(ok.code, 0);
   const before = readFileSync(join(dir, 'muvee-dingtalk.db'));
-  const denied = await runCli(['login', '--emulator', '--auto-approve', 'wangwu', '--json'], { cwd: dir, env: { JWT_SECRET, ALLOWED_DOMAINS: 'corp.example' } });
+  const denied = await runCli(['login', '--emulator', '--auto-approve', 'wangwu', '--json'], {
+    cwd: dir,
+    env: { JWT_SECRET, ALLOWED_DOMAINS: 'corp.example' },
+  });
   assert.equal(denied.code, 6);
   assert.ok(readFileSync(join(dir, 'muvee-dingtalk.db')).equals(before));
 });

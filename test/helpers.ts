@@ -43,6 +43,9 @@ export interface RunOptions {
   cwd?: string;
   input?: string;
   timeoutMs?: number;
+  /** Run as this user (tests running as root use it to meet file permissions). */
+  uid?: number;
+  gid?: number;
 }
 
 /** Runs the CLI to completion. */
@@ -68,6 +71,7 @@ export function startCli(args: string[], options: RunOptions = {}): CliProcess {
     cwd: options.cwd ?? ROOT,
     env: baseEnv(options.env),
     stdio: 'pipe',
+    ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {}),
   }) as CliProcess;
   let stdout = '';
   let stderr = '';

@@ -167,7 +167,11 @@ describe('verifySessionToken', () => {
     ['payload is an array', handMade({ alg: 'HS256' }, [1, 2]), 'malformed'],
     ['header not JSON', `${b64('{')}.${vp}.${vs}`, 'malformed'],
     ['garbage', 'hello', 'malformed'],
-    ['crit extension, validly signed (found by the fuzzer)', handMade({ alg: 'HS256', crit: ['exp'], b64: false }, goodClaims), 'malformed'],
+    [
+      'crit extension, validly signed (found by the fuzzer)',
+      handMade({ alg: 'HS256', crit: ['exp'], b64: false }, goodClaims),
+      'malformed',
+    ],
     ['empty', '', 'malformed'],
   ];
   for (const [name, token, reason] of cases) {

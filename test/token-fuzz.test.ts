@@ -20,8 +20,10 @@ function prng(seed: number) {
   };
 }
 
-const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
-const sign = (input: string, secret = SECRET, alg = 'sha256') => createHmac(alg, secret).update(input).digest('base64url');
+const b64 = (v: unknown) =>
+  Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+const sign = (input: string, secret = SECRET, alg = 'sha256') =>
+  createHmac(alg, secret).update(input).digest('base64url');
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 test('10,000+ mutated tokens: none accepted but the original, no exception', () => {
@@ -38,24 +40,59 @@ test('10,000+ mutated tokens: none accepted but the original, no exception', () 
   assert.equal(verifySessionToken(original, SECRET).valid, true);
 
   const headerVariants: unknown[] = [
-    { alg: 'none' }, { alg: 'None' }, { alg: 'NONE' }, { alg: 'nOnE', typ: 'JWT' }, { alg: '' }, { alg: null },
-    { alg: 'HS384' }, { alg: 'HS512' }, { alg: 'RS256' }, { alg: 'ES256' }, { alg: 'PS256' }, { alg: 'hs256' },
-    { alg: 'HS256 ' }, { alg: ['HS256'] }, { alg: 256 }, { typ: 'JWT' }, {}, [], 'HS256', null, 42,
+    { alg: 'none' },
+    { alg: 'None' },
+    { alg: 'NONE' },
+    { alg: 'nOnE', typ: 'JWT' },
+    { alg: '' },
+    { alg: null },
+    { alg: 'HS384' },
+    { alg: 'HS512' },
+    { alg: 'RS256' },
+    { alg: 'ES256' },
+    { alg: 'PS256' },
+    { alg: 'hs256' },
+    { alg: 'HS256 ' },
+    { alg: ['HS256'] },
+    { alg: 256 },
+    { typ: 'JWT' },
+    {},
+    [],
+    'HS256',
+    null,
+    42,
     { alg: 'HS256', crit: ['exp'], b64: false },
   ];
   // Claims re-signed with the real secret must still fail: each breaks muvee's shape or time.
   const badClaims: Record<string, unknown>[] = [
-    { ...claims, exp: String(claims.exp) }, { ...claims, exp: null }, { ...claims, exp: undefined },
-    { ...claims, exp: now - 1 }, { ...claims, exp: [claims.exp] }, { ...claims, nbf: now + 3600 },
-    { ...claims, uid: 42 }, { ...claims, uid: '' }, { ...claims, uid: 'not-a-uuid' }, { ...claims, uid: null },
-    { ...claims, role: 'root' }, { ...claims, role: ['admin'] }, { ...claims, role: null }, { ...claims, role: 'Admin' },
-    { ...claims, email: 42 }, { ...claims, email: '' }, { ...claims, email: 'no-at-sign' }, { ...claims, iat: 'yesterday' },
+    { ...claims, exp: String(claims.exp) },
+    { ...claims, exp: null },
+    { ...claims, exp: undefined },
+    { ...claims, exp: now - 1 },
+    { ...claims, exp: [claims.exp] },
+    { ...claims, nbf: now + 3600 },
+    { ...claims, uid: 42 },
+    { ...claims, uid: '' },
+    { ...claims, uid: 'not-a-uuid' },
+    { ...claims, uid: null },
+    { ...claims, role: 'root' },
+    { ...claims, role: ['admin'] },
+    { ...claims, role: null },
+    { ...claims, role: 'Admin' },
+    { ...claims, email: 42 },
+    { ...claims, email: '' },
+    { ...claims, email: 'no-at-sign' },
+    { ...claims, iat: 'yesterday' },
   ];
   const mutations: ((token: string) => string)[] = [
     // bit flip in one character
     (t) => {
       const i = Math.floor(rand() * t.length);
-      return t.slice(0, i) + String.fromCharCode(t.charCodeAt(i) ^ (1 << Math.floor(rand() * 7))) + t.slice(i + 1);
+      return (
+        t.slice(0, i) +
+        String.fromCharCode(t.charCodeAt(i) ^ (1 << Math.floor(rand() * 7))) +
+        t.slice(i + 1)
+      );
     },
     // one base64url character replaced by another
     (t) => {
@@ -65,10 +102,22 @@ test('10,000+ mutated tokens: none accepted but the original, no exception', () 
     // characters dropped or inserted
     (t) => {
       const i = Math.floor(rand() * t.length);
-      return rand() < 0.5 ? t.slice(0, i) + t.slice(i + 1 + Math.floor(rand() * 3)) : t.slice(0, i) + pick([...ALPHABET, '.', '=', ' ', '%']) + t.slice(i);
+      return rand() < 0.5
+        ? t.slice(0, i) + t.slice(i + 1 + Math.floor(rand() * 3))
+        : t.slice(0, i) + pick([...ALPHABET, '.', '=', ' ', '%']) + t.slice(i);
     },
     // segments swapped, duplicated, dropped, added
-    () => pick([`${p}.${h}.${s}`, `${h}.${h}.${s}`, `${h}.${p}`, `${h}.${p}.${s}.${s}`, `${h}..${s}`, `.${p}.${s}`, `${h}.${p}.${s}.`, `${s}.${p}.${h}`]),
+    () =>
+      pick([
+        `${p}.${h}.${s}`,
+        `${h}.${h}.${s}`,
+        `${h}.${p}`,
+        `${h}.${p}.${s}.${s}`,
+        `${h}..${s}`,
+        `.${p}.${s}`,
+        `${h}.${p}.${s}.`,
+        `${s}.${p}.${h}`,
+      ]),
     // header variants, keeping the signature or re-signing with the secret (alg confusion)
     () => {
       const header = b64(pick(headerVariants));
@@ -85,17 +134,23 @@ test('10,000+ mutated tokens: none accepted but the original, no exception', () 
     // signed with another HMAC or another secret
     () => {
       const other = pick(['sha384', 'sha512', 'sha1']);
-      return rand() < 0.5 ? `${h}.${p}.${sign(`${h}.${p}`, SECRET, other)}` : `${h}.${p}.${sign(`${h}.${p}`, `${SECRET}x`)}`;
+      return rand() < 0.5
+        ? `${h}.${p}.${sign(`${h}.${p}`, SECRET, other)}`
+        : `${h}.${p}.${sign(`${h}.${p}`, `${SECRET}x`)}`;
     },
     // truncated or extended signature
-    () => `${h}.${p}.${rand() < 0.5 ? s.slice(0, Math.floor(rand() * s.length)) : s + pick([...ALPHABET])}`,
+    () =>
+      `${h}.${p}.${rand() < 0.5 ? s.slice(0, Math.floor(rand() * s.length)) : s + pick([...ALPHABET])}`,
     // payload that is not JSON, or JSON of the wrong type, properly signed
     () => {
       const payload = b64(pick(['not json', '[]', 'null', '42', '"string"', '{', '{"uid":']));
       return `${h}.${payload}.${sign(`${h}.${payload}`)}`;
     },
     // garbage
-    () => Array.from({ length: Math.floor(rand() * 300) }, () => String.fromCharCode(Math.floor(rand() * 0x3000))).join(''),
+    () =>
+      Array.from({ length: Math.floor(rand() * 300) }, () =>
+        String.fromCharCode(Math.floor(rand() * 0x3000)),
+      ).join(''),
   ];
 
   let tried = 0;
@@ -121,8 +176,17 @@ test('10,000+ mutated tokens: none accepted but the original, no exception', () 
   assert.equal(accepted, 0);
   assert.ok(tried >= 10_000);
   // Every kind of rejection was exercised.
-  for (const reason of ['bad-signature', 'malformed', 'wrong-algorithm', 'bad-claims', 'expired', 'not-yet-valid']) {
+  for (const reason of [
+    'bad-signature',
+    'malformed',
+    'wrong-algorithm',
+    'bad-claims',
+    'expired',
+    'not-yet-valid',
+  ]) {
     assert.ok((reasons.get(reason) ?? 0) > 0, `no mutation produced ${reason}`);
   }
-  process.stderr.write(`token fuzz: ${tried} tokens, 0 accepted, seed ${seed}, ${JSON.stringify(Object.fromEntries(reasons))}\n`);
+  process.stderr.write(
+    `token fuzz: ${tried} tokens, 0 accepted, seed ${seed}, ${JSON.stringify(Object.fromEntries(reasons))}\n`,
+  );
 });

@@ -114,7 +114,10 @@ export async function run(
       aborts,
       cleanup,
     });
-    const dingtalk = new DingTalkClient({ apiBase: provider.apiBase, timeoutMs: options.httpTimeout * 1000 });
+    const dingtalk = new DingTalkClient({
+      apiBase: provider.apiBase,
+      timeoutMs: options.httpTimeout * 1000,
+    });
     cleanup.push(() => dingtalk.close());
     let outcome: Outcome;
     try {
