@@ -65,9 +65,11 @@ const splitLazyImports = {
   setup(b) {
     b.onResolve({ filter: /^\.\.?\// }, (args) => {
       if (args.kind !== 'dynamic-import') return undefined;
-      const source = new URL(args.path.replace(/\.js$/, '.ts'), `file://${args.resolveDir}/`).pathname;
+      const source = new URL(args.path.replace(/\.js$/, '.ts'), `file://${args.resolveDir}/`)
+        .pathname;
       const lib = LIBS[source.slice(new URL('src/', root).pathname.length)];
-      if (!lib) throw new Error(`${args.importer}: lazy import of ${args.path} has no entry in LIBS`);
+      if (!lib)
+        throw new Error(`${args.importer}: lazy import of ${args.path} has no entry in LIBS`);
       const fromCommands = args.importer.includes('/src/commands/');
       return { path: `${fromCommands ? '../lib' : '.'}/${lib}.cjs`, external: true };
     });

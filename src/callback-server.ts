@@ -129,9 +129,13 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
         sockets.add(socket);
         socket.on('close', () => sockets.delete(socket));
       });
-      server.on('clientError', (_error, socket) => {
-        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-        socket.destroy();
+      server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+        const status =
+          error.code === 'HPE_HEADER_OVERFLOW'
+            ? '431 Request Header Fields Too Large'
+            : '400 Bad Request';
+        if (!socket.writable) return void socket.destroy();
+        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`, () => socket.destroy());
       });
       server.once('error', rejectListen);
       server.listen({ host, port, exclusive: true }, () => {
