@@ -26,11 +26,15 @@ const commandsExternal = {
   },
 };
 
-/** `semver` and `undici` → the stand-ins in src/vendor (bundle only; tests use the real ones). */
+/**
+ * `semver`, `undici` and chalk's `#supports-color` → the stand-ins in src/vendor (bundle
+ * only; tests run the sources against the real packages).
+ */
 const slimAliases = {
   name: 'slim-aliases',
   setup(b) {
     const vendor = (file) => new URL(`src/vendor/${file}`, root).pathname;
+    b.onResolve({ filter: /^#supports-color$/ }, () => ({ path: vendor('supports-color-explicit.cjs') }));
     b.onResolve({ filter: /^semver$/ }, () => ({ path: vendor('semver-node20.cjs') }));
     b.onResolve({ filter: /^undici$/ }, (args) =>
       args.importer.includes('/src/vendor/') ? undefined : { path: vendor('undici-slim.cjs') },
@@ -125,7 +129,7 @@ await Promise.all([
     ...common,
     entryPoints: ['src/program.ts'],
     outfile: 'dist/program.cjs',
-    plugins: [commandsExternal, lazyRequires],
+    plugins: [commandsExternal, slimAliases, lazyRequires],
   }),
   build({
     ...common,

@@ -6,23 +6,41 @@ import { Chalk, type ChalkInstance } from 'chalk';
 
 export interface OutputOptions {
   json: boolean;
+  /** false for --no-color; otherwise the terminal and FORCE_COLOR/NO_COLOR decide. */
   color: boolean;
+  env?: NodeJS.ProcessEnv;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
 }
 
 export class Output {
   readonly json: boolean;
-  readonly c: ChalkInstance;
-  private readonly stdout: NodeJS.WritableStream;
-  private readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  private readonly options: OutputOptions;
+  private chalk: ChalkInstance | undefined;
 
   constructor(options: OutputOptions) {
     this.json = options.json;
-    this.stdout = options.stdout ?? process.stdout;
-    this.stderr = options.stderr ?? process.stderr;
-    // chalk detects colour support itself; --no-color forces it off.
-    this.c = options.color ? new Chalk() : new Chalk({ level: 0 });
+    this.options = options;
+  }
+
+  // Streams and colours are resolved on first use: creating process.stderr for a pipe loads
+  // node:net and the streams (~6 ms), which a command that never writes there should not pay.
+  private get stdout(): NodeJS.WritableStream & { isTTY?: boolean } {
+    return this.options.stdout ?? guarded(process.stdout);
+  }
+
+  private get stderr(): NodeJS.WritableStream & { isTTY?: boolean } {
+    return this.options.stderr ?? guarded(process.stderr);
+  }
+
+  /** chalk at the colour level of the stream human text goes to. */
+  get c(): ChalkInstance {
+    if (!this.chalk) {
+      const human = this.json ? this.stderr : this.stdout;
+      const level = this.options.color ? colorLevel(human.isTTY === true, this.options.env ?? {}) : 0;
+      this.chalk = new Chalk({ level });
+    }
+    return this.chalk;
   }
 
   /** A result line for humans: stdout normally, stderr under `--json`. */
@@ -90,6 +108,39 @@ export function displayWidth(text: string): number {
         : 1;
   }
   return width;
+}
+
+const guardedStreams = new WeakSet<NodeJS.WritableStream>();
+
+/** `muvee-dingtalk ... | head` closes the pipe early: stop quietly, as other CLIs do. */
+function guarded<T extends NodeJS.WritableStream>(stream: T): T {
+  if (!guardedStreams.has(stream)) {
+    guardedStreams.add(stream);
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
+  return stream;
+}
+
+/**
+ * Pure: chalk's colour level (0 none, 1 basic, 2 256, 3 truecolor) for a stream. FORCE_COLOR
+ * wins, then NO_COLOR (no-color.org), then: colours only on a terminal that is not dumb.
+ */
+export function colorLevel(isTTY: boolean, env: NodeJS.ProcessEnv): 0 | 1 | 2 | 3 {
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) {
+    if (force === '' || force === 'true') return 1;
+    if (force === 'false') return 0;
+    const n = Number(force);
+    return n >= 3 ? 3 : n === 2 ? 2 : n >= 1 ? 1 : 0;
+  }
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0;
+  if (!isTTY || env.TERM === 'dumb') return 0;
+  if (env.COLORTERM === 'truecolor' || env.COLORTERM === '24bit') return 3;
+  if (/-256(color)?$/i.test(env.TERM ?? '')) return 2;
+  return 1;
 }
 
 /** `4d 3h`, `5m 2s`, `12s`: the two largest units of a duration in seconds. */

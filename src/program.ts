@@ -53,6 +53,7 @@ function examples(...lines: string[]): string {
 
 export function buildProgram(
   run: (load: () => Promise<CommandModule>, args: unknown[], command: Command) => Promise<void>,
+  only?: string,
 ): Command {
   const program = new Command('muvee-dingtalk')
     .description(
@@ -81,168 +82,179 @@ Run 'muvee-dingtalk <command> --help' for each command's options and an example.
 `,
     );
 
-  program
-    .command('login')
-    .description(
-      'sign in with DingTalk like muvee does: browser, callback, profile, user, session token',
-    )
-    .option(
-      '--emulator',
-      'run the whole flow against the built-in DingTalk emulator (no credentials needed)',
-    )
-    .option(
-      '--auto-approve [user]',
-      'with --emulator: approve as this emulated user without a browser (default zhangsan)',
-    )
-    .option('--no-browser', 'do not open a browser; only print the authorize URL')
-    .option(
-      '--listen <host:port>',
-      'where the callback listener binds (default: host and port of DINGTALK_REDIRECT_URL)',
-    )
-    .addOption(
-      new Option('--timeout <seconds>', 'give up waiting for the callback after this long')
-        .default(300)
-        .argParser(seconds('--timeout', 1)),
-    )
-    .addOption(httpTimeoutOption())
-    .option('--no-store', 'do not write the user to the local database')
-    .addHelpText(
-      'after',
-      examples(
-        'muvee-dingtalk login --emulator',
-        'muvee-dingtalk login --emulator --auto-approve lisi --json',
-        'muvee-dingtalk login                      # real DingTalk, with .env filled in',
-        'muvee-dingtalk login --no-browser --timeout 600   # headless: open the URL elsewhere, paste the result',
-      ) +
-        `
-The authorize URL is always printed on stderr. If the browser lands on a page that does not
-load (e.g. the redirect URL is muvee's real domain), paste that page's full URL into the terminal.`,
-    )
-    .action((...args) => run(() => import('./commands/login.js'), args, args.at(-1) as Command));
-
-  program
-    .command('verify-token')
-    .description("check a muvee session token (HS256 with JWT_SECRET, muvee's claims)")
-    .argument(
-      '[token]',
-      "the JWT, 'muvee_session=<jwt>', a Cookie header value, or '-' to read stdin",
-      '-',
-    )
-    .addOption(
-      new Option('--leeway <seconds>', 'tolerate this much clock skew for exp/nbf')
-        .default(0)
-        .argParser(seconds('--leeway')),
-    )
-    .addHelpText(
-      'after',
-      examples(
-        'muvee-dingtalk verify-token - < token.txt      # from stdin: keeps the token out of shell history',
-        "muvee-dingtalk verify-token 'muvee_session=eyJ...; theme=dark'",
-        'muvee-dingtalk verify-token eyJhbGciOiJIUzI1NiIs... --leeway 30 --json',
-      ),
-    )
-    .action((...args) =>
-      run(() => import('./commands/verify-token.js'), args, args.at(-1) as Command),
-    );
-
-  program
-    .command('mint-token')
-    .description('sign a muvee session token for a stored user (--email) or explicit claims')
-    .option('--email <email>', 'the user (looked up in the local database unless --uid is given)')
-    .option('--uid <uuid>', 'explicit user id (claims are then taken from the flags)')
-    .addOption(new Option('--role <role>', 'explicit role').choices(['admin', 'member']))
-    .option('--ttl <duration>', 'lifetime: 7d, 12h, 30m or seconds', '7d')
-    .option('--cookie', 'print the whole muvee_session Set-Cookie value')
-    .addHelpText(
-      'after',
-      examples(
-        'muvee-dingtalk mint-token --email zhangsan@corp.example',
-        'muvee-dingtalk mint-token --uid 7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a --email a@corp.example --role admin --ttl 1h --cookie',
-      ),
-    )
-    .action((...args) =>
-      run(() => import('./commands/mint-token.js'), args, args.at(-1) as Command),
-    );
-
-  const users = program
-    .command('users')
-    .description('list or show the users of the local database')
-    .addHelpText(
-      'after',
-      examples(
-        'muvee-dingtalk users list',
-        'muvee-dingtalk users show zhangsan@corp.example --json',
-      ),
-    );
-  users
-    .command('list', { isDefault: true })
-    .description('one line per user')
-    .addHelpText('after', examples('muvee-dingtalk users list --db ./team.db'))
-    .action((...args) => run(() => import('./commands/users.js'), args, args.at(-1) as Command));
-  users
-    .command('show')
-    .description('one user in full, by email or id')
-    .argument('<email-or-id>', 'the email or the user id (UUID)')
-    .addHelpText('after', examples('muvee-dingtalk users show zhangsan@corp.example'))
-    .action((...args) => run(() => import('./commands/users.js'), args, args.at(-1) as Command));
-
-  program
-    .command('check-config')
-    .description('validate the configuration, one line per check (CI smoke test)')
-    .option('--live', 'also ask DingTalk whether DINGTALK_CLIENT_ID/SECRET are valid')
-    .addOption(httpTimeoutOption())
-    .option('--strict', 'warnings fail too')
-    .addHelpText(
-      'after',
-      examples(
-        'muvee-dingtalk check-config',
-        'muvee-dingtalk check-config --live --strict --json   # in CI',
-      ),
-    )
-    .action((...args) =>
-      run(() => import('./commands/check-config.js'), args, args.at(-1) as Command),
-    );
-
-  program
-    .command('emulator')
-    .description('run a local DingTalk (login page and API) for demos and CI')
-    .addOption(
-      new Option('--port <port>', 'port on 127.0.0.1 (0: any free port)')
-        .default(0)
-        .argParser(seconds('--port')),
-    )
-    .option('--users <file>', 'emulated users from a JSON file (default: the built-in set)')
-    .option(
-      '--auto-approve [user]',
-      'approve at once as this user instead of showing the login page',
-    )
-    .option(
-      '--client-id <appkey>',
-      'the AppKey it accepts (default: DINGTALK_CLIENT_ID, else the demo app)',
-    )
-    .option(
-      '--client-secret <secret>',
-      'the AppSecret it accepts (default: DINGTALK_CLIENT_SECRET, else the demo secret)',
-    )
-    .option(
-      '--redirect-uri <url>',
-      'a registered callback (repeatable; default: DINGTALK_REDIRECT_URL)',
-      collect,
-    )
-    .option(
-      '--fault <endpoint=spec>',
-      'inject a fault, e.g. userAccessToken=500, usersMe=html, accessToken=latency:15000 (repeatable)',
-      collect,
-    )
-    .addHelpText(
-      'after',
-      examples(
-        'muvee-dingtalk emulator --port 9900',
-        'muvee-dingtalk emulator --port 9900 --auto-approve lisi &   # then, in CI:\n' +
-          '    DINGTALK_API_BASE=http://127.0.0.1:9900 muvee-dingtalk check-config --live',
-      ),
-    )
-    .action((...args) => run(() => import('./commands/emulator.js'), args, args.at(-1) as Command));
+  const commands: Record<string, () => void> = {
+    'login': () => {
+      program
+        .command('login')
+        .description(
+          'sign in with DingTalk like muvee does: browser, callback, profile, user, session token',
+        )
+        .option(
+          '--emulator',
+          'run the whole flow against the built-in DingTalk emulator (no credentials needed)',
+        )
+        .option(
+          '--auto-approve [user]',
+          'with --emulator: approve as this emulated user without a browser (default zhangsan)',
+        )
+        .option('--no-browser', 'do not open a browser; only print the authorize URL')
+        .option(
+          '--listen <host:port>',
+          'where the callback listener binds (default: host and port of DINGTALK_REDIRECT_URL)',
+        )
+        .addOption(
+          new Option('--timeout <seconds>', 'give up waiting for the callback after this long')
+            .default(300)
+            .argParser(seconds('--timeout', 1)),
+        )
+        .addOption(httpTimeoutOption())
+        .option('--no-store', 'do not write the user to the local database')
+        .addHelpText(
+          'after',
+          examples(
+            'muvee-dingtalk login --emulator',
+            'muvee-dingtalk login --emulator --auto-approve lisi --json',
+            'muvee-dingtalk login                      # real DingTalk, with .env filled in',
+            'muvee-dingtalk login --no-browser --timeout 600   # headless: open the URL elsewhere, paste the result',
+          ) +
+            `
+    The authorize URL is always printed on stderr. If the browser lands on a page that does not
+    load (e.g. the redirect URL is muvee's real domain), paste that page's full URL into the terminal.`,
+        )
+        .action((...args) => run(() => import('./commands/login.js'), args, args.at(-1) as Command));
+    },
+    'verify-token': () => {
+      program
+        .command('verify-token')
+        .description("check a muvee session token (HS256 with JWT_SECRET, muvee's claims)")
+        .argument(
+          '[token]',
+          "the JWT, 'muvee_session=<jwt>', a Cookie header value, or '-' to read stdin",
+          '-',
+        )
+        .addOption(
+          new Option('--leeway <seconds>', 'tolerate this much clock skew for exp/nbf')
+            .default(0)
+            .argParser(seconds('--leeway')),
+        )
+        .addHelpText(
+          'after',
+          examples(
+            'muvee-dingtalk verify-token - < token.txt      # from stdin: keeps the token out of shell history',
+            "muvee-dingtalk verify-token 'muvee_session=eyJ...; theme=dark'",
+            'muvee-dingtalk verify-token eyJhbGciOiJIUzI1NiIs... --leeway 30 --json',
+          ),
+        )
+        .action((...args) =>
+          run(() => import('./commands/verify-token.js'), args, args.at(-1) as Command),
+        );
+    },
+    'mint-token': () => {
+      program
+        .command('mint-token')
+        .description('sign a muvee session token for a stored user (--email) or explicit claims')
+        .option('--email <email>', 'the user (looked up in the local database unless --uid is given)')
+        .option('--uid <uuid>', 'explicit user id (claims are then taken from the flags)')
+        .addOption(new Option('--role <role>', 'explicit role').choices(['admin', 'member']))
+        .option('--ttl <duration>', 'lifetime: 7d, 12h, 30m or seconds', '7d')
+        .option('--cookie', 'print the whole muvee_session Set-Cookie value')
+        .addHelpText(
+          'after',
+          examples(
+            'muvee-dingtalk mint-token --email zhangsan@corp.example',
+            'muvee-dingtalk mint-token --uid 7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a --email a@corp.example --role admin --ttl 1h --cookie',
+          ),
+        )
+        .action((...args) =>
+          run(() => import('./commands/mint-token.js'), args, args.at(-1) as Command),
+        );
+    },
+    'users': () => {
+      const users = program
+        .command('users')
+        .description('list or show the users of the local database')
+        .addHelpText(
+          'after',
+          examples(
+            'muvee-dingtalk users list',
+            'muvee-dingtalk users show zhangsan@corp.example --json',
+          ),
+        );
+      users
+        .command('list', { isDefault: true })
+        .description('one line per user')
+        .addHelpText('after', examples('muvee-dingtalk users list --db ./team.db'))
+        .action((...args) => run(() => import('./commands/users.js'), args, args.at(-1) as Command));
+      users
+        .command('show')
+        .description('one user in full, by email or id')
+        .argument('<email-or-id>', 'the email or the user id (UUID)')
+        .addHelpText('after', examples('muvee-dingtalk users show zhangsan@corp.example'))
+        .action((...args) => run(() => import('./commands/users.js'), args, args.at(-1) as Command));
+    },
+    'check-config': () => {
+      program
+        .command('check-config')
+        .description('validate the configuration, one line per check (CI smoke test)')
+        .option('--live', 'also ask DingTalk whether DINGTALK_CLIENT_ID/SECRET are valid')
+        .addOption(httpTimeoutOption())
+        .option('--strict', 'warnings fail too')
+        .addHelpText(
+          'after',
+          examples(
+            'muvee-dingtalk check-config',
+            'muvee-dingtalk check-config --live --strict --json   # in CI',
+          ),
+        )
+        .action((...args) =>
+          run(() => import('./commands/check-config.js'), args, args.at(-1) as Command),
+        );
+    },
+    'emulator': () => {
+      program
+        .command('emulator')
+        .description('run a local DingTalk (login page and API) for demos and CI')
+        .addOption(
+          new Option('--port <port>', 'port on 127.0.0.1 (0: any free port)')
+            .default(0)
+            .argParser(seconds('--port')),
+        )
+        .option('--users <file>', 'emulated users from a JSON file (default: the built-in set)')
+        .option(
+          '--auto-approve [user]',
+          'approve at once as this user instead of showing the login page',
+        )
+        .option(
+          '--client-id <appkey>',
+          'the AppKey it accepts (default: DINGTALK_CLIENT_ID, else the demo app)',
+        )
+        .option(
+          '--client-secret <secret>',
+          'the AppSecret it accepts (default: DINGTALK_CLIENT_SECRET, else the demo secret)',
+        )
+        .option(
+          '--redirect-uri <url>',
+          'a registered callback (repeatable; default: DINGTALK_REDIRECT_URL)',
+          collect,
+        )
+        .option(
+          '--fault <endpoint=spec>',
+          'inject a fault, e.g. userAccessToken=500, usersMe=html, accessToken=latency:15000 (repeatable)',
+          collect,
+        )
+        .addHelpText(
+          'after',
+          examples(
+            'muvee-dingtalk emulator --port 9900',
+            'muvee-dingtalk emulator --port 9900 --auto-approve lisi &   # then, in CI:\n' +
+              '    DINGTALK_API_BASE=http://127.0.0.1:9900 muvee-dingtalk check-config --live',
+          ),
+        )
+        .action((...args) => run(() => import('./commands/emulator.js'), args, args.at(-1) as Command));
+    },
+  };
+  // Only the command being run is built (a few ms each); all of them for help or a typo.
+  for (const [name, add] of Object.entries(commands)) if (only === undefined || only === name) add();
 
   return program;
 }
@@ -307,27 +319,31 @@ export function renderHelpTexts(): Record<string, string> {
   return texts;
 }
 
+/** Pure: the command a command line names, skipping global options (`--db x login` → login). */
+export function commandNameIn(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--env-file' || arg === '--db') i++;
+    else if (!arg.startsWith('-')) return COMMAND_NAMES.includes(arg) ? arg : undefined;
+  }
+  return undefined;
+}
+const COMMAND_NAMES = ['login', 'verify-token', 'mint-token', 'users', 'check-config', 'emulator'];
+
 /** Runs the CLI. Never throws; sets `process.exitCode` and also returns it. */
 export async function runProgram(argv: string[] = process.argv): Promise<number> {
-  // `muvee-dingtalk ... | head` closes the pipe early: stop quietly, as other CLIs do.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw error;
-    });
-  }
   const json = argv.includes('--json');
-  const out = new Output({ json, color: !argv.includes('--no-color') });
+  const out = new Output({ json, color: !argv.includes('--no-color'), env: process.env });
   let exitCode = 0;
   const program = buildProgram(async (load, args, command) => {
     const globals = command.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
     const context: Context = {
-      out: new Output({ json: Boolean(globals.json), color: globals.color !== false }),
+      out: new Output({ json: Boolean(globals.json), color: globals.color !== false, env: process.env }),
       globals,
     };
     const module = await load();
     exitCode = (await module.run(context, args.slice(0, -2), command.opts(), command)) ?? 0;
-  });
+  }, commandNameIn(argv.slice(2)));
   program.exitOverride();
   program.configureOutput({ outputError: () => {} });
   for (const sub of program.commands) {
@@ -355,7 +371,7 @@ export async function runProgram(argv: string[] = process.argv): Promise<number>
         exitCode = reportError(
           new CliError(
             'usage',
-            `${error.message.replace(/^error: /, '')}; see 'muvee-dingtalk --help'`,
+            `${error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}; see 'muvee-dingtalk --help'`,
           ),
           out,
         );
