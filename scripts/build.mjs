@@ -34,7 +34,9 @@ const slimAliases = {
   name: 'slim-aliases',
   setup(b) {
     const vendor = (file) => new URL(`src/vendor/${file}`, root).pathname;
-    b.onResolve({ filter: /^#supports-color$/ }, () => ({ path: vendor('supports-color-explicit.cjs') }));
+    b.onResolve({ filter: /^#supports-color$/ }, () => ({
+      path: vendor('supports-color-explicit.cjs'),
+    }));
     b.onResolve({ filter: /^semver$/ }, () => ({ path: vendor('semver-node20.cjs') }));
     b.onResolve({ filter: /^undici$/ }, (args) =>
       args.importer.includes('/src/vendor/') ? undefined : { path: vendor('undici-slim.cjs') },

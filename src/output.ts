@@ -2,6 +2,7 @@
  * Output: human text and JSON. Under `--json` stdout holds exactly one JSON document and
  * everything for humans goes to stderr; otherwise results go to stdout, progress to stderr.
  */
+import { fstatSync, statSync, writeSync } from 'node:fs';
 import { Chalk, type ChalkInstance } from 'chalk';
 
 export interface OutputOptions {
@@ -23,34 +24,28 @@ export class Output {
     this.options = options;
   }
 
-  // Streams and colours are resolved on first use: creating process.stderr for a pipe loads
-  // node:net and the streams (~6 ms), which a command that never writes there should not pay.
-  private get stdout(): NodeJS.WritableStream & { isTTY?: boolean } {
-    return this.options.stdout ?? guarded(process.stdout);
-  }
-
-  private get stderr(): NodeJS.WritableStream & { isTTY?: boolean } {
-    return this.options.stderr ?? guarded(process.stderr);
-  }
-
   /** chalk at the colour level of the stream human text goes to. */
   get c(): ChalkInstance {
     if (!this.chalk) {
-      const human = this.json ? this.stderr : this.stdout;
-      const level = this.options.color ? colorLevel(human.isTTY === true, this.options.env ?? {}) : 0;
-      this.chalk = new Chalk({ level });
+      const human = this.json ? this.options.stderr : this.options.stdout;
+      const tty = human
+        ? (human as { isTTY?: boolean }).isTTY === true
+        : isTerminal(this.json ? 2 : 1);
+      this.chalk = new Chalk({
+        level: this.options.color ? colorLevel(tty, this.options.env ?? {}) : 0,
+      });
     }
     return this.chalk;
   }
 
   /** A result line for humans: stdout normally, stderr under `--json`. */
   line(text = ''): void {
-    (this.json ? this.stderr : this.stdout).write(`${text}\n`);
+    this.write(this.json ? 2 : 1, `${text}\n`);
   }
 
   /** Progress, hints and warnings: always stderr. */
   note(text: string): void {
-    this.stderr.write(`${text}\n`);
+    this.write(2, `${text}\n`);
   }
 
   warn(text: string): void {
@@ -59,16 +54,27 @@ export class Output {
 
   /** The one JSON document of a `--json` run. */
   document(value: unknown): void {
-    this.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    this.write(1, `${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  private write(fd: 1 | 2, text: string): void {
+    const stream = fd === 1 ? this.options.stdout : this.options.stderr;
+    if (stream) stream.write(text);
+    else writeFd(fd, text);
   }
 
   /** Whether live progress (spinner, countdown) may be drawn. */
   get interactive(): boolean {
-    return !this.json && this.stderr.isTTY === true;
+    return (
+      !this.json &&
+      (this.options.stderr
+        ? (this.options.stderr as { isTTY?: boolean }).isTTY === true
+        : isTerminal(2))
+    );
   }
 
   get errorStream(): NodeJS.WritableStream {
-    return this.stderr;
+    return this.options.stderr ?? process.stderr;
   }
 
   /** Aligned `label  value` rows. */
@@ -110,18 +116,44 @@ export function displayWidth(text: string): number {
   return width;
 }
 
-const guardedStreams = new WeakSet<NodeJS.WritableStream>();
-
-/** `muvee-dingtalk ... | head` closes the pipe early: stop quietly, as other CLIs do. */
-function guarded<T extends NodeJS.WritableStream>(stream: T): T {
-  if (!guardedStreams.has(stream)) {
-    guardedStreams.add(stream);
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+/**
+ * Writes straight to the file descriptor. Creating process.stdout or process.stderr loads
+ * node:stream (and node:tty and node:net for a terminal or a pipe): ~6 ms that a command
+ * printing a few lines need not pay. Ordering is kept: process.stdout is synchronous for
+ * files, terminals and (on Linux) pipes too.
+ */
+function writeFd(fd: 1 | 2, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(fd, bytes, offset);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // `muvee-dingtalk ... | head` closed the pipe early: stop quietly, as other CLIs do.
+      if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      // A non-blocking descriptor that is full: let the stream queue the rest.
+      if (code === 'EAGAIN')
+        return void (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(offset));
       throw error;
-    });
+    }
   }
-  return stream;
+}
+
+let nullDevice: number | undefined;
+
+/** Is the descriptor a terminal? (A character device other than /dev/null, without node:tty.) */
+export function isTerminal(fd: number): boolean {
+  try {
+    if (process.platform === 'win32')
+      return (fd === 1 ? process.stdout : process.stderr).isTTY === true;
+    const stat = fstatSync(fd);
+    if (!stat.isCharacterDevice()) return false;
+    nullDevice ??= statSync('/dev/null').rdev;
+    return stat.rdev !== nullDevice;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -83,7 +83,7 @@ Run 'muvee-dingtalk <command> --help' for each command's options and an example.
     );
 
   const commands: Record<string, () => void> = {
-    'login': () => {
+    login: () => {
       program
         .command('login')
         .description(
@@ -121,7 +121,9 @@ Run 'muvee-dingtalk <command> --help' for each command's options and an example.
     The authorize URL is always printed on stderr. If the browser lands on a page that does not
     load (e.g. the redirect URL is muvee's real domain), paste that page's full URL into the terminal.`,
         )
-        .action((...args) => run(() => import('./commands/login.js'), args, args.at(-1) as Command));
+        .action((...args) =>
+          run(() => import('./commands/login.js'), args, args.at(-1) as Command),
+        );
     },
     'verify-token': () => {
       program
@@ -153,7 +155,10 @@ Run 'muvee-dingtalk <command> --help' for each command's options and an example.
       program
         .command('mint-token')
         .description('sign a muvee session token for a stored user (--email) or explicit claims')
-        .option('--email <email>', 'the user (looked up in the local database unless --uid is given)')
+        .option(
+          '--email <email>',
+          'the user (looked up in the local database unless --uid is given)',
+        )
         .option('--uid <uuid>', 'explicit user id (claims are then taken from the flags)')
         .addOption(new Option('--role <role>', 'explicit role').choices(['admin', 'member']))
         .option('--ttl <duration>', 'lifetime: 7d, 12h, 30m or seconds', '7d')
@@ -169,7 +174,7 @@ Run 'muvee-dingtalk <command> --help' for each command's options and an example.
           run(() => import('./commands/mint-token.js'), args, args.at(-1) as Command),
         );
     },
-    'users': () => {
+    users: () => {
       const users = program
         .command('users')
         .description('list or show the users of the local database')
@@ -184,13 +189,17 @@ Run 'muvee-dingtalk <command> --help' for each command's options and an example.
         .command('list', { isDefault: true })
         .description('one line per user')
         .addHelpText('after', examples('muvee-dingtalk users list --db ./team.db'))
-        .action((...args) => run(() => import('./commands/users.js'), args, args.at(-1) as Command));
+        .action((...args) =>
+          run(() => import('./commands/users.js'), args, args.at(-1) as Command),
+        );
       users
         .command('show')
         .description('one user in full, by email or id')
         .argument('<email-or-id>', 'the email or the user id (UUID)')
         .addHelpText('after', examples('muvee-dingtalk users show zhangsan@corp.example'))
-        .action((...args) => run(() => import('./commands/users.js'), args, args.at(-1) as Command));
+        .action((...args) =>
+          run(() => import('./commands/users.js'), args, args.at(-1) as Command),
+        );
     },
     'check-config': () => {
       program
@@ -210,7 +219,7 @@ Run 'muvee-dingtalk <command> --help' for each command's options and an example.
           run(() => import('./commands/check-config.js'), args, args.at(-1) as Command),
         );
     },
-    'emulator': () => {
+    emulator: () => {
       program
         .command('emulator')
         .description('run a local DingTalk (login page and API) for demos and CI')
@@ -250,11 +259,14 @@ Run 'muvee-dingtalk <command> --help' for each command's options and an example.
               '    DINGTALK_API_BASE=http://127.0.0.1:9900 muvee-dingtalk check-config --live',
           ),
         )
-        .action((...args) => run(() => import('./commands/emulator.js'), args, args.at(-1) as Command));
+        .action((...args) =>
+          run(() => import('./commands/emulator.js'), args, args.at(-1) as Command),
+        );
     },
   };
   // Only the command being run is built (a few ms each); all of them for help or a typo.
-  for (const [name, add] of Object.entries(commands)) if (only === undefined || only === name) add();
+  for (const [name, add] of Object.entries(commands))
+    if (only === undefined || only === name) add();
 
   return program;
 }
@@ -335,15 +347,22 @@ export async function runProgram(argv: string[] = process.argv): Promise<number>
   const json = argv.includes('--json');
   const out = new Output({ json, color: !argv.includes('--no-color'), env: process.env });
   let exitCode = 0;
-  const program = buildProgram(async (load, args, command) => {
-    const globals = command.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
-    const context: Context = {
-      out: new Output({ json: Boolean(globals.json), color: globals.color !== false, env: process.env }),
-      globals,
-    };
-    const module = await load();
-    exitCode = (await module.run(context, args.slice(0, -2), command.opts(), command)) ?? 0;
-  }, commandNameIn(argv.slice(2)));
+  const program = buildProgram(
+    async (load, args, command) => {
+      const globals = command.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
+      const context: Context = {
+        out: new Output({
+          json: Boolean(globals.json),
+          color: globals.color !== false,
+          env: process.env,
+        }),
+        globals,
+      };
+      const module = await load();
+      exitCode = (await module.run(context, args.slice(0, -2), command.opts(), command)) ?? 0;
+    },
+    commandNameIn(argv.slice(2)),
+  );
   program.exitOverride();
   program.configureOutput({ outputError: () => {} });
   for (const sub of program.commands) {

@@ -113,6 +113,7 @@ export async function run(
       out,
       aborts,
       cleanup,
+      pasteFallback: provider.autoApprove === undefined,
     });
     const dingtalk = new DingTalkClient({
       apiBase: provider.apiBase,
@@ -306,6 +307,7 @@ async function waitForCallback(input: {
   out: Output;
   aborts: Promise<never>[];
   cleanup: (() => unknown)[];
+  pasteFallback: boolean;
 }): Promise<Waiting> {
   const { out, timeoutSeconds } = input;
   const deadline = Date.now() + timeoutSeconds * 1000;
@@ -314,6 +316,7 @@ async function waitForCallback(input: {
     waits.push(input.server.accepted.then((a) => ({ result: a.result, respond: a.respond })));
 
   let stopSpinner = () => {};
+  const pasteHint = input.pasteFallback ? '; or paste the URL the browser landed on' : '';
   if (out.interactive) {
     const frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
     let i = 0;
@@ -321,7 +324,7 @@ async function waitForCallback(input: {
     const timer = setInterval(() => {
       const left = humanDuration((deadline - Date.now()) / 1000);
       stream.write(
-        `\r\x1b[2K${frames[i++ % frames.length]} waiting for DingTalk (${left} left; Ctrl-C to cancel; or paste the URL the browser landed on)`,
+        `\r\x1b[2K${frames[i++ % frames.length]} waiting for DingTalk (${left} left; Ctrl-C to cancel${pasteHint})`,
       );
     }, 120);
     stopSpinner = () => {
@@ -333,12 +336,14 @@ async function waitForCallback(input: {
   } else {
     out.note(
       out.c.dim(
-        `waiting up to ${humanDuration(timeoutSeconds)} for the callback (or paste the URL the browser landed on)`,
+        `waiting up to ${humanDuration(timeoutSeconds)} for the callback${pasteHint ? ` (${pasteHint.slice(2)})` : ''}`,
       ),
     );
   }
 
-  waits.push(readPasted(input.state, out, input.cleanup, () => stopSpinner()));
+  // Nobody pastes when the tool approves itself (and opening stdin costs ~8 ms).
+  if (input.pasteFallback)
+    waits.push(readPasted(input.state, out, input.cleanup, () => stopSpinner()));
   waits.push(
     new Promise<never>((_resolve, reject) => {
       const timer = setTimeout(
