@@ -154,6 +154,7 @@ function peakRss() {
   return { name: 'peak RSS of login --emulator', kind: 'MiB', value: Math.max(...xs), target: 80 };
 }
 
+writeFileSync(join(work, 'empty.cjs'), '');
 const token = spawnSync(
   process.execPath,
   [
@@ -185,6 +186,34 @@ const results = [
   peakRss(),
 ];
 
+// Floors: what the dependencies alone cost to load, measured the same way. They explain the
+// targets this project cannot reach without replacing a chosen dependency (bench/RESULTS.md).
+const floors =
+  process.env.BENCH_FLOORS === '0'
+    ? []
+    : [
+        paired('floor: an empty CommonJS file', [join(work, 'empty.cjs')], Infinity),
+        paired("floor: require('node:crypto')", ['-e', "require('node:crypto')"], Infinity),
+        paired(
+          'floor: verify-token bundle loaded (jsonwebtoken, crypto, config)',
+          ['-e', `require(${JSON.stringify(join(ROOT, 'dist/commands/verify-token.cjs'))})`],
+          Infinity,
+        ),
+        paired(
+          'floor: DingTalk client loaded (undici Agent + request)',
+          ['-e', `require(${JSON.stringify(join(ROOT, 'dist/lib/dingtalk-client.cjs'))})`],
+          Infinity,
+        ),
+        paired(
+          'floor: store opened in memory (better-sqlite3 + addon + schema)',
+          [
+            '-e',
+            `require(${JSON.stringify(join(ROOT, 'dist/lib/store.cjs'))}).Store.open(':memory:').close()`,
+          ],
+          Infinity,
+        ),
+      ];
+
 const unit = (r) =>
   r.kind === 'ratio' ? `${r.value.toFixed(2)}×` : `${r.value.toFixed(1)} ${r.kind}`;
 const rows = results.map((r) => [
@@ -206,12 +235,23 @@ console.log(
 );
 console.log(line(['measure', 'value', 'target', '', 'medians']));
 for (const r of rows) console.log(line(r));
+console.log('\nfloors (dependencies alone, for reference):');
+for (const f of floors)
+  console.log(
+    `  ${f.value.toFixed(2)}×  ${f.name}  (${f.candidateMs.toFixed(1)} ms vs ${f.baselineMs.toFixed(1)} ms)`,
+  );
 const doc = {
   node: process.version,
   cpu: cpus()[0]?.model,
   cores: cpus().length,
   runs: RUNS,
   results: results.map((r) => ({ ...r, met: r.value <= r.target })),
+  floors: floors.map(({ name, value, baselineMs, candidateMs }) => ({
+    name,
+    value,
+    baselineMs,
+    candidateMs,
+  })),
 };
 mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
 writeFileSync(join(ROOT, 'bench', 'out', 'results.json'), JSON.stringify(doc, null, 2));
