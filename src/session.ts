@@ -6,6 +6,7 @@
 import { createSecretKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { CliError } from './errors.js';
+import { isEmail, isUuid } from './shapes.js';
 
 export const COOKIE_NAME = 'muvee_session';
 /** muvee's session lifetime: 7 days. */
@@ -36,16 +37,7 @@ export interface VerifyResult {
   expiresAt: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
-
-export function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value);
-}
-
-export function isEmail(value: unknown): value is string {
-  return typeof value === 'string' && EMAIL.test(value);
-}
+export { isEmail, isUuid } from './shapes.js';
 
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);

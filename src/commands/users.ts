@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import type { Context } from '../program.js';
 import { CliError } from '../errors.js';
-import { isUuid } from '../session.js';
+import { isUuid } from '../shapes.js';
 import { Store, type StoredUser } from '../store.js';
 import { commandConfig } from './shared.js';
 
