@@ -3,7 +3,14 @@
  * line out, each with the fix in its message. Only the DB path check touches the disk,
  * through the `probe` passed in.
  */
-import { DEFAULT_JWT_SECRET, isLoopbackHost, MIN_JWT_SECRET_BYTES, type Config } from './config.js';
+import {
+  DEFAULT_JWT_SECRET,
+  isLoopbackHost,
+  MIN_JWT_SECRET_BYTES,
+  type Config,
+  type ListValue,
+} from './config.js';
+import { admit } from './dingtalk/identity.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -249,73 +256,45 @@ function jwtSecretCheck(secret: string | undefined): Check {
 }
 
 function listChecks(config: Config): Check[] {
-  const checks: Check[] = [];
   const allowed = config.allowedDomains;
-  const badDomains = allowed.items.filter(
-    (d) => !HOSTNAME.test(d.replace(/^@/, '')) || d.startsWith('@'),
-  );
-  if (badDomains.length > 0) {
-    checks.push(
-      fail(
-        'allowed-domains',
-        `ALLOWED_DOMAINS has entries that are not domains: ${badDomains.map((d) => `'${d}'`).join(', ')}; list bare domains like corp.example`,
-      ),
-    );
-  } else if (allowed.emptyItems > 0 && allowed.items.length > 0) {
-    checks.push(
-      warn(
-        'allowed-domains',
-        `ALLOWED_DOMAINS has ${allowed.emptyItems} empty item(s) (stray commas); remove them`,
-      ),
-    );
-  } else if (allowed.items.length === 0) {
-    checks.push(
-      pass('allowed-domains', 'ALLOWED_DOMAINS is empty: every email domain is admitted'),
-    );
-  } else {
-    checks.push(pass('allowed-domains', `ALLOWED_DOMAINS admits ${allowed.items.join(', ')}`));
-  }
-
   const admins = config.adminEmails;
-  const badEmails = admins.items.filter((e) => !EMAIL.test(e));
-  if (badEmails.length > 0) {
-    checks.push(
-      fail(
-        'admin-emails',
-        `ADMIN_EMAILS has entries that are not emails: ${badEmails.map((e) => `'${e}'`).join(', ')}; separate addresses with commas`,
-      ),
-    );
-  } else if (admins.emptyItems > 0 && admins.items.length > 0) {
-    checks.push(
-      warn(
-        'admin-emails',
-        `ADMIN_EMAILS has ${admins.emptyItems} empty item(s) (stray commas); remove them`,
-      ),
-    );
-  } else if (admins.items.length === 0) {
-    checks.push(
-      warn(
-        'admin-emails',
-        'ADMIN_EMAILS is empty: nobody becomes admin by logging in; add your email',
-      ),
-    );
-  } else {
-    const refused = allowed.items.length
-      ? admins.items.filter((e) => {
-          const domain = e.slice(e.lastIndexOf('@') + 1);
-          return !domain.endsWith('.local') && !allowed.items.includes(domain);
-        })
-      : [];
-    checks.push(
-      refused.length > 0
-        ? warn(
-            'admin-emails',
-            `ADMIN_EMAILS lists ${refused.join(', ')}, whose domain ALLOWED_DOMAINS refuses, so they can never log in`,
-          )
-        : pass('admin-emails', `ADMIN_EMAILS makes ${admins.items.length} address(es) admin`),
-    );
+  const domainsShape = listShape('allowed-domains', 'ALLOWED_DOMAINS', allowed, (d) => HOSTNAME.test(d), 'domains', 'list bare domains like corp.example');
+  const emailsShape = listShape('admin-emails', 'ADMIN_EMAILS', admins, (e) => EMAIL.test(e), 'emails', 'separate addresses with commas');
+  const refused = admins.items.filter((email) => !admit(email, allowed.items).admitted);
+  return [
+    domainsShape ??
+      (allowed.items.length === 0
+        ? pass('allowed-domains', 'ALLOWED_DOMAINS is empty: every email domain is admitted')
+        : pass('allowed-domains', `ALLOWED_DOMAINS admits ${allowed.items.join(', ')}`)),
+    emailsShape ??
+      (admins.items.length === 0
+        ? warn('admin-emails', 'ADMIN_EMAILS is empty: nobody becomes admin by logging in; add your email')
+        : refused.length > 0
+          ? warn(
+              'admin-emails',
+              `ADMIN_EMAILS lists ${refused.join(', ')}, whose domain ALLOWED_DOMAINS refuses, so they can never log in`,
+            )
+          : pass('admin-emails', `ADMIN_EMAILS makes ${admins.items.length} address(es) admin`)),
+  ];
+}
+
+/** A comma list's own shape: entries that are not `what` fail, stray commas warn. */
+function listShape(
+  id: string,
+  name: string,
+  list: ListValue,
+  valid: (item: string) => boolean,
+  what: string,
+  fix: string,
+): Check | undefined {
+  const bad = list.items.filter((item) => !valid(item));
+  if (bad.length > 0) {
+    return fail(id, `${name} has entries that are not ${what}: ${bad.map((b) => `'${b}'`).join(', ')}; ${fix}`);
   }
-  return checks;
+  if (list.emptyItems > 0 && list.items.length > 0) {
+    return warn(id, `${name} has ${list.emptyItems} empty item(s) (stray commas); remove them`);
+  }
+  return undefined;
 }
 
 function baseUrlChecks(config: Config): Check[] {

@@ -4,25 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { parseFaultSpec } from '../src/emulator/faults.ts';
 import { startEmulator, type Emulator } from '../src/emulator/server.ts';
-import { AUTHORIZE_URL, decide, json, runCli, startCli, tempDir } from './helpers.ts';
+import { AUTHORIZE_URL, decide, json, runCli, startCli, tempDir, freePort } from './helpers.ts';
 
 const CLIENT_ID = 'dingfaultsapp0000001';
 const CLIENT_SECRET =
   'CLIENT-SECRET-faults-7f3a9c1e5b2d4f6a8c0e1a3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f';
 const JWT_SECRET = 'JWT-SECRET-faults-0123456789abcdef0123456789abcdef';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 // [spec, exit code, message pattern]; endpoint-specific body faults are added below.
 const COMMON: [string, number, RegExp][] = [

@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { VARIABLES } from '../src/config.ts';
 import { startEmulator } from '../src/emulator/server.ts';
-import { AUTHORIZE_URL, decide, json, runCli, startCli, tempDir } from './helpers.ts';
+import { AUTHORIZE_URL, decide, json, runCli, startCli, tempDir, freePort } from './helpers.ts';
 
 const CLIENT_ID = 'dingsecretsapp000001';
 const CLIENT_SECRET = 'CLIENTSECRET-d41d8cd98f00b204e9800998ecf8427e-d41d8cd98f00b204e980';
@@ -32,19 +32,7 @@ describe('configuration bad input', { concurrency: 4 }, () => {
     'x'.repeat(5000),
     '\u200b',
   ];
-  const variables = [
-    'DINGTALK_CLIENT_ID',
-    'DINGTALK_CLIENT_SECRET',
-    'DINGTALK_REDIRECT_URL',
-    'BASE_DOMAIN',
-    'ALLOWED_DOMAINS',
-    'ADMIN_EMAILS',
-    'JWT_SECRET',
-    'MUVEE_DINGTALK_DB',
-    'DINGTALK_LOGIN_BASE',
-    'DINGTALK_API_BASE',
-  ];
-  for (const name of variables) {
+  for (const name of VARIABLES) {
     test(`${name}: odd values never crash check-config or mint-token`, async (t) => {
       const dir = tempDir(t);
       for (const value of weird) {
@@ -186,13 +174,7 @@ describe('secrets never leak', () => {
     });
     const outputs: string[] = [];
     try {
-      const port = await new Promise<number>((resolve) => {
-        const s = createServer();
-        s.listen(0, '127.0.0.1', () => {
-          const p = (s.address() as { port: number }).port;
-          s.close(() => resolve(p));
-        });
-      });
+      const port = await freePort();
       const redirect = `http://127.0.0.1:${port}/auth/dingtalk/callback`;
       emu.registerRedirectUri(redirect);
       const env = {

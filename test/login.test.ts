@@ -24,15 +24,8 @@ import {
   startCli,
   tempDir,
   type CliProcess,
+  freePort,
 } from './helpers.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 interface LoginDoc {
   email: string;

@@ -6,19 +6,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
 import { mintSessionToken, verifySessionToken } from '../src/session.ts';
-import { SECRET } from './helpers.ts';
-
-/** A small deterministic PRNG, so a failure can be replayed from its seed. */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { SECRET, prng } from './helpers.ts';
 
 const b64 = (v: unknown) =>
   Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');

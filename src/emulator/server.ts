@@ -191,6 +191,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     res.end(page(title, body));
   }
 
+  /** DingTalk's own error page for a bad authorize request. */
+  function invalidRequest(res: ServerResponse, problem: string): void {
+    sendPage(res, 400, 'Invalid request', `<h1>Invalid request</h1><p>${escapeHtml(problem)}</p>`);
+  }
+
   async function readBody(req: IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -302,12 +307,7 @@ ${list}
         if (await applyFault('authorize', req, res)) return;
         const problem = authorizeProblem(url.searchParams);
         if (problem) {
-          return sendPage(
-            res,
-            400,
-            'Invalid request',
-            `<h1>Invalid request</h1><p>${escapeHtml(problem)}</p>`,
-          );
+          return invalidRequest(res, problem);
         }
         const auto = autoApprove !== undefined ? findUser(autoApprove) : undefined;
         if (auto) return approve(res, url.searchParams, auto);
@@ -317,12 +317,7 @@ ${list}
         const form = new URLSearchParams(await readBody(req));
         const problem = authorizeProblem(form);
         if (problem) {
-          return sendPage(
-            res,
-            400,
-            'Invalid request',
-            `<h1>Invalid request</h1><p>${escapeHtml(problem)}</p>`,
-          );
+          return invalidRequest(res, problem);
         }
         if (form.get('decision') !== 'approve') {
           const state = form.get('state');
@@ -333,12 +328,7 @@ ${list}
         }
         const user = findUser(form.get('user') ?? '');
         if (!user)
-          return sendPage(
-            res,
-            400,
-            'Invalid request',
-            '<h1>Invalid request</h1><p>Choose a user.</p>',
-          );
+          return invalidRequest(res, 'choose a user');
         return approve(res, form, user);
       }
       case 'POST /v1.0/oauth2/userAccessToken':

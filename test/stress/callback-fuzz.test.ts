@@ -8,21 +8,10 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { AUTHORIZE_URL, decide, json, SECRET, startCli, tempDir } from '../helpers.ts';
+import { AUTHORIZE_URL, decide, json, SECRET, startCli, tempDir, prng } from '../helpers.ts';
 
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 6000);
 const CONCURRENCY = 32;
-
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Answer {
   status: number;
