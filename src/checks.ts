@@ -258,8 +258,22 @@ function jwtSecretCheck(secret: string | undefined): Check {
 function listChecks(config: Config): Check[] {
   const allowed = config.allowedDomains;
   const admins = config.adminEmails;
-  const domainsShape = listShape('allowed-domains', 'ALLOWED_DOMAINS', allowed, (d) => HOSTNAME.test(d), 'domains', 'list bare domains like corp.example');
-  const emailsShape = listShape('admin-emails', 'ADMIN_EMAILS', admins, (e) => EMAIL.test(e), 'emails', 'separate addresses with commas');
+  const domainsShape = listShape(
+    'allowed-domains',
+    'ALLOWED_DOMAINS',
+    allowed,
+    (d) => HOSTNAME.test(d),
+    'domains',
+    'list bare domains like corp.example',
+  );
+  const emailsShape = listShape(
+    'admin-emails',
+    'ADMIN_EMAILS',
+    admins,
+    (e) => EMAIL.test(e),
+    'emails',
+    'separate addresses with commas',
+  );
   const refused = admins.items.filter((email) => !admit(email, allowed.items).admitted);
   return [
     domainsShape ??
@@ -268,7 +282,10 @@ function listChecks(config: Config): Check[] {
         : pass('allowed-domains', `ALLOWED_DOMAINS admits ${allowed.items.join(', ')}`)),
     emailsShape ??
       (admins.items.length === 0
-        ? warn('admin-emails', 'ADMIN_EMAILS is empty: nobody becomes admin by logging in; add your email')
+        ? warn(
+            'admin-emails',
+            'ADMIN_EMAILS is empty: nobody becomes admin by logging in; add your email',
+          )
         : refused.length > 0
           ? warn(
               'admin-emails',
@@ -289,7 +306,10 @@ function listShape(
 ): Check | undefined {
   const bad = list.items.filter((item) => !valid(item));
   if (bad.length > 0) {
-    return fail(id, `${name} has entries that are not ${what}: ${bad.map((b) => `'${b}'`).join(', ')}; ${fix}`);
+    return fail(
+      id,
+      `${name} has entries that are not ${what}: ${bad.map((b) => `'${b}'`).join(', ')}; ${fix}`,
+    );
   }
   if (list.emptyItems > 0 && list.items.length > 0) {
     return warn(id, `${name} has ${list.emptyItems} empty item(s) (stray commas); remove them`);

@@ -327,8 +327,7 @@ ${list}
           });
         }
         const user = findUser(form.get('user') ?? '');
-        if (!user)
-          return invalidRequest(res, 'choose a user');
+        if (!user) return invalidRequest(res, 'choose a user');
         return approve(res, form, user);
       }
       case 'POST /v1.0/oauth2/userAccessToken':
