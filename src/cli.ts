@@ -5,7 +5,11 @@
  * commander; everything else runs the commander program.
  */
 import { readFileSync } from 'node:fs';
-import * as nodeModule from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { enableCodeCache } from './code-cache.js';
+
+export { enableCodeCache };
 
 export async function main(argv: string[] = process.argv): Promise<number> {
   const text = prerendered(argv.slice(2));
@@ -14,8 +18,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     process.exitCode = 0;
     return 0;
   }
-  // Node >= 22.1 caches compiled code between runs (a no-op on Node 20, which lacks it).
-  (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+  // Built (dist/cli.cjs): serve the bundles from compiled-code caches (code-cache.ts).
+  if (import.meta.url.endsWith('.cjs')) enableCodeCache(dirname(fileURLToPath(import.meta.url)));
   const { runProgram } = await import('./program.js');
   return runProgram(argv);
 }

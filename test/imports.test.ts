@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as nodeModule from 'node:module';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { baseEnv, BIN, ROOT, SECRET, tempDir } from './helpers.ts';
@@ -84,4 +85,37 @@ describe('lazy imports', () => {
     const loaded = loadedBy(['--no-color', '--help'], tempDir(t));
     assert.ok(loaded.some((f) => f.endsWith('program.cjs')));
   });
+});
+
+describe('compiled-code caches', () => {
+  const builtin =
+    typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+  test(
+    'on Node 20 the build trained them and a run uses them',
+    { skip: builtin ? 'Node >= 22.1 caches compiled code itself' : false },
+    (t) => {
+      const r = spawnSync(
+        process.execPath,
+        ['-r', join(ROOT, 'test/fixtures/report-code-cache.cjs'), '--', BIN, 'check-config'],
+        {
+          cwd: tempDir(t),
+          env: baseEnv({ JWT_SECRET: SECRET }),
+          encoding: 'utf8',
+        },
+      );
+      const reports = r.stderr.split('\n').filter((l) => l.startsWith('code-cache '));
+      assert.ok(
+        reports.some((l) => l.includes('program.cjs accepted')),
+        r.stderr,
+      );
+      assert.ok(
+        reports.some((l) => l.includes('check-config.cjs accepted')),
+        r.stderr,
+      );
+      assert.deepEqual(
+        reports.filter((l) => l.endsWith('rejected')),
+        [],
+      );
+    },
+  );
 });
