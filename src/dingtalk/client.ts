@@ -9,7 +9,6 @@
  *
  * @see ../../../shared/dingtalk-api.md §2–§5
  */
-import { setFlagsFromString } from 'node:v8';
 import { Agent, request, type Dispatcher } from 'undici';
 import { CliError, isCliError } from '../errors.js';
 
@@ -23,9 +22,10 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
  * code cache (and ours, code-cache.ts) unusable for whatever is compiled afterwards.
  */
 let baselineOnly = false;
-function useBaselineWasmCompiler(): void {
+async function useBaselineWasmCompiler(): Promise<void> {
   if (baselineOnly) return;
   baselineOnly = true;
+  const { setFlagsFromString } = await import('node:v8');
   setFlagsFromString('--liftoff-only');
 }
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -130,7 +130,7 @@ export class DingTalkClient {
     path: string,
     options: { body?: unknown; headers?: Record<string, string> },
   ): Promise<ApiResponse> {
-    useBaselineWasmCompiler();
+    await useBaselineWasmCompiler();
     const url = `${this.apiBase}${path}`;
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
