@@ -447,6 +447,10 @@ async function completeLogin(
       { details: { error: result.error } },
     );
   }
+  // Load (never open) the store before the first request: its code must be compiled before
+  // the client changes V8 flags, or its compiled-code cache is refused (code-cache.ts).
+  const storeModule = ctx.options.store !== false ? import('../store.js') : undefined;
+  storeModule?.catch(() => {});
   const userToken = await ctx.dingtalk.exchangeCode(result.code, ctx.provider.credentials);
   const profile = await ctx.dingtalk.getProfile(userToken.accessToken);
   const resolved = resolveEmail(profile);
@@ -461,8 +465,8 @@ async function completeLogin(
     );
   }
   let stored: LoginResult | undefined;
-  if (ctx.options.store !== false) {
-    const { Store } = await import('../store.js');
+  if (storeModule) {
+    const { Store } = await storeModule;
     const store = Store.open(config.dbPath);
     try {
       stored = store.recordLogin({
