@@ -1,7 +1,7 @@
 // Build-time helper (scripts/build.mjs rewrites a few `require`s of dependencies to use it):
 // a stand-in that loads the real module on first use, so a builtin a command never touches
-// (child_process in commander, crypto in dotenv, http2 and assert in undici) costs nothing
-// at start-up. Works for modules used as objects (`x.spawn()`) and as functions (`assert()`).
+// (child_process in commander, crypto in dotenv, http2 in undici) costs nothing
+// at start-up. Works for modules used as objects (`x.spawn()`) and as functions (`connectH2()`).
 'use strict';
 
 module.exports = function lazy(load) {
