@@ -69,9 +69,12 @@ export async function run(
   const config = commandConfig(context);
   const cleanup: (() => unknown)[] = [];
   // Ctrl-C from the very start: whatever is open gets closed by `cleanup`, nothing is stored.
+  const cancel = new AbortController();
   const interrupted = new Promise<never>((_resolve, reject) => {
-    const onSigint = () =>
+    const onSigint = () => {
+      cancel.abort();
       reject(new CliError('interrupted', 'login cancelled (Ctrl-C); nothing was stored'));
+    };
     process.once('SIGINT', onSigint);
     cleanup.push(() => process.off('SIGINT', onSigint));
   });
@@ -123,7 +126,15 @@ export async function run(
     let outcome: Outcome;
     try {
       outcome = await Promise.race([
-        completeLogin(accepted.result, { config, options, provider, dingtalk, jwtSecret, out }),
+        completeLogin(accepted.result, {
+          config,
+          options,
+          provider,
+          dingtalk,
+          jwtSecret,
+          out,
+          signal: cancel.signal,
+        }),
         interrupted,
       ]);
     } catch (error) {
@@ -433,6 +444,8 @@ async function completeLogin(
     dingtalk: DingTalkClient;
     jwtSecret: string;
     out: Output;
+    /** Aborted by Ctrl-C: the flow may still be running, but must not write after it. */
+    signal: AbortSignal;
   },
 ): Promise<Outcome> {
   const { config, out } = ctx;
@@ -467,6 +480,8 @@ async function completeLogin(
   let stored: LoginResult | undefined;
   if (storeModule) {
     const { Store } = await storeModule;
+    if (ctx.signal.aborted)
+      throw new CliError('interrupted', 'login cancelled (Ctrl-C); nothing was stored');
     const store = Store.open(config.dbPath);
     try {
       stored = store.recordLogin({
