@@ -24,12 +24,12 @@ const Module = nodeModule.Module as unknown as {
   wrap(source: string): string;
 };
 
-/**
- * Serves `<dir>/**\/*.cjs` from their `.v8cache` files; with `train`, also writes those caches
- * when the process exits (they then hold every function the run compiled).
- */
 let enabled = false;
 
+/**
+ * Serves `<dir>/**\/*.cjs` from their `.v8cache` files; with `train`, also writes those caches
+ * when the process exits (they then hold every function the run compiled). Idempotent.
+ */
 export function enableCodeCache(dir: string, options: { train?: boolean } = {}): void {
   if (enabled) return;
   enabled = true;
