@@ -265,8 +265,10 @@ Run 'muvee-dingtalk <command> --help' for each command's options and an example.
     },
   };
   // Only the command being run is built (a few ms each); all of them for help or a typo.
-  for (const [name, add] of Object.entries(commands))
-    if (only === undefined || only === name) add();
+  const selected = only !== undefined && Object.hasOwn(commands, only) ? only : undefined;
+  for (const [name, add] of Object.entries(commands)) {
+    if (selected === undefined || selected === name) add();
+  }
 
   return program;
 }
@@ -304,9 +306,10 @@ export function reportError(error: unknown, out: Output): number {
     });
   }
   out.note(`${out.c.red('✗')} ${cliError.message}`);
-  if (debugEnabled() || cliError.code === 'internal') {
-    const stack = (cliError.code === 'internal' ? cliError.cause : cliError) as Error | undefined;
-    if (stack?.stack && debugEnabled()) out.note(out.c.dim(stack.stack));
+  if (debugEnabled()) {
+    const origin =
+      cliError.code === 'internal' && cliError.cause instanceof Error ? cliError.cause : cliError;
+    if (origin.stack) out.note(out.c.dim(origin.stack));
   }
   return cliError.exitCode;
 }
@@ -331,16 +334,15 @@ export function renderHelpTexts(): Record<string, string> {
   return texts;
 }
 
-/** Pure: the command a command line names, skipping global options (`--db x login` → login). */
+/** Pure: the first word that is not a global option (`--db x login` → login). */
 export function commandNameIn(args: string[]): string | undefined {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '--env-file' || arg === '--db') i++;
-    else if (!arg.startsWith('-')) return COMMAND_NAMES.includes(arg) ? arg : undefined;
+    else if (!arg.startsWith('-')) return arg;
   }
   return undefined;
 }
-const COMMAND_NAMES = ['login', 'verify-token', 'mint-token', 'users', 'check-config', 'emulator'];
 
 /** Runs the CLI. Never throws; sets `process.exitCode` and also returns it. */
 export async function runProgram(argv: string[] = process.argv): Promise<number> {
