@@ -28,6 +28,7 @@ async function useBaselineWasmCompiler(): Promise<void> {
   const { setFlagsFromString } = await import('node:v8');
   setFlagsFromString('--liftoff-only');
 }
+
 const MAX_BODY_BYTES = 1024 * 1024;
 
 export type Step = 'code exchange' | 'profile' | 'app token';
