@@ -232,7 +232,8 @@ function hostCheck(host: string, loopback: boolean, baseDomain: string | undefin
   );
 }
 
-function jwtSecretCheck(secret: string | undefined): Check {
+/** Also used by `mint-token` to warn about the secret it signs with. */
+export function jwtSecretCheck(secret: string | undefined): Check {
   if (!secret) {
     return fail(
       'jwt-secret',
@@ -249,7 +250,7 @@ function jwtSecretCheck(secret: string | undefined): Check {
   if (bytes < MIN_JWT_SECRET_BYTES) {
     return warn(
       'jwt-secret',
-      `JWT_SECRET is ${bytes} bytes; use at least ${MIN_JWT_SECRET_BYTES} (\`openssl rand -hex 32\`)`,
+      `JWT_SECRET is only ${bytes} bytes; use at least ${MIN_JWT_SECRET_BYTES} (\`openssl rand -hex 32\`)`,
     );
   }
   return pass('jwt-secret', `JWT_SECRET is set (${bytes} bytes)`);

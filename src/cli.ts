@@ -4,26 +4,18 @@
  * (dist/help.json, by program.ts's `renderHelpTexts`), so they start without loading
  * commander; everything else runs the commander program.
  */
-import { readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { enableCodeCache } from './code-cache.js';
+import { writeFd } from './fd.js';
 
 export { enableCodeCache };
 
 export async function main(argv: string[] = process.argv): Promise<number> {
   const text = prerendered(argv.slice(2));
   if (text !== undefined) {
-    // Straight to the descriptor: creating process.stdout would load node:stream (~5 ms).
-    const bytes = Buffer.from(text, 'utf8');
-    let written = 0;
-    try {
-      written = writeSync(1, bytes);
-    } catch (error) {
-      // A closed pipe (`| head`): nothing more to say. EAGAIN: the stream queues the rest.
-      if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
-    }
-    if (written < bytes.length) process.stdout.write(bytes.subarray(written));
+    writeFd(1, text);
     process.exitCode = 0;
     return 0;
   }

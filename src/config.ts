@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { CliError } from './errors.js';
+import { CliError, debugRequested } from './errors.js';
 
 export const VARIABLES = [
   'DINGTALK_CLIENT_ID',
@@ -152,7 +152,7 @@ export function resolveConfig(input: {
     trimmed,
     envFile: input.envFile,
     runtime: {
-      debug: (input.env.DEBUG ?? '').split(',').some((d) => /^(muvee-dingtalk|\*)$/.test(d.trim())),
+      debug: debugRequested(input.env),
       ci: isTruthy(input.env.CI),
       hasDisplay:
         platform === 'darwin' ||

@@ -72,12 +72,13 @@ export class CliError extends Error {
   }
 }
 
-export function exitCodeOf(code: ErrorCode): number {
-  return EXIT_CODES[code];
-}
-
 export function isCliError(error: unknown): error is CliError {
   return (
     typeof error === 'object' && error !== null && (error as { [BRAND]?: boolean })[BRAND] === true
   );
+}
+
+/** `DEBUG=muvee-dingtalk` (or `*`, in a comma list) asks for stack traces. Pure. */
+export function debugRequested(env: NodeJS.ProcessEnv): boolean {
+  return (env.DEBUG ?? '').split(',').some((d) => /^(muvee-dingtalk|\*)$/.test(d.trim()));
 }

@@ -2,7 +2,8 @@
  * Output: human text and JSON. Under `--json` stdout holds exactly one JSON document and
  * everything for humans goes to stderr; otherwise results go to stdout, progress to stderr.
  */
-import { fstatSync, statSync, writeSync } from 'node:fs';
+import { fstatSync, statSync } from 'node:fs';
+import { writeFd } from './fd.js';
 import { Chalk, type ChalkInstance } from 'chalk';
 
 export interface OutputOptions {
@@ -114,30 +115,6 @@ export function displayWidth(text: string): number {
         : 1;
   }
   return width;
-}
-
-/**
- * Writes straight to the file descriptor. Creating process.stdout or process.stderr loads
- * node:stream (and node:tty and node:net for a terminal or a pipe): ~6 ms that a command
- * printing a few lines need not pay. Ordering is kept: process.stdout is synchronous for
- * files, terminals and (on Linux) pipes too.
- */
-function writeFd(fd: 1 | 2, text: string): void {
-  const bytes = Buffer.from(text, 'utf8');
-  let offset = 0;
-  while (offset < bytes.length) {
-    try {
-      offset += writeSync(fd, bytes, offset);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      // `muvee-dingtalk ... | head` closed the pipe early: stop quietly, as other CLIs do.
-      if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      // A non-blocking descriptor that is full: let the stream queue the rest.
-      if (code === 'EAGAIN')
-        return void (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(offset));
-      throw error;
-    }
-  }
 }
 
 let nullDevice: number | undefined;

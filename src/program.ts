@@ -5,7 +5,7 @@
  * from texts this module renders at build time, without loading commander.)
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { CliError, isCliError } from './errors.js';
+import { CliError, debugRequested, isCliError } from './errors.js';
 import { Output } from './output.js';
 
 export interface GlobalOptions {
@@ -282,11 +282,6 @@ export interface CommandModule {
   ) => Promise<number | void>;
 }
 
-/** Whether `DEBUG=muvee-dingtalk` asks for stack traces (read here, before config exists). */
-function debugEnabled(): boolean {
-  return (process.env.DEBUG ?? '').split(',').some((d) => /^(muvee-dingtalk|\*)$/.test(d.trim()));
-}
-
 /** Prints an error the one way: a red ✗ line with the fix, or `{ "error": ... }` under --json. */
 export function reportError(error: unknown, out: Output): number {
   const cliError = isCliError(error)
@@ -306,7 +301,8 @@ export function reportError(error: unknown, out: Output): number {
     });
   }
   out.note(`${out.c.red('✗')} ${cliError.message}`);
-  if (debugEnabled()) {
+  // Read here, not from config: an error may come before (or from) loading the configuration.
+  if (debugRequested(process.env)) {
     const origin =
       cliError.code === 'internal' && cliError.cause instanceof Error ? cliError.cause : cliError;
     if (origin.stack) out.note(out.c.dim(origin.stack));

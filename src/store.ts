@@ -109,18 +109,6 @@ const toUser = (row: UserRow): StoredUser => ({
   lastLoginAt: row.last_login_at,
 });
 
-/** The `user` object of the login JSON document. */
-export function publicUser(user: StoredUser) {
-  return {
-    id: user.id,
-    email: user.email,
-    name: user.name,
-    avatarUrl: user.avatarUrl,
-    role: user.role,
-    createdAt: user.createdAt,
-  };
-}
-
 export class Store {
   private constructor(
     private readonly db: Database.Database,

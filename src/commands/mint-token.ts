@@ -4,7 +4,8 @@
  * `$(muvee-dingtalk mint-token ...)` works.
  */
 import type { Context } from '../program.js';
-import { DEFAULT_JWT_SECRET, MIN_JWT_SECRET_BYTES, requireJwtSecret } from '../config.js';
+import { jwtSecretCheck } from '../checks.js';
+import { requireJwtSecret } from '../config.js';
 import { CliError } from '../errors.js';
 import { humanDuration, humanTime } from '../output.js';
 import {
@@ -65,15 +66,9 @@ export async function run(
     );
   }
 
-  if (secret === DEFAULT_JWT_SECRET) {
-    out.warn(
-      `JWT_SECRET is muvee's placeholder '${DEFAULT_JWT_SECRET}': anyone can forge this token`,
-    );
-  } else if (Buffer.byteLength(secret) < MIN_JWT_SECRET_BYTES) {
-    out.warn(
-      `JWT_SECRET is only ${Buffer.byteLength(secret)} bytes; use at least ${MIN_JWT_SECRET_BYTES}`,
-    );
-  }
+  // The same judgement as check-config's, as a warning: minting with a weak secret is allowed.
+  const secretCheck = jwtSecretCheck(secret);
+  if (secretCheck.status !== 'pass') out.warn(secretCheck.message);
 
   const { token, claims } = mintSessionToken(subject, secret, { ttlSeconds: ttl });
   const cookie = sessionCookie(token, ttl);

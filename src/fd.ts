@@ -1,0 +1,28 @@
+/**
+ * Output without process.stdout/stderr, shared by the entry (prerendered help) and Output.
+ */
+import { writeSync } from 'node:fs';
+
+/**
+ * Writes straight to the file descriptor. Creating process.stdout or process.stderr loads
+ * node:stream (and node:tty and node:net for a terminal or a pipe): ~6 ms that a command
+ * printing a few lines need not pay. Ordering is kept: process.stdout is synchronous for
+ * files, terminals and (on Linux) pipes too.
+ */
+export function writeFd(fd: 1 | 2, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(fd, bytes, offset);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // `muvee-dingtalk ... | head` closed the pipe early: stop quietly, as other CLIs do.
+      if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      // A non-blocking descriptor that is full: let the stream queue the rest.
+      if (code === 'EAGAIN')
+        return void (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(offset));
+      throw error;
+    }
+  }
+}
