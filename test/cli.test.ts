@@ -19,31 +19,19 @@ const GOOD_ENV = {
   JWT_SECRET: SECRET,
 };
 
+const COMMANDS = ['login', 'verify-token', 'mint-token', 'users', 'check-config', 'emulator'];
+
 describe('cli frame', () => {
   test('--help lists every command and the start-here example', async () => {
     const r = await runCli(['--help']);
     assert.equal(r.code, 0);
-    for (const command of [
-      'login',
-      'verify-token',
-      'mint-token',
-      'users',
-      'check-config',
-      'emulator',
-    ]) {
+    for (const command of COMMANDS) {
       assert.match(r.stdout, new RegExp(`\\n  ${command}`));
     }
     assert.match(r.stdout, /login --emulator/);
   });
 
-  for (const command of [
-    'login',
-    'verify-token',
-    'mint-token',
-    'users',
-    'check-config',
-    'emulator',
-  ]) {
+  for (const command of COMMANDS) {
     test(`${command} --help has an example`, async () => {
       const r = await runCli([command, '--help']);
       assert.equal(r.code, 0);

@@ -8,7 +8,15 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { parseFaultSpec } from '../src/emulator/faults.ts';
 import { startEmulator, type Emulator } from '../src/emulator/server.ts';
-import { AUTHORIZE_URL, decide, json, runCli, startCli, tempDir, freePort } from './helpers.ts';
+import {
+  AUTHORIZE_URL,
+  decide,
+  json,
+  runCli,
+  startCli,
+  tempDir,
+  emulatorLoginEnv,
+} from './helpers.ts';
 
 const CLIENT_ID = 'dingfaultsapp0000001';
 const CLIENT_SECRET =
@@ -61,20 +69,15 @@ describe('DingTalk faults', { concurrency: 4 }, () => {
         faults: Object.fromEntries([parseFaultSpec(`${endpoint}=${spec}`)]),
       });
       try {
-        const redirect = `http://127.0.0.1:${await freePort()}/auth/dingtalk/callback`;
-        emu.registerRedirectUri(redirect);
         const db = join(dir, `${endpoint}-${spec.replace(/\W/g, '_')}.db`);
+        const { env } = await emulatorLoginEnv(emu, {
+          clientId: CLIENT_ID,
+          clientSecret: CLIENT_SECRET,
+          jwtSecret: JWT_SECRET,
+          db,
+        });
         const child = startCli(['login', '--no-browser', '--json', '--http-timeout', '1'], {
-          env: {
-            DINGTALK_LOGIN_BASE: emu.url,
-            DINGTALK_API_BASE: emu.url,
-            DINGTALK_CLIENT_ID: CLIENT_ID,
-            DINGTALK_CLIENT_SECRET: CLIENT_SECRET,
-            DINGTALK_REDIRECT_URL: redirect,
-            JWT_SECRET,
-            MUVEE_DINGTALK_DB: db,
-            DEBUG: 'muvee-dingtalk',
-          },
+          env: { ...env, DEBUG: 'muvee-dingtalk' },
           cwd: dir,
         });
         const [, url] = await child.waitForStderr(AUTHORIZE_URL);

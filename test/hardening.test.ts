@@ -8,7 +8,15 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { VARIABLES } from '../src/config.ts';
 import { startEmulator } from '../src/emulator/server.ts';
-import { AUTHORIZE_URL, decide, json, runCli, startCli, tempDir, freePort } from './helpers.ts';
+import {
+  AUTHORIZE_URL,
+  decide,
+  json,
+  runCli,
+  startCli,
+  tempDir,
+  emulatorLoginEnv,
+} from './helpers.ts';
 
 const CLIENT_ID = 'dingsecretsapp000001';
 const CLIENT_SECRET = 'CLIENTSECRET-d41d8cd98f00b204e9800998ecf8427e-d41d8cd98f00b204e980';
@@ -174,20 +182,13 @@ describe('secrets never leak', () => {
     });
     const outputs: string[] = [];
     try {
-      const port = await freePort();
-      const redirect = `http://127.0.0.1:${port}/auth/dingtalk/callback`;
-      emu.registerRedirectUri(redirect);
-      const env = {
-        DINGTALK_LOGIN_BASE: emu.url,
-        DINGTALK_API_BASE: emu.url,
-        DINGTALK_CLIENT_ID: CLIENT_ID,
-        DINGTALK_CLIENT_SECRET: CLIENT_SECRET,
-        DINGTALK_REDIRECT_URL: redirect,
-        JWT_SECRET,
-        MUVEE_DINGTALK_DB: db,
-        ADMIN_EMAILS: 'zhangsan@corp.example',
-        DEBUG: 'muvee-dingtalk',
-      };
+      const login = await emulatorLoginEnv(emu, {
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        jwtSecret: JWT_SECRET,
+        db,
+      });
+      const env = { ...login.env, ADMIN_EMAILS: 'zhangsan@corp.example', DEBUG: 'muvee-dingtalk' };
       const record = (r: { stdout: string; stderr: string }) => outputs.push(r.stdout, r.stderr);
 
       // A real-mode login, human and JSON.

@@ -209,3 +209,27 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * The environment of a real-mode `login` against an emulator: its base URLs, the app's
+ * credentials, and a callback on a free loopback port (or `redirect`) registered with it.
+ */
+export async function emulatorLoginEnv(
+  emulator: { url: string; registerRedirectUri(uri: string): void },
+  app: { clientId: string; clientSecret: string; jwtSecret: string; db: string; redirect?: string },
+): Promise<{ env: Record<string, string>; redirect: string }> {
+  const redirect = app.redirect ?? `http://127.0.0.1:${await freePort()}/auth/dingtalk/callback`;
+  emulator.registerRedirectUri(redirect);
+  return {
+    redirect,
+    env: {
+      DINGTALK_LOGIN_BASE: emulator.url,
+      DINGTALK_API_BASE: emulator.url,
+      DINGTALK_CLIENT_ID: app.clientId,
+      DINGTALK_CLIENT_SECRET: app.clientSecret,
+      DINGTALK_REDIRECT_URL: redirect,
+      JWT_SECRET: app.jwtSecret,
+      MUVEE_DINGTALK_DB: app.db,
+    },
+  };
+}

@@ -24,7 +24,7 @@ import {
   startCli,
   tempDir,
   type CliProcess,
-  freePort,
+  emulatorLoginEnv,
 } from './helpers.ts';
 
 interface LoginDoc {
@@ -52,26 +52,20 @@ describe('login against the emulator', () => {
     dir = tempDir();
   });
   after(() => emu.close());
+  const app = { clientId: ID, clientSecret: CLIENT_SECRET, jwtSecret: SECRET };
 
   /** Starts `login --no-browser --json` pointed at the emulator; resolves once the URL is printed. */
   async function start(
     options: { env?: Record<string, string>; args?: string[]; db?: string; redirect?: string } = {},
   ) {
-    const redirect =
-      options.redirect ?? `http://127.0.0.1:${await freePort()}/auth/dingtalk/callback`;
-    emu.registerRedirectUri(redirect);
     const db = options.db ?? join(dir, `${Math.random().toString(36).slice(2)}.db`);
+    const { env, redirect } = await emulatorLoginEnv(emu, {
+      ...app,
+      db,
+      redirect: options.redirect,
+    });
     const child = startCli(['login', '--no-browser', '--json', ...(options.args ?? [])], {
-      env: {
-        DINGTALK_LOGIN_BASE: emu.url,
-        DINGTALK_API_BASE: emu.url,
-        DINGTALK_CLIENT_ID: ID,
-        DINGTALK_CLIENT_SECRET: CLIENT_SECRET,
-        DINGTALK_REDIRECT_URL: redirect,
-        JWT_SECRET: SECRET,
-        MUVEE_DINGTALK_DB: db,
-        ...options.env,
-      },
+      env: { ...env, ...options.env },
       cwd: dir,
     });
     const [, url] = await child.waitForStderr(AUTHORIZE_URL);
@@ -356,20 +350,8 @@ describe('login against the emulator', () => {
   });
 
   test('human output: profile with masked mobile, email source, role, stored user, cookie and curl', async () => {
-    const redirect = `http://127.0.0.1:${await freePort()}/auth/dingtalk/callback`;
-    emu.registerRedirectUri(redirect);
-    const child: CliProcess = startCli(['login', '--no-browser'], {
-      env: {
-        DINGTALK_LOGIN_BASE: emu.url,
-        DINGTALK_API_BASE: emu.url,
-        DINGTALK_CLIENT_ID: ID,
-        DINGTALK_CLIENT_SECRET: CLIENT_SECRET,
-        DINGTALK_REDIRECT_URL: redirect,
-        JWT_SECRET: SECRET,
-        MUVEE_DINGTALK_DB: join(dir, 'human.db'),
-      },
-      cwd: dir,
-    });
+    const { env } = await emulatorLoginEnv(emu, { ...app, db: join(dir, 'human.db') });
+    const child: CliProcess = startCli(['login', '--no-browser'], { env, cwd: dir });
     const [, url] = await child.waitForStderr(AUTHORIZE_URL);
     await decide(url!, 'approve');
     const result = await child.done;
