@@ -58,7 +58,10 @@ export interface Config {
   allowedDomains: ListValue;
   adminEmails: ListValue;
   jwtSecret: string | undefined;
+  /** The store as configured (for messages): a path, relative to the working directory. */
   dbPath: string;
+  /** The store's absolute path (resolved against the working directory the config was read in). */
+  dbFile: string;
   loginBase: string;
   apiBase: string;
   /** Where each variable came from. */
@@ -103,6 +106,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     fileValues: envFile.values,
     envFile: envFile.info,
     platform: options.platform ?? process.platform,
+    cwd,
   });
 }
 
@@ -113,6 +117,8 @@ export function resolveConfig(input: {
   fileValues: Record<string, string>;
   envFile: EnvFileInfo;
   platform?: NodeJS.Platform;
+  /** The working directory a relative MUVEE_DINGTALK_DB is resolved against. */
+  cwd?: string;
 }): Config {
   const sources = {} as Record<VariableName, Source>;
   const trimmed: VariableName[] = [];
@@ -146,6 +152,7 @@ export function resolveConfig(input: {
     adminEmails: splitList(pick('ADMIN_EMAILS')),
     jwtSecret: pick('JWT_SECRET'),
     dbPath: withDefault('MUVEE_DINGTALK_DB'),
+    dbFile: resolve(input.cwd ?? process.cwd(), withDefault('MUVEE_DINGTALK_DB')),
     loginBase: withDefault('DINGTALK_LOGIN_BASE').replace(/\/+$/, ''),
     apiBase: withDefault('DINGTALK_API_BASE').replace(/\/+$/, ''),
     sources,

@@ -2,17 +2,16 @@
  * Output: human text and JSON. Under `--json` stdout holds exactly one JSON document and
  * everything for humans goes to stderr; otherwise results go to stdout, progress to stderr.
  */
-import { fstatSync, statSync } from 'node:fs';
-import { writeFd } from './fd.js';
 import { Chalk, type ChalkInstance } from 'chalk';
+import type { Sink } from './command.js';
 
 export interface OutputOptions {
   json: boolean;
   /** false for --no-color; otherwise the terminal and FORCE_COLOR/NO_COLOR decide. */
   color: boolean;
-  env?: NodeJS.ProcessEnv;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  stdout: Sink;
+  stderr: Sink;
 }
 
 export class Output {
@@ -29,11 +28,8 @@ export class Output {
   get c(): ChalkInstance {
     if (!this.chalk) {
       const human = this.json ? this.options.stderr : this.options.stdout;
-      const tty = human
-        ? (human as { isTTY?: boolean }).isTTY === true
-        : isTerminal(this.json ? 2 : 1);
       this.chalk = new Chalk({
-        level: this.options.color ? colorLevel(tty, this.options.env ?? {}) : 0,
+        level: this.options.color ? colorLevel(human.isTTY, this.options.env) : 0,
       });
     }
     return this.chalk;
@@ -59,23 +55,17 @@ export class Output {
   }
 
   private write(fd: 1 | 2, text: string): void {
-    const stream = fd === 1 ? this.options.stdout : this.options.stderr;
-    if (stream) stream.write(text);
-    else writeFd(fd, text);
+    (fd === 1 ? this.options.stdout : this.options.stderr).write(text);
   }
 
   /** Whether live progress (spinner, countdown) may be drawn. */
   get interactive(): boolean {
-    return (
-      !this.json &&
-      (this.options.stderr
-        ? (this.options.stderr as { isTTY?: boolean }).isTTY === true
-        : isTerminal(2))
-    );
+    return !this.json && this.options.stderr.isTTY;
   }
 
-  get errorStream(): NodeJS.WritableStream {
-    return this.options.stderr ?? process.stderr;
+  /** Where live progress is drawn (stderr). */
+  get errorStream(): Sink {
+    return this.options.stderr;
   }
 
   /** Aligned `label  value` rows. */
@@ -115,22 +105,6 @@ export function displayWidth(text: string): number {
         : 1;
   }
   return width;
-}
-
-let nullDevice: number | undefined;
-
-/** Is the descriptor a terminal? (A character device other than /dev/null, without node:tty.) */
-export function isTerminal(fd: number): boolean {
-  try {
-    if (process.platform === 'win32')
-      return (fd === 1 ? process.stdout : process.stderr).isTTY === true;
-    const stat = fstatSync(fd);
-    if (!stat.isCharacterDevice()) return false;
-    nullDevice ??= statSync('/dev/null').rdev;
-    return stat.rdev !== nullDevice;
-  } catch {
-    return false;
-  }
 }
 
 /**

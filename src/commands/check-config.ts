@@ -4,21 +4,41 @@
  */
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Context } from '../program.js';
+import {
+  commandConfig,
+  defineCommand,
+  httpTimeoutOption,
+  option,
+  type Context,
+} from '../command.js';
 import { runStaticChecks, type Check, type DbProbe } from '../checks.js';
 import type { Config } from '../config.js';
 import { isCliError } from '../errors.js';
-import { commandConfig } from './shared.js';
 
-export async function run(
+export const command = defineCommand({
+  name: 'check-config',
+  summary: 'validate the configuration, one line per check (CI smoke test)',
+  options: {
+    live: option.flag('--live', 'also ask DingTalk whether DINGTALK_CLIENT_ID/SECRET are valid'),
+    httpTimeout: httpTimeoutOption,
+    strict: option.flag('--strict', 'warnings fail too'),
+  },
+  examples: [
+    'muvee-dingtalk check-config',
+    'muvee-dingtalk check-config --live --strict --json   # in CI',
+  ],
+  run,
+});
+
+async function run(
   context: Context,
-  _args: unknown[],
-  options: Record<string, unknown>,
+  _args: string[],
+  options: { live?: boolean; httpTimeout: number; strict?: boolean },
 ): Promise<number> {
   const { out } = context;
   const config = commandConfig(context, { tolerateEnvFile: true });
-  const checks = runStaticChecks(config, probeDb(config.dbPath));
-  if (options.live) checks.push(await liveCheck(config, (options.httpTimeout as number) * 1000));
+  const checks = runStaticChecks(config, probeDb(config.dbFile));
+  if (options.live) checks.push(await liveCheck(config, options.httpTimeout * 1000));
 
   const strict = Boolean(options.strict);
   const ok = checks.every(

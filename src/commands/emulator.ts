@@ -1,7 +1,13 @@
 /**
  * `emulator`: a local DingTalk for demos and CI, until Ctrl-C.
  */
-import type { Context } from '../program.js';
+import {
+  commandConfig,
+  defineCommand,
+  option,
+  type Context,
+  type OptionValues,
+} from '../command.js';
 import { CliError } from '../errors.js';
 import { parseFaultSpec } from '../emulator/faults.js';
 import { startEmulator, type EmulatorClient } from '../emulator/server.js';
@@ -12,22 +18,59 @@ import {
   EMULATOR_CLIENT_SECRET,
   loadUsersFile,
 } from '../emulator/users.js';
-import { commandConfig } from './shared.js';
 
-export async function run(
+const options = {
+  port: option.port('--port <port>', 'port on 127.0.0.1 (0: any free port)', 0),
+  users: option.string(
+    '--users <file>',
+    'emulated users from a JSON file (default: the built-in set)',
+  ),
+  autoApprove: option.optionalValue(
+    '--auto-approve [user]',
+    'approve at once as this user instead of showing the login page',
+  ),
+  clientId: option.string(
+    '--client-id <appkey>',
+    'the AppKey it accepts (default: DINGTALK_CLIENT_ID, else the demo app)',
+  ),
+  clientSecret: option.string(
+    '--client-secret <secret>',
+    'the AppSecret it accepts (default: DINGTALK_CLIENT_SECRET, else the demo secret)',
+  ),
+  redirectUri: option.list(
+    '--redirect-uri <url>',
+    'a registered callback (repeatable; default: DINGTALK_REDIRECT_URL)',
+  ),
+  fault: option.list(
+    '--fault <endpoint=spec>',
+    'inject a fault, e.g. userAccessToken=500, usersMe=html, accessToken=latency:15000 (repeatable)',
+  ),
+};
+
+export const command = defineCommand({
+  name: 'emulator',
+  summary: 'run a local DingTalk (login page and API) for demos and CI',
+  options,
+  examples: [
+    'muvee-dingtalk emulator --port 9900',
+    'muvee-dingtalk emulator --port 9900 --auto-approve lisi &   # then, in CI:\n' +
+      '    DINGTALK_API_BASE=http://127.0.0.1:9900 muvee-dingtalk check-config --live',
+  ],
+  run,
+});
+
+async function run(
   context: Context,
-  _args: unknown[],
-  options: Record<string, unknown>,
+  _args: string[],
+  flags: OptionValues<typeof options>,
 ): Promise<number> {
   const { out } = context;
   const config = commandConfig(context);
-  const users =
-    typeof options.users === 'string' ? loadUsersFile(options.users) : [...BUILTIN_USERS];
-  const redirectUris = (options.redirectUri as string[] | undefined) ?? [config.redirectUrl];
-  const clientId =
-    (options.clientId as string | undefined) ?? config.clientId ?? EMULATOR_CLIENT_ID;
+  const users = flags.users !== undefined ? loadUsersFile(flags.users) : [...BUILTIN_USERS];
+  const redirectUris = flags.redirectUri ?? [config.redirectUrl];
+  const clientId = flags.clientId ?? config.clientId ?? EMULATOR_CLIENT_ID;
   const clientSecret =
-    (options.clientSecret as string | undefined) ??
+    flags.clientSecret ??
     (clientId === EMULATOR_CLIENT_ID ? EMULATOR_CLIENT_SECRET : config.clientSecret);
   if (!clientSecret) {
     throw new CliError(
@@ -43,14 +86,11 @@ export async function run(
       redirectUris: [...redirectUris],
     });
   }
-  const faults = Object.fromEntries(
-    ((options.fault as string[] | undefined) ?? []).map(parseFaultSpec),
-  );
-  const autoApprove =
-    options.autoApprove === true ? DEFAULT_USER : (options.autoApprove as string | undefined);
+  const faults = Object.fromEntries((flags.fault ?? []).map(parseFaultSpec));
+  const autoApprove = flags.autoApprove === true ? DEFAULT_USER : flags.autoApprove;
 
   const server = await startEmulator({
-    port: options.port as number,
+    port: flags.port,
     users,
     clients,
     autoApprove,
@@ -89,10 +129,9 @@ export async function run(
     );
     out.line('Press Ctrl-C to stop.');
   }
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  const { signal } = context.io;
+  if (!signal.aborted)
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
   await server.close();
   out.note('emulator stopped');
   return 0;

@@ -9,7 +9,14 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { get } from 'node:http';
-import type { Context } from '../program.js';
+import {
+  commandConfig,
+  defineCommand,
+  httpTimeoutOption,
+  option,
+  type Context,
+  type OptionValues,
+} from '../command.js';
 import {
   startCallbackServer,
   type AcceptedCallback,
@@ -37,17 +44,46 @@ import { failurePage, successPage } from '../html.js';
 import { humanDuration, type Output } from '../output.js';
 import { mintSessionToken, sessionCookie, SESSION_TTL_SECONDS } from '../session.js';
 import type { LoginResult } from '../store.js';
-import { commandConfig } from './shared.js';
 
-interface LoginOptions {
-  emulator?: boolean;
-  autoApprove?: string | boolean;
-  browser?: boolean;
-  listen?: string;
-  timeout: number;
-  httpTimeout: number;
-  store?: boolean;
-}
+const options = {
+  emulator: option.flag(
+    '--emulator',
+    'run the whole flow against the built-in DingTalk emulator (no credentials needed)',
+  ),
+  autoApprove: option.optionalValue(
+    '--auto-approve [user]',
+    'with --emulator: approve as this emulated user without a browser (default zhangsan)',
+  ),
+  browser: option.negatable('--no-browser', 'do not open a browser; only print the authorize URL'),
+  listen: option.string(
+    '--listen <host:port>',
+    'where the callback listener binds (default: host and port of DINGTALK_REDIRECT_URL)',
+  ),
+  timeout: option.seconds(
+    '--timeout <seconds>',
+    'give up waiting for the callback after this long',
+    300,
+    { min: 1, max: 86400 },
+  ),
+  httpTimeout: httpTimeoutOption,
+  store: option.negatable('--no-store', 'do not write the user to the local database'),
+};
+type LoginOptions = OptionValues<typeof options>;
+
+export const command = defineCommand({
+  name: 'login',
+  summary: 'sign in with DingTalk like muvee does: browser, callback, profile, user, session token',
+  options,
+  examples: [
+    'muvee-dingtalk login --emulator',
+    'muvee-dingtalk login --emulator --auto-approve lisi --json',
+    'muvee-dingtalk login                      # real DingTalk, with .env filled in',
+    'muvee-dingtalk login --no-browser --timeout 600   # headless: open the URL elsewhere, paste the result',
+  ],
+  notes: `    The authorize URL is always printed on stderr. If the browser lands on a page that does not
+    load (e.g. the redirect URL is muvee's real domain), paste that page's full URL into the terminal.`,
+  run,
+});
 
 /** Where DingTalk lives for this run, and with which app credentials. */
 interface Provider {
@@ -59,12 +95,7 @@ interface Provider {
   autoApprove: string | undefined;
 }
 
-export async function run(
-  context: Context,
-  _args: unknown[],
-  rawOptions: Record<string, unknown>,
-): Promise<void> {
-  const options = rawOptions as unknown as LoginOptions;
+async function run(context: Context, _args: string[], options: LoginOptions): Promise<void> {
   const { out } = context;
   const config = commandConfig(context);
   const cleanup: (() => unknown)[] = [];
@@ -75,8 +106,10 @@ export async function run(
       cancel.abort();
       reject(new CliError('interrupted', 'login cancelled (Ctrl-C); nothing was stored'));
     };
-    process.once('SIGINT', onSigint);
-    cleanup.push(() => process.off('SIGINT', onSigint));
+    const { signal } = context.io;
+    if (signal.aborted) return onSigint();
+    signal.addEventListener('abort', onSigint, { once: true });
+    cleanup.push(() => signal.removeEventListener('abort', onSigint));
   });
   interrupted.catch(() => {});
   try {
@@ -117,6 +150,7 @@ export async function run(
       aborts,
       cleanup,
       pasteFallback: provider.autoApprove === undefined,
+      stdin: context.io.stdin,
     });
     const dingtalk = new DingTalkClient({
       apiBase: provider.apiBase,
@@ -319,6 +353,7 @@ async function waitForCallback(input: {
   aborts: Promise<never>[];
   cleanup: (() => unknown)[];
   pasteFallback: boolean;
+  stdin: () => NodeJS.ReadableStream;
 }): Promise<Waiting> {
   const { out, timeoutSeconds } = input;
   const deadline = Date.now() + timeoutSeconds * 1000;
@@ -354,7 +389,7 @@ async function waitForCallback(input: {
 
   // Nobody pastes when the tool approves itself (and opening stdin costs ~8 ms).
   if (input.pasteFallback)
-    waits.push(readPasted(input.state, out, input.cleanup, () => stopSpinner()));
+    waits.push(readPasted(input.stdin, input.state, out, input.cleanup, () => stopSpinner()));
   waits.push(
     new Promise<never>((_resolve, reject) => {
       const timer = setTimeout(
@@ -379,15 +414,16 @@ async function waitForCallback(input: {
 
 /** The paste fallback: each stdin line is a redirected URL or a bare code. */
 function readPasted(
+  openStdin: () => NodeJS.ReadableStream,
   state: string,
   out: Output,
   cleanup: (() => unknown)[],
   onInput: () => void,
 ): Promise<Waiting> {
   return new Promise<Waiting>((resolve) => {
-    let stdin: NodeJS.ReadStream;
+    let stdin: NodeJS.ReadableStream & { destroy?: () => void };
     try {
-      stdin = process.stdin;
+      stdin = openStdin();
     } catch {
       return; // no stdin at all: the callback or the timeout decides
     }
@@ -416,7 +452,7 @@ function readPasted(
     cleanup.push(() => {
       stdin.off('data', onData);
       stdin.pause();
-      stdin.destroy();
+      stdin.destroy?.();
     });
   });
 }
@@ -482,7 +518,7 @@ async function completeLogin(
     const { Store } = await storeModule;
     if (ctx.signal.aborted)
       throw new CliError('interrupted', 'login cancelled (Ctrl-C); nothing was stored');
-    const store = Store.open(config.dbPath);
+    const store = Store.open(config.dbFile);
     try {
       stored = store.recordLogin({
         email: resolved.email,

@@ -3,7 +3,13 @@
  * for explicit claims (`--uid --email --role`). stdout holds only the token (or cookie), so
  * `$(muvee-dingtalk mint-token ...)` works.
  */
-import type { Context } from '../program.js';
+import {
+  commandConfig,
+  defineCommand,
+  option,
+  type Context,
+  type OptionValues,
+} from '../command.js';
 import { jwtSecretCheck } from '../checks.js';
 import { requireJwtSecret } from '../config.js';
 import { CliError } from '../errors.js';
@@ -16,20 +22,39 @@ import {
   sessionCookie,
   type Role,
 } from '../session.js';
-import { commandConfig } from './shared.js';
 
-export async function run(
+const options = {
+  email: option.string(
+    '--email <email>',
+    'the user (looked up in the local database unless --uid is given)',
+  ),
+  uid: option.string('--uid <uuid>', 'explicit user id (claims are then taken from the flags)'),
+  role: option.choice('--role <role>', 'explicit role', ['admin', 'member'] as const),
+  ttl: option.stringWithDefault('--ttl <duration>', 'lifetime: 7d, 12h, 30m or seconds', '7d'),
+  cookie: option.flag('--cookie', 'print the whole muvee_session Set-Cookie value'),
+};
+
+export const command = defineCommand({
+  name: 'mint-token',
+  summary: 'sign a muvee session token for a stored user (--email) or explicit claims',
+  options,
+  examples: [
+    'muvee-dingtalk mint-token --email zhangsan@corp.example',
+    'muvee-dingtalk mint-token --uid 7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a --email a@corp.example --role admin --ttl 1h --cookie',
+  ],
+  run,
+});
+
+async function run(
   context: Context,
-  _args: unknown[],
-  options: Record<string, unknown>,
+  _args: string[],
+  flags: OptionValues<typeof options>,
 ): Promise<void> {
   const { out } = context;
   const config = commandConfig(context);
   const secret = requireJwtSecret(config);
-  const ttl = parseTtl(String(options.ttl ?? '7d'));
-  const email = options.email as string | undefined;
-  const uidFlag = options.uid as string | undefined;
-  const roleFlag = options.role as Role | undefined;
+  const ttl = parseTtl(flags.ttl);
+  const { email, uid: uidFlag, role: roleFlag } = flags;
 
   let subject: { uid: string; email: string; role: Role };
   if (uidFlag !== undefined) {
@@ -47,7 +72,7 @@ export async function run(
     subject = { uid: uidFlag, email, role: roleFlag };
   } else if (email !== undefined) {
     const { Store } = await import('../store.js');
-    const store = Store.openExisting(config.dbPath);
+    const store = Store.openExisting(config.dbFile);
     const user = store?.findByEmail(email);
     store?.close();
     if (!user) {
@@ -75,7 +100,7 @@ export async function run(
   if (out.json) {
     out.document({
       token,
-      ...(options.cookie ? { cookie } : {}),
+      ...(flags.cookie ? { cookie } : {}),
       claims,
       expiresAt: new Date(claims.exp * 1000).toISOString(),
     });
@@ -86,5 +111,5 @@ export async function run(
       `signed for ${claims.email} (${claims.role}, uid ${claims.uid}), expires ${humanTime(claims.exp)}, in ${humanDuration(ttl)}`,
     ),
   );
-  out.line(options.cookie ? cookie : token);
+  out.line(flags.cookie ? cookie : token);
 }

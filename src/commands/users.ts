@@ -1,25 +1,40 @@
 /**
  * `users list` and `users show <email|id>`: what the local store holds.
  */
-import type { Command } from 'commander';
-import type { Context } from '../program.js';
+import { commandConfig, defineCommand, type Context } from '../command.js';
 import { CliError } from '../errors.js';
 import { isUuid } from '../shapes.js';
 import { Store, type StoredUser } from '../store.js';
-import { commandConfig } from './shared.js';
 
-export async function run(
-  context: Context,
-  args: unknown[],
-  _options: Record<string, unknown>,
-  command: Command,
-): Promise<void> {
+export const command = defineCommand({
+  name: 'users',
+  summary: 'list or show the users of the local database',
+  examples: ['muvee-dingtalk users list', 'muvee-dingtalk users show zhangsan@corp.example --json'],
+  subcommands: [
+    defineCommand({
+      name: 'list',
+      summary: 'one line per user',
+      isDefault: true,
+      examples: ['muvee-dingtalk users list --db ./team.db'],
+      run: (context) => run(context, undefined),
+    }),
+    defineCommand({
+      name: 'show',
+      summary: 'one user in full, by email or id',
+      arguments: [{ name: '<email-or-id>', description: 'the email or the user id (UUID)' }],
+      examples: ['muvee-dingtalk users show zhangsan@corp.example'],
+      run: (context, [key]) => run(context, key),
+    }),
+  ],
+});
+
+/** `users show <key>` with a key, `users list` without. */
+async function run(context: Context, key: string | undefined): Promise<void> {
   const { out } = context;
   const config = commandConfig(context);
-  const store = Store.openExisting(config.dbPath);
+  const store = Store.openExisting(config.dbFile);
   try {
-    if (command.name() === 'show') {
-      const key = String(args[0]);
+    if (key !== undefined) {
       const user = isUuid(key) ? store?.findById(key) : store?.findByEmail(key);
       if (!store || !user) {
         throw new CliError(

@@ -3,41 +3,61 @@
  * required, muvee's claims; and is its user in the local database with the same role?
  */
 import { existsSync } from 'node:fs';
-import type { Context } from '../program.js';
+import { commandConfig, defineCommand, option, readAll, type Context } from '../command.js';
 import { requireJwtSecret } from '../config.js';
 import { CliError } from '../errors.js';
 import { humanDuration, humanTime } from '../output.js';
 import { extractToken, nowSeconds, verifySessionToken } from '../session.js';
-import { commandConfig, readStdin } from './shared.js';
 
-export async function run(
+export const command = defineCommand({
+  name: 'verify-token',
+  summary: "check a muvee session token (HS256 with JWT_SECRET, muvee's claims)",
+  arguments: [
+    {
+      name: '[token]',
+      description: "the JWT, 'muvee_session=<jwt>', a Cookie header value, or '-' to read stdin",
+      defaultValue: '-',
+    },
+  ],
+  options: {
+    leeway: option.seconds('--leeway <seconds>', 'tolerate this much clock skew for exp/nbf', 0),
+  },
+  examples: [
+    'muvee-dingtalk verify-token - < token.txt      # from stdin: keeps the token out of shell history',
+    "muvee-dingtalk verify-token 'muvee_session=eyJ...; theme=dark'",
+    'muvee-dingtalk verify-token eyJhbGciOiJIUzI1NiIs... --leeway 30 --json',
+  ],
+  run,
+});
+
+async function run(
   context: Context,
-  [tokenArg]: unknown[],
-  options: Record<string, unknown>,
+  [tokenArg = '-']: string[],
+  options: { leeway: number },
 ): Promise<number> {
   const { out } = context;
   const config = commandConfig(context);
   const secret = requireJwtSecret(config);
-  let input = typeof tokenArg === 'string' ? tokenArg : '-';
+  let input = tokenArg;
   if (input === '-') {
-    if (process.stdin.isTTY)
+    const stdin = context.io.stdin();
+    if (stdin.isTTY)
       out.note('paste the token (or the Cookie header value), then press Enter and Ctrl-D:');
-    input = await readStdin();
+    input = await readAll(stdin);
   }
   if (input.trim() === '') {
     throw new CliError('usage', "no token given; pass it as an argument, or pipe it in with '-'");
   }
   const token = extractToken(input);
-  const leeway = (options.leeway as number | undefined) ?? 0;
-  const result = verifySessionToken(token, secret, { leewaySeconds: leeway });
+  const result = verifySessionToken(token, secret, { leewaySeconds: options.leeway });
 
   // The store is opened only when a database file exists; nothing is created here.
   let userInDb: boolean | null = null;
   let roleInDb: string | null = null;
   const uid = result.claims?.uid;
-  if (typeof uid === 'string' && existsSync(config.dbPath)) {
+  if (typeof uid === 'string' && existsSync(config.dbFile)) {
     const { Store } = await import('../store.js');
-    const store = Store.openExisting(config.dbPath);
+    const store = Store.openExisting(config.dbFile);
     try {
       const user = store?.findById(uid);
       userInDb = user !== undefined;

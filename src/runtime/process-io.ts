@@ -1,0 +1,60 @@
+/**
+ * The real process as an {@link Io}: descriptors 1 and 2 written directly (no stream objects
+ * until something needs them), stdin created on first use, and Ctrl-C/SIGTERM as an abort
+ * signal (handlers installed only when a command asks for the signal, so every other
+ * command keeps Node's default: Ctrl-C ends it at once).
+ */
+import { fstatSync, statSync } from 'node:fs';
+import type { Io, Sink } from '../command.js';
+import { writeFd } from './fd.js';
+
+export function processIo(): Io {
+  let controller: AbortController | undefined;
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: fdSink(1),
+    stderr: fdSink(2),
+    stdin: () => process.stdin,
+    get signal() {
+      if (!controller) {
+        const abort = new AbortController();
+        const onSignal = (name: NodeJS.Signals) => {
+          // A second Ctrl-C while the first is being handled ends the process at once.
+          if (abort.signal.aborted) process.exit(130);
+          abort.abort(name);
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        controller = abort;
+      }
+      return controller.signal;
+    },
+  };
+}
+
+function fdSink(fd: 1 | 2): Sink {
+  let tty: boolean | undefined;
+  return {
+    write: (text) => writeFd(fd, text),
+    get isTTY() {
+      return (tty ??= isTerminal(fd));
+    },
+  };
+}
+
+let nullDevice: number | undefined;
+
+/** Is the descriptor a terminal? (A character device other than /dev/null, without node:tty.) */
+export function isTerminal(fd: 1 | 2): boolean {
+  try {
+    if (process.platform === 'win32')
+      return (fd === 1 ? process.stdout : process.stderr).isTTY === true;
+    const stat = fstatSync(fd);
+    if (!stat.isCharacterDevice()) return false;
+    nullDevice ??= statSync('/dev/null').rdev;
+    return stat.rdev !== nullDevice;
+  } catch {
+    return false;
+  }
+}
