@@ -1,87 +1,118 @@
-// Builds dist/ with esbuild, shaped for start-up time (see bench/RESULTS.md):
-// - CommonJS output: Node 20 starts a CommonJS entry faster than an ES module one, and
-//   `import()` of our own modules becomes a lazy `require` (esbuild wraps each lazily
-//   imported module so it runs only when imported).
-// - dist/cli.cjs holds only commander, chalk and the CLI frame; each command is its own
-//   bundle in dist/commands/, loaded when it runs.
-// - better-sqlite3 (native addon) stays external; `open` is bundled and its xdg-open script
-//   copied beside the bundle, where `open` looks for it; `semver` and `undici` are aliased
-//   to the slim stand-ins in src/vendor/.
+// Builds dist/ with esbuild. Packaging only: `npm run dev` runs the sources without it.
+//
+// - Each source file becomes one CommonJS file at the same place (src/x/y.ts → dist/x/y.cjs):
+//   one copy of every module (one CliError class), and `import()` stays a lazy `require`, so a
+//   command loads only the files it uses. No list of commands or modules lives here.
+// - Each runtime dependency becomes one bundle in dist/vendor/ (better-sqlite3, a native
+//   addon, and pg stay in node_modules), with the start-up trims of src/runtime/vendor/:
+//   slim stand-ins and lazy requires. Every trim is checked here, so a dependency update that
+//   breaks one fails the build, not a user's run.
+// - dist/help.json: every help text, for the prerendered `--help` (src/runtime/prerendered.ts).
+// - On Node 20 only: V8 code caches beside the files (src/runtime/code-cache.ts); Node ≥ 22.1
+//   has module.enableCompileCache() and needs none.
+// CommonJS because Node 20 starts a CommonJS entry faster than an ES module (bench/RESULTS.md).
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { build } from 'esbuild';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
-const root = new URL('..', import.meta.url);
-const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
-const COMMANDS = ['login', 'verify-token', 'mint-token', 'users', 'check-config', 'emulator'];
+const root = fileURLToPath(new URL('..', import.meta.url));
+const src = join(root, 'src');
+const dist = join(root, 'dist');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const require = createRequire(import.meta.url);
 
-/** `./program.js` and `./commands/x.js` stay separate files: dist/program.cjs, dist/commands/x.cjs. */
-const commandsExternal = {
-  name: 'commands-external',
-  setup(b) {
-    b.onResolve({ filter: /^\.\/(program|commands\/[\w-]+)\.js$/ }, (args) => ({
-      path: args.path.replace(/\.js$/, '.cjs'),
-      external: true,
-    }));
-  },
+/** Dependencies bundled into dist/vendor/<name>.cjs; `cjs` ones are re-exported as they are. */
+const VENDOR = {
+  commander: 'cjs',
+  dotenv: 'cjs',
+  jsonwebtoken: 'cjs',
+  undici: 'cjs',
+  chalk: 'esm',
+  open: 'esm',
 };
+/** Loaded from node_modules at run time (native addon; heavy and optional). */
+const EXTERNAL = ['better-sqlite3', 'pg'];
 
-/**
- * `semver`, `undici` and chalk's `#supports-color` → the stand-ins in src/vendor (bundle
- * only; tests run the sources against the real packages).
- */
-const slimAliases = {
-  name: 'slim-aliases',
-  setup(b) {
-    const vendor = (file) => new URL(`src/vendor/${file}`, root).pathname;
-    b.onResolve({ filter: /^#supports-color$/ }, () => ({
-      path: vendor('supports-color-explicit.cjs'),
-    }));
-    b.onResolve({ filter: /^semver$/ }, () => ({ path: vendor('semver-node20.cjs') }));
-    b.onResolve({ filter: /^undici$/ }, (args) =>
-      args.importer.includes('/src/vendor/') ? undefined : { path: vendor('undici-slim.cjs') },
-    );
-  },
-};
+const vendorStandIn = (file) => join(src, 'runtime', 'vendor', file);
 
 /**
  * Requires of dependencies that run at start-up but are used only on paths a command may
- * never take; each becomes a lazy stand-in (src/vendor/lazy.cjs). The build fails if a
- * pattern no longer matches, so a dependency update cannot silently undo this.
+ * never take; each becomes a lazy stand-in (src/runtime/vendor/lazy.cjs).
  */
 const LAZY_REQUIRES = [
   { file: /commander\/lib\/command\.js$/, from: "require('node:child_process')" },
   { file: /dotenv\/lib\/main\.js$/, from: "require('crypto')" },
   { file: /undici\/lib\/dispatcher\/client\.js$/, from: "require('./client-h2.js')" },
 ];
-/**
- * Modules a command imports only on some paths (`await import('../store.js')`) become their
- * own files in dist/lib/, so a command that does not take that path does not even parse them
- * (the DingTalk client carries undici: 300 kB).
- */
-const LIBS = {
-  'store.ts': 'store',
-  'dingtalk/client.ts': 'dingtalk-client',
-  'emulator/server.ts': 'emulator-server',
-  'emulator/users.ts': 'emulator-users',
+
+const common = {
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20.18',
+  // import() becomes a lazy require instead of an ES module load.
+  supported: { 'dynamic-import': false },
+  minify: true,
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+  define: {
+    __MUVEE_DINGTALK_VERSION__: JSON.stringify(pkg.version),
+    'import.meta.url': '__import_meta_url',
+  },
+  banner: { js: "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
 };
-const splitLazyImports = {
-  name: 'split-lazy-imports',
+
+/** Our files: every import stays an import of the one file that holds it. */
+const ownFiles = {
+  name: 'own-files',
   setup(b) {
-    b.onResolve({ filter: /^\.\.?\// }, (args) => {
-      if (args.kind !== 'dynamic-import') return undefined;
-      const source = new URL(args.path.replace(/\.js$/, '.ts'), `file://${args.resolveDir}/`)
-        .pathname;
-      const lib = LIBS[source.slice(new URL('src/', root).pathname.length)];
-      if (!lib)
-        throw new Error(`${args.importer}: lazy import of ${args.path} has no entry in LIBS`);
-      const fromCommands = args.importer.includes('/src/commands/');
-      return { path: `${fromCommands ? '../lib' : '.'}/${lib}.cjs`, external: true };
+    b.onResolve({ filter: /.*/ }, (args) => {
+      if (args.kind === 'entry-point') return undefined;
+      const outDir = dirname(join(dist, relative(src, args.importer)));
+      if (args.path.startsWith('.')) {
+        return { path: args.path.replace(/\.(js|ts)$/, '.cjs'), external: true };
+      }
+      if (args.path.startsWith('node:') || EXTERNAL.includes(args.path)) {
+        return { path: args.path, external: true };
+      }
+      if (Object.hasOwn(VENDOR, args.path)) {
+        let path = relative(outDir, join(dist, 'vendor', `${args.path}.cjs`));
+        if (!path.startsWith('.')) path = `./${path}`;
+        return { path, external: true };
+      }
+      throw new Error(
+        `${relative(root, args.importer)} imports '${args.path}': add it to VENDOR or EXTERNAL in scripts/build.mjs`,
+      );
     });
+  },
+};
+
+/** `semver`, `undici` and chalk's `#supports-color` → the stand-ins in src/runtime/vendor. */
+const slimAliases = {
+  name: 'slim-aliases',
+  setup(b) {
+    b.onResolve({ filter: /^#supports-color$/ }, () => ({
+      path: vendorStandIn('supports-color-explicit.cjs'),
+    }));
+    b.onResolve({ filter: /^semver$/ }, () => ({ path: vendorStandIn('semver-node20.cjs') }));
+    b.onResolve({ filter: /^undici$/ }, (args) =>
+      args.importer.includes('/runtime/vendor/')
+        ? undefined
+        : { path: vendorStandIn('undici-slim.cjs') },
+    );
   },
 };
 
@@ -89,7 +120,7 @@ const applied = new Set();
 const lazyRequires = {
   name: 'lazy-requires',
   setup(b) {
-    const lazy = JSON.stringify(new URL('src/vendor/lazy.cjs', root).pathname);
+    const lazy = JSON.stringify(vendorStandIn('lazy.cjs'));
     b.onLoad({ filter: /node_modules\/(commander|dotenv|undici)\/.*\.js$/ }, (args) => {
       let text = readFileSync(args.path, 'utf8');
       for (const rule of LAZY_REQUIRES) {
@@ -102,79 +133,99 @@ const lazyRequires = {
   },
 };
 
-const common = {
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20.18',
-  // import() of a bundled module becomes a lazy require instead of an ES module load.
-  supported: { 'dynamic-import': false },
-  // Smaller files parse faster; stack traces still map through the linked source maps.
-  minify: true,
-  sourcemap: 'linked',
-  legalComments: 'none',
-  logLevel: 'warning',
-  external: ['better-sqlite3'],
-  define: {
-    __MUVEE_DINGTALK_VERSION__: JSON.stringify(pkg.version),
-    'import.meta.url': '__import_meta_url',
+/** A virtual entry per vendored dependency. */
+const vendorEntries = {
+  name: 'vendor-entries',
+  setup(b) {
+    b.onResolve({ filter: /^vendor:/ }, (args) => ({
+      path: args.path.slice(7),
+      namespace: 'vendor',
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'vendor' }, (args) => ({
+      contents:
+        VENDOR[args.path] === 'cjs'
+          ? `module.exports = require(${JSON.stringify(args.path)});`
+          : `export * from ${JSON.stringify(args.path)}; export { default } from ${JSON.stringify(args.path)};`,
+      resolveDir: root,
+      loader: 'js',
+    }));
   },
-  banner: { js: "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
 };
 
-rmSync(new URL('dist', root), { recursive: true, force: true });
+function sourceFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'vendor' ? [] : sourceFiles(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+rmSync(dist, { recursive: true, force: true });
 await Promise.all([
   build({
     ...common,
-    entryPoints: ['src/cli.ts'],
-    outfile: 'dist/cli.cjs',
-    plugins: [commandsExternal],
-  }),
-  build({
-    ...common,
-    entryPoints: ['src/program.ts'],
-    outfile: 'dist/program.cjs',
-    plugins: [commandsExternal, slimAliases, lazyRequires],
-  }),
-  build({
-    ...common,
-    entryPoints: COMMANDS.map((name) => `src/commands/${name}.ts`),
-    outdir: 'dist/commands',
+    entryPoints: sourceFiles(src),
+    outbase: src,
+    outdir: dist,
     outExtension: { '.js': '.cjs' },
-    plugins: [splitLazyImports, slimAliases, lazyRequires],
+    plugins: [ownFiles],
   }),
-  ...Object.entries(LIBS).map(([source, name]) =>
-    build({
-      ...common,
-      entryPoints: [`src/${source}`],
-      outfile: `dist/lib/${name}.cjs`,
-      plugins: [splitLazyImports, slimAliases, lazyRequires],
-    }),
-  ),
+  build({
+    ...common,
+    entryPoints: Object.fromEntries(Object.keys(VENDOR).map((name) => [name, `vendor:${name}`])),
+    outdir: join(dist, 'vendor'),
+    outExtension: { '.js': '.cjs' },
+    external: EXTERNAL,
+    plugins: [vendorEntries, slimAliases, lazyRequires],
+  }),
 ]);
-const unapplied = LAZY_REQUIRES.filter((rule) => !applied.has(rule));
-if (unapplied.length > 0) {
-  throw new Error(
-    `lazy requires no longer match: ${unapplied.map((r) => r.from).join(', ')}; update LAZY_REQUIRES`,
-  );
+checkStandIns();
+// `open` looks for its xdg-open script beside the file that holds it.
+copyFileSync(join(root, 'node_modules', 'open', 'xdg-open'), join(dist, 'vendor', 'xdg-open'));
+// `--help` and `--version` answered without loading commander (src/runtime/prerendered.ts).
+const { renderHelpTexts } = require(join(dist, 'program.cjs'));
+writeFileSync(join(dist, 'help.json'), JSON.stringify(await renderHelpTexts()));
+if (typeof require('node:module').enableCompileCache !== 'function') trainCodeCache();
+
+/** Each trim of a dependency must still apply; otherwise fail here, not at a user's run. */
+function checkStandIns() {
+  const unapplied = LAZY_REQUIRES.filter((rule) => !applied.has(rule));
+  if (unapplied.length > 0) {
+    throw new Error(
+      `lazy requires no longer match: ${unapplied.map((r) => r.from).join(', ')}; update LAZY_REQUIRES`,
+    );
+  }
+  // The semver stand-in answers fixed questions: every semver call jsonwebtoken makes must be one.
+  const { ANSWERS } = require(vendorStandIn('semver-node20.cjs'));
+  const jwtDir = dirname(require.resolve('jsonwebtoken/package.json'));
+  for (const file of readdirSync(join(jwtDir, 'lib'))) {
+    const text = readFileSync(join(jwtDir, 'lib', file), 'utf8');
+    for (const [, range] of text.matchAll(/semver\.satisfies\([^,]+,\s*'([^']+)'\)/g)) {
+      if (!ANSWERS.has(range))
+        throw new Error(
+          `jsonwebtoken/lib/${file} asks semver about '${range}': add it to ${vendorStandIn('semver-node20.cjs')}`,
+        );
+    }
+  }
+  // The undici stand-in takes Agent and the request API from undici's own modules.
+  const undici = require(join(dist, 'vendor', 'undici.cjs'));
+  if (typeof undici.Agent !== 'function' || typeof undici.Agent.prototype.request !== 'function')
+    throw new Error(
+      'the undici stand-in no longer yields Agent with request(); update src/runtime/vendor/undici-slim.cjs',
+    );
 }
-// `--help` and `--version` answered without loading commander (src/cli.ts).
-const { renderHelpTexts } = createRequire(import.meta.url)('../dist/program.cjs');
-writeFileSync(new URL('dist/help.json', root), JSON.stringify(renderHelpTexts()));
-// Compiled-code caches for Node 20 (src/code-cache.ts): run the light commands once in one
-// process in training mode, which writes dist/**/*.cjs.v8cache at exit. The emulator command
-// is left out: it runs until stopped.
-// (Node >= 22.1 caches compiled code itself, so there is nothing to train.)
-if (typeof createRequire(import.meta.url)('node:module').enableCompileCache !== 'function')
-  trainCodeCache();
 
-copyFileSync(new URL('node_modules/open/xdg-open', root), new URL('dist/commands/xdg-open', root));
-
+/**
+ * Compiled-code caches for Node 20: run the light commands and two emulator logins once in
+ * one process in training mode, which writes dist/**\/*.cjs.v8cache at exit. Same V8 flags as
+ * the bin (`--liftoff-only`), or V8 refuses the caches.
+ */
 function trainCodeCache() {
   const secret = 'code-cache-training-secret-0123456789abcdef';
   const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const now = Math.floor(Date.now() / 1000);
-  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ uid: '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a', email: 'a@corp.example', role: 'member', iat: now, exp: now + 60 })}`;
+  const uid = '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a';
+  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ uid, email: 'a@corp.example', role: 'member', iat: now, exp: now + 60 })}`;
   const token = `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
   const runs = [
     ['check-config'],
@@ -182,27 +233,19 @@ function trainCodeCache() {
     ['verify-token', token],
     ['--json', 'verify-token', token],
     ['verify-token', 'not.a.token'],
-    [
-      'mint-token',
-      '--uid',
-      '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a',
-      '--email',
-      'a@corp.example',
-      '--role',
-      'member',
-    ],
+    ['mint-token', '--uid', uid, '--email', 'a@corp.example', '--role', 'member'],
     ['users', 'list'],
     ['bogus-command'],
     ['login', '--emulator', '--auto-approve', '--no-browser', '--no-store', '--json'],
     ['login', '--emulator', '--auto-approve', 'lisi', '--no-browser', '--json'],
+    ['verify-token', token],
   ];
-  const dist = new URL('dist/', root).pathname;
   const script = `
     const cli = require(${JSON.stringify(join(dist, 'cli.cjs'))});
-    cli.enableCodeCache(${JSON.stringify(dist.replace(/\/$/, ''))}, { train: true });
+    cli.enableCodeCache(${JSON.stringify(dist)}, { train: true });
     (async () => { for (const args of ${JSON.stringify(runs)}) await cli.main(['node', 'muvee-dingtalk', ...args]); })();
   `;
-  const result = spawnSync(process.execPath, ['-e', script], {
+  const result = spawnSync(process.execPath, ['--liftoff-only', '-e', script], {
     cwd: mkdtempSync(join(tmpdir(), 'muvee-dingtalk-build-')),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, JWT_SECRET: secret },
     stdio: ['ignore', 'ignore', 'pipe'],

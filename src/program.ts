@@ -190,11 +190,14 @@ export async function runCli(args: string[], io: Io): Promise<number> {
     await program.parseAsync(args, { from: 'user' });
   } catch (error) {
     if (!(error instanceof CommanderError)) return reportError(error, out, io.env);
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+    if (
+      error.exitCode === 0 ||
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version'
+    )
+      return 0;
     // Run without a command: commander printed the help; that is still a usage error.
-    if (error.code === 'commander.help' || error.code === 'commander.executeSubCommandAsync')
-      return 2;
-    if (error.exitCode === 0) return 0;
+    if (error.code === 'commander.help') return 2;
     return reportError(
       new CliError(
         'usage',

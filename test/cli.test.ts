@@ -3,11 +3,14 @@
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import jwt from 'jsonwebtoken';
-import { json, runCli, SECRET, tempDir } from './helpers.ts';
+import { createRequire } from 'node:module';
+import { COMMANDS as COMMAND_MODULES } from '../src/commands/index.ts';
+import { BIN, json, ROOT, runBin, runCli, SECRET, tempDir } from './helpers.ts';
+import { spawnSync } from 'node:child_process';
 
 const UID = '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a';
 const GOOD_ENV = {
@@ -19,7 +22,7 @@ const GOOD_ENV = {
   JWT_SECRET: SECRET,
 };
 
-const COMMANDS = ['login', 'verify-token', 'mint-token', 'users', 'check-config', 'emulator'];
+const COMMANDS = Object.keys(COMMAND_MODULES);
 
 describe('cli frame', () => {
   test('--help lists every command and the start-here example', async () => {
@@ -294,7 +297,7 @@ describe('mint-token and verify-token', () => {
 
 describe('prerendered help', () => {
   test('helpKey picks only plain help and version requests', async () => {
-    const { helpKey } = await import('../src/cli.ts');
+    const { helpKey } = await import('../src/runtime/prerendered.ts');
     assert.equal(helpKey(['--help']), '');
     assert.equal(helpKey(['-h']), '');
     assert.equal(helpKey(['help']), '');
@@ -319,6 +322,56 @@ describe('prerendered help', () => {
       const slow = await runCli(['--no-color', ...args]);
       assert.equal(fast.code, 0);
       assert.equal(fast.stdout, slow.stdout);
+    });
+  }
+});
+
+describe('the built CLI (dist/)', () => {
+  const requireDist = createRequire(join(ROOT, 'dist', 'cli.cjs'));
+
+  for (const name of COMMANDS) {
+    test(`${name} is in the build and runs from it`, async () => {
+      // Not a prerendered help request (--no-color): commander loads the command from dist/.
+      const r = await runBin(['--no-color', name, '--help']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^Usage: muvee-dingtalk ${name} `));
+    });
+  }
+
+  test('each declaration names itself as the list does', async () => {
+    for (const [name, load] of Object.entries(COMMAND_MODULES)) {
+      assert.equal((await load()).command.name, name);
+    }
+  });
+
+  test('one CliError class: an error thrown in one file is an instanceof in another', () => {
+    const { CliError } = requireDist('./errors.cjs') as typeof import('../src/errors.ts');
+    const { requireJwtSecret } = requireDist('./config.cjs') as typeof import('../src/config.ts');
+    assert.throws(
+      () => requireJwtSecret({ jwtSecret: undefined } as never),
+      (error) => error instanceof CliError && error.code === 'config',
+    );
+    const holders = (readdirSync(join(ROOT, 'dist'), { recursive: true }) as string[]).filter(
+      (f) =>
+        f.endsWith('.cjs') &&
+        readFileSync(join(ROOT, 'dist', f), 'utf8').includes('muvee-dingtalk.CliError'),
+    );
+    assert.deepEqual(holders, ['errors.cjs']);
+  });
+});
+
+describe('a closed stdout (| head, | true)', () => {
+  for (const args of [['--no-color', 'login', '--help'], ['--no-color', '--help'], ['--help']]) {
+    test(`${args.join(' ')} into a pipe closed early ends quietly with exit 0`, (t) => {
+      const dir = tempDir(t);
+      // `true` exits before the CLI writes anything: every write meets EPIPE.
+      const r = spawnSync(
+        'bash',
+        ['-c', `set -o pipefail; "$BIN" ${args.join(' ')} 2>"$DIR/err" | true`],
+        { env: { ...process.env, BIN: BIN, DIR: dir }, encoding: 'utf8' },
+      );
+      assert.equal(readFileSync(join(dir, 'err'), 'utf8'), '');
+      assert.equal(r.status, 0);
     });
   }
 });

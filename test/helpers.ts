@@ -1,8 +1,14 @@
 /**
- * Test helpers: the CLI as a child process (the built dist/, as users run it), temp dirs,
- * and an HTTP client that plays the browser. Everything stays on loopback.
+ * Test helpers: the CLI in-process (`runCli`, `startCli`: the sources, injected streams) or
+ * as a child process (`runBin`, `startBin`: the built dist/ as users run it, for tests whose
+ * subject is the process itself), temp dirs, and an HTTP client that plays the browser.
+ * Everything stays on loopback.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import type { Io } from '../src/command.ts';
+import { runCli as runInProcess } from '../src/program.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -49,9 +55,121 @@ export interface RunOptions {
   gid?: number;
 }
 
-/** Runs the CLI to completion. */
+/** Runs the CLI in-process to completion (as another user: the bin in a child process). */
 export function runCli(args: string[], options: RunOptions = {}): Promise<RunResult> {
-  const child = startCli(args, options);
+  if (options.uid !== undefined) return runBin(args, options);
+  const run = startCli(args, options);
+  if (options.input !== undefined) run.stdin.end(options.input);
+  else run.stdin.end();
+  return run.done;
+}
+
+/** A run of the CLI, in-process or as a child process. */
+export interface CliRun {
+  done: Promise<RunResult>;
+  stdin: NodeJS.WritableStream;
+  stdoutText(): string;
+  stderrText(): string;
+  /** Resolves with the first stderr match of `pattern`. */
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** In-process, SIGINT and SIGTERM abort the run's signal, as the bin's handlers do. */
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** A sink that collects text, and tells listeners when it grows. */
+class Collector extends EventEmitter {
+  text = '';
+  constructor(readonly isTTY = false) {
+    super();
+  }
+  write(text: string): void {
+    this.text += text;
+    this.emit('data', text);
+  }
+}
+
+/** Starts the CLI in-process (the sources) with stdin left open, e.g. for login. */
+export function startCli(args: string[], options: RunOptions = {}): CliRun {
+  const stdout = new Collector();
+  const stderr = new Collector();
+  const stdin = new PassThrough();
+  const abort = new AbortController();
+  const io: Io = {
+    env: { LANG: 'C.UTF-8', ...withoutUndefined(options.env ?? {}) },
+    cwd: options.cwd ?? ROOT,
+    stdout,
+    stderr,
+    stdin: () => stdin,
+    signal: abort.signal,
+  };
+  const done = runInProcess(args, io).then((code) => ({
+    code,
+    signal: null,
+    stdout: stdout.text,
+    stderr: stderr.text,
+  }));
+  const timer = setTimeout(() => abort.abort('SIGKILL'), options.timeoutMs ?? 30_000);
+  void done.finally(() => clearTimeout(timer));
+  return {
+    done,
+    stdin,
+    stdoutText: () => stdout.text,
+    stderrText: () => stderr.text,
+    waitForStderr: (pattern, timeoutMs) =>
+      waitForText(stderr, pattern, timeoutMs, done, () => stdout.text),
+    kill: (signal = 'SIGTERM') => abort.abort(signal),
+  };
+}
+
+function withoutUndefined(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    string
+  >;
+}
+
+/** Resolves with the first match of `pattern` in what `source` collected. */
+function waitForText(
+  source: { text: string } & NodeJS.EventEmitter,
+  pattern: RegExp,
+  timeoutMs = 15_000,
+  ended: Promise<unknown>,
+  other: () => string,
+): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let finished = false;
+    const check = () => {
+      const match = source.text.match(pattern);
+      if (match && !finished) {
+        cleanup();
+        resolve(match);
+      }
+    };
+    const t = setTimeout(() => {
+      cleanup();
+      reject(new Error(`timed out waiting for ${pattern}; stderr:\n${source.text}`));
+    }, timeoutMs);
+    const cleanup = () => {
+      finished = true;
+      clearTimeout(t);
+      source.off('data', check);
+    };
+    source.on('data', check);
+    void ended.then(() => {
+      check();
+      if (finished) return;
+      cleanup();
+      reject(
+        new Error(`run ended before ${pattern}; stderr:\n${source.text}\nstdout:\n${other()}`),
+      );
+    });
+    check();
+  });
+}
+
+/** Runs the built CLI (bin → dist) as a child process to completion. */
+export function runBin(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const child = startBin(args, options);
   if (options.input !== undefined) child.stdin.end(options.input);
   else child.stdin.end();
   return child.done;
@@ -65,8 +183,8 @@ export interface CliProcess extends ChildProcessWithoutNullStreams {
   waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
 }
 
-/** Starts the CLI and leaves stdin open (for login). */
-export function startCli(args: string[], options: RunOptions = {}): CliProcess {
+/** Starts the built CLI as a child process and leaves stdin open. */
+export function startBin(args: string[], options: RunOptions = {}): CliProcess {
   // Run the bin itself, shebang included, as a user's shell would.
   const child = spawn(BIN, args, {
     cwd: options.cwd ?? ROOT,

@@ -351,7 +351,7 @@ describe('login against the emulator', () => {
 
   test('human output: profile with masked mobile, email source, role, stored user, cookie and curl', async () => {
     const { env } = await emulatorLoginEnv(emu, { ...app, db: join(dir, 'human.db') });
-    const child: CliProcess = startCli(['login', '--no-browser'], { env, cwd: dir });
+    const child = startCli(['login', '--no-browser'], { env, cwd: dir });
     const [, url] = await child.waitForStderr(AUTHORIZE_URL);
     await decide(url!, 'approve');
     const result = await child.done;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { AUTHORIZE_URL, decide, json, SECRET, startCli, tempDir, prng } from '../helpers.ts';
+import { AUTHORIZE_URL, decide, json, SECRET, startBin, tempDir, prng } from '../helpers.ts';
 
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 6000);
 const CONCURRENCY = 32;
@@ -78,7 +78,7 @@ test(
   { timeout: 240_000 },
   async (t) => {
     const dir = tempDir(t);
-    const child = startCli(['login', '--emulator', '--no-browser', '--json', '--timeout', '600'], {
+    const child = startBin(['login', '--emulator', '--no-browser', '--json', '--timeout', '600'], {
       cwd: dir,
       env: { JWT_SECRET: SECRET },
       timeoutMs: 300_000,
