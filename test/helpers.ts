@@ -4,12 +4,12 @@
  * subject is the process itself), temp dirs, and an HTTP client that plays the browser.
  * Everything stays on loopback.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { Io } from '../src/command.ts';
 import { runCli as runInProcess } from '../src/program.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -183,12 +183,46 @@ export interface CliProcess extends ChildProcessWithoutNullStreams {
   waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
 }
 
+let portable: { bin: string; pathDir: string } | undefined;
+
+/**
+ * The built CLI where another user can run it. A checkout may live in a private folder
+ * (`mktemp -d`, a home of mode 0700) that such a user cannot enter: copy what the bin needs
+ * (bin/, dist/, the better-sqlite3 addon, and Node itself when it is in such a folder too)
+ * into a world-readable temp folder, once per test process.
+ */
+function portableBin(uid: number, gid: number): { bin: string; pathDir: string } {
+  if (portable) return portable;
+  const dir = mkdtempSync(join(tmpdir(), 'muvee-dingtalk-portable-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  for (const part of ['package.json', 'bin', 'dist']) {
+    cpSync(join(ROOT, part), join(dir, part), { recursive: true });
+  }
+  const sqlite = join('node_modules', 'better-sqlite3');
+  for (const part of ['package.json', 'lib', join('build', 'Release', 'better_sqlite3.node')]) {
+    cpSync(join(ROOT, sqlite, part), join(dir, sqlite, part), { recursive: true });
+  }
+  let pathDir = dirname(process.execPath);
+  const reachable = spawnSync(process.execPath, ['-e', '0'], { uid, gid, cwd: dir }).status === 0;
+  if (!reachable) {
+    pathDir = join(dir, 'node-bin');
+    cpSync(process.execPath, join(pathDir, 'node'));
+  }
+  spawnSync('chmod', ['-R', 'a+rX', dir]);
+  portable = { bin: join(dir, 'bin', 'muvee-dingtalk.js'), pathDir };
+  return portable;
+}
+
 /** Starts the built CLI as a child process and leaves stdin open. */
 export function startBin(args: string[], options: RunOptions = {}): CliProcess {
+  const asOther =
+    options.uid !== undefined ? portableBin(options.uid, options.gid ?? options.uid) : undefined;
+  const env = baseEnv(options.env);
+  if (asOther) env.PATH = `${asOther.pathDir}:${env.PATH}`;
   // Run the bin itself, shebang included, as a user's shell would.
-  const child = spawn(BIN, args, {
+  const child = spawn(asOther?.bin ?? BIN, args, {
     cwd: options.cwd ?? ROOT,
-    env: baseEnv(options.env),
+    env,
     stdio: 'pipe',
     ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {}),
   }) as CliProcess;
