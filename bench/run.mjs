@@ -201,14 +201,14 @@ const floors =
         ),
         paired(
           'floor: DingTalk client loaded (undici Agent + request)',
-          ['-e', `require(${JSON.stringify(join(ROOT, 'dist/lib/dingtalk-client.cjs'))})`],
+          ['-e', `require(${JSON.stringify(join(ROOT, 'dist/dingtalk/client.cjs'))})`],
           Infinity,
         ),
         paired(
           'floor: store opened in memory (better-sqlite3 + addon + schema)',
           [
             '-e',
-            `require(${JSON.stringify(join(ROOT, 'dist/lib/store.cjs'))}).Store.open(':memory:').close()`,
+            `require(${JSON.stringify(join(ROOT, 'dist/store.cjs'))}).Store.open(':memory:').close()`,
           ],
           Infinity,
         ),

@@ -217,8 +217,7 @@ function checkStandIns() {
 
 /**
  * Compiled-code caches for Node 20: run the light commands and two emulator logins once in
- * one process in training mode, which writes dist/**\/*.cjs.v8cache at exit. Same V8 flags as
- * the bin (`--liftoff-only`), or V8 refuses the caches.
+ * one process in training mode, which writes dist/**\/*.cjs.v8cache at exit.
  */
 function trainCodeCache() {
   const secret = 'code-cache-training-secret-0123456789abcdef';
@@ -245,7 +244,7 @@ function trainCodeCache() {
     cli.enableCodeCache(${JSON.stringify(dist)}, { train: true });
     (async () => { for (const args of ${JSON.stringify(runs)}) await cli.main(['node', 'muvee-dingtalk', ...args]); })();
   `;
-  const result = spawnSync(process.execPath, ['--liftoff-only', '-e', script], {
+  const result = spawnSync(process.execPath, ['-e', script], {
     cwd: mkdtempSync(join(tmpdir(), 'muvee-dingtalk-build-')),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, JWT_SECRET: secret },
     stdio: ['ignore', 'ignore', 'pipe'],

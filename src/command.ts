@@ -27,6 +27,11 @@ export interface Io {
   stdin(): NodeJS.ReadableStream & { isTTY?: boolean };
   /** Aborted by Ctrl-C (SIGINT) or SIGTERM; the reason is the signal's name. */
   signal: AbortSignal;
+  /**
+   * Called once before the first DingTalk request (a start-up trick of the bin's, see
+   * runtime/wasm.ts); absent in-process.
+   */
+  beforeFirstRequest?: () => Promise<void>;
 }
 
 export interface GlobalOptions {

@@ -95,15 +95,7 @@ describe('compiled-code caches', () => {
     (t) => {
       const r = spawnSync(
         process.execPath,
-        [
-          // The bin's own V8 flag (its shebang): caches are trained under it.
-          '--liftoff-only',
-          '-r',
-          join(ROOT, 'test/fixtures/report-code-cache.cjs'),
-          '--',
-          BIN,
-          'check-config',
-        ],
+        ['-r', join(ROOT, 'test/fixtures/report-code-cache.cjs'), '--', BIN, 'check-config'],
         {
           cwd: tempDir(t),
           env: baseEnv({ JWT_SECRET: SECRET }),

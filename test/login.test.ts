@@ -23,7 +23,6 @@ import {
   SECRET,
   startCli,
   tempDir,
-  type CliProcess,
   emulatorLoginEnv,
 } from './helpers.ts';
 

@@ -59,8 +59,12 @@ export function enableCodeCache(dir: string, options: { train?: boolean } = {}):
     return wrapper.call(this.exports, this.exports, require, this, filename, dirname(filename));
   };
   if (options.train) {
-    // A cache carries the V8 flags it was made under: the build trains under the bin's flags.
     process.once('exit', () => {
+      // A cache carries the V8 flags it was made under and is refused under others; a login
+      // turns on --liftoff-only mid-run (runtime/wasm.ts), so go back to start-up flags first.
+      // (node:v8 is required here only: loading it costs ~4 ms at every start.)
+      const v8 = nodeModule.createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
+      v8.setFlagsFromString('--no-liftoff-only --liftoff --wasm-tier-up --wasm-dynamic-tiering');
       for (const [script, file] of trained) writeFileSync(file, script.createCachedData());
     });
   }

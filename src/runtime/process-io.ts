@@ -16,6 +16,7 @@ export function processIo(): Io {
     stdout: fdSink(1),
     stderr: fdSink(2),
     stdin: () => process.stdin,
+    beforeFirstRequest: async () => (await import('./wasm.js')).baselineWasmCompilerOnly(),
     get signal() {
       if (!controller) {
         const abort = new AbortController();
