@@ -6,11 +6,11 @@
  * accepted request open until the login finished, then send the success or failure page →
  * `close()`, which also destroys idle keep-alive sockets so the process can exit at once.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CallbackError, parseCallback, type CallbackResult } from './dingtalk/authorize.js';
 import { CliError } from './errors.js';
 import { failurePage, PAGE_HEADERS } from './html.js';
+import { startHttpListener, type HttpListener } from './http-listener.js';
 
 export interface AcceptedCallback {
   result: CallbackResult;
@@ -59,7 +59,6 @@ function send(
 
 /** Binds the listener. A busy port is a `port-busy` error naming the port and the fix. */
 export async function startCallbackServer(options: CallbackServerOptions): Promise<CallbackServer> {
-  const sockets = new Set<Socket>();
   let settle!: (value: AcceptedCallback) => void;
   const accepted = new Promise<AcceptedCallback>((resolve) => (settle = resolve));
   let done = false;
@@ -116,48 +115,19 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
     settle({ result, respond: (status, html) => send(res, status, html) });
   };
 
-  const servers: Server[] = [];
-  const listen = (host: string) =>
-    new Promise<Server>((resolve, rejectListen) => {
-      const server = createServer(handler);
-      // Slow or half-open connections must not keep the listener (or the process) busy.
-      server.headersTimeout = 10_000;
-      server.requestTimeout = 15_000;
-      server.keepAliveTimeout = 500;
-      server.maxHeadersCount = 100;
-      server.on('connection', (socket) => {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-      });
-      server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-        const status =
-          error.code === 'HPE_HEADER_OVERFLOW'
-            ? '431 Request Header Fields Too Large'
-            : '400 Bad Request';
-        if (!socket.writable) return void socket.destroy();
-        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`, () => socket.destroy());
-      });
-      server.once('error', rejectListen);
-      server.listen({ host, port, exclusive: true }, () => {
-        server.off('error', rejectListen);
-        resolve(server);
-      });
-    });
-
   // `localhost` may resolve to 127.0.0.1 or ::1 in the browser: serve both when we can.
   const wantsBoth = options.host === 'localhost';
   const primaryHost = wantsBoth ? '127.0.0.1' : options.host.replace(/^\[|\]$/g, '');
-  let port = options.port;
+  const listeners: HttpListener[] = [];
   try {
-    const primary = await listen(primaryHost);
-    servers.push(primary);
-    port = (primary.address() as AddressInfo).port;
+    listeners.push(await startHttpListener({ host: primaryHost, port: options.port, handler }));
   } catch (error) {
     throw bindError(error, primaryHost, options.port);
   }
+  const port = listeners[0]!.port;
   if (wantsBoth) {
     try {
-      servers.push(await listen('::1'));
+      listeners.push(await startHttpListener({ host: '::1', port, handler }));
     } catch {
       // No IPv6 loopback here (or ::1:port taken by something else): 127.0.0.1 is enough.
     }
@@ -169,16 +139,7 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
     host: primaryHost,
     accepted,
     close() {
-      closing ??= Promise.all(
-        servers.map(
-          (server) =>
-            new Promise<void>((resolve) => {
-              server.close(() => resolve());
-            }),
-        ),
-      ).then(() => undefined);
-      for (const server of servers) server.closeAllConnections();
-      for (const socket of sockets) socket.destroy();
+      closing ??= Promise.all(listeners.map((listener) => listener.close())).then(() => undefined);
       return closing;
     },
   };

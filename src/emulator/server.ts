@@ -12,11 +12,11 @@
  *
  * @see ../../../shared/dingtalk-api.md
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { AddressInfo, Socket } from 'node:net';
 import { escapeHtml, page, PAGE_HEADERS } from '../html.js';
 import { CliError } from '../errors.js';
+import { startHttpListener, type HttpListener } from '../http-listener.js';
 import {
   BUILTIN_USERS,
   EMULATOR_CLIENT_ID,
@@ -119,7 +119,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
   const timers = new Set<NodeJS.Timeout>();
   const issuedTokens: string[] = [];
-  const sockets = new Set<Socket>();
 
   const findUser = (id: string) => users.find((u) => u.id === id || u.unionId === id);
   if (autoApprove !== undefined && !findUser(autoApprove)) {
@@ -512,7 +511,7 @@ ${list}
     else faults.set(endpoint, fault);
   }
 
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((error: unknown) => {
       if (res.headersSent || res.destroyed) {
         req.socket.destroy();
@@ -525,28 +524,26 @@ ${list}
         error instanceof Error ? error.message : 'bad request',
       );
     });
-  });
-  server.keepAliveTimeout = 1000;
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new CliError(
-              'port-busy',
-              `port ${options.port} on 127.0.0.1 is already in use; pass another --port, or 0 for any free port`,
-            )
-          : error,
-      );
+  };
+  let listener: HttpListener;
+  try {
+    listener = await startHttpListener({
+      host: '127.0.0.1',
+      port: options.port ?? 0,
+      handler,
+      keepAliveTimeoutMs: 1000,
     });
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
-  });
-  const port = (server.address() as AddressInfo).port;
-  let closing: Promise<void> | undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new CliError(
+        'port-busy',
+        `port ${options.port} on 127.0.0.1 is already in use; pass another --port, or 0 for any free port`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  const { port } = listener;
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -560,13 +557,9 @@ ${list}
       autoApprove = userId;
     },
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
-      return closing;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      return listener.close();
     },
   };
 }
