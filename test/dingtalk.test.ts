@@ -38,13 +38,26 @@ describe('buildAuthorizeUrl', () => {
     );
   });
 
-  test('honours a login base with a path prefix', () => {
-    const url = buildAuthorizeUrl(
-      { loginBase: 'http://127.0.0.1:9', clientId: 'x', redirectUrl: 'http://l/' },
-      's',
-    );
-    assert.match(url, /^http:\/\/127\.0\.0\.1:9\/oauth2\/auth\?/);
-  });
+  // DINGTALK_LOGIN_BASE behind a proxy keeps its path, as DINGTALK_API_BASE does for the client.
+  const bases: [string, string][] = [
+    ['http://127.0.0.1:9', 'http://127.0.0.1:9/oauth2/auth'],
+    ['http://127.0.0.1:9/', 'http://127.0.0.1:9/oauth2/auth'],
+    ['http://127.0.0.1:9/proxy/dingtalk', 'http://127.0.0.1:9/proxy/dingtalk/oauth2/auth'],
+    ['http://127.0.0.1:9/proxy/dingtalk/', 'http://127.0.0.1:9/proxy/dingtalk/oauth2/auth'],
+    ['https://gw.example/a/b//', 'https://gw.example/a/b/oauth2/auth'],
+  ];
+  for (const [loginBase, endpoint] of bases) {
+    test(`login base ${loginBase} keeps its path prefix`, () => {
+      const url = new URL(
+        buildAuthorizeUrl({ loginBase, clientId: 'x', redirectUrl: 'http://l/' }, 's'),
+      );
+      assert.equal(url.origin + url.pathname, endpoint);
+      assert.deepEqual(
+        [...url.searchParams.keys()],
+        ['client_id', 'response_type', 'scope', 'prompt', 'state', 'redirect_uri'],
+      );
+    });
+  }
 });
 
 describe('parseCallback', () => {

@@ -12,12 +12,16 @@ export function newState(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** Exactly the parameters muvee sends, in muvee's order. */
+/**
+ * Exactly the parameters muvee sends, in muvee's order. The endpoint is appended to the login
+ * base, so a base with a path (a proxy: `http://gw/proxy/dingtalk`) keeps it, as the API
+ * client does with its base.
+ */
 export function buildAuthorizeUrl(
   config: { loginBase: string; clientId: string; redirectUrl: string },
   state: string,
 ): string {
-  const url = new URL('/oauth2/auth', `${config.loginBase}/`);
+  const url = new URL(`${config.loginBase.replace(/\/+$/, '')}/oauth2/auth`);
   url.search = new URLSearchParams({
     client_id: config.clientId,
     response_type: 'code',
