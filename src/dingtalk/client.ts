@@ -14,21 +14,6 @@ import { CliError, isCliError } from '../errors.js';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
-/**
- * undici parses HTTP with llhttp compiled to WebAssembly, and V8 keeps optimising that module
- * on background threads, which an exiting process must wait for: ~140 ms after a login
- * (bench/RESULTS.md). A CLI makes a handful of requests: the baseline compiler is plenty.
- * Set just before the first request, not at load: changing V8's flags makes Node's built-in
- * code cache (and ours, code-cache.ts) unusable for whatever is compiled afterwards.
- */
-let baselineOnly = false;
-async function useBaselineWasmCompiler(): Promise<void> {
-  if (baselineOnly) return;
-  baselineOnly = true;
-  const { setFlagsFromString } = await import('node:v8');
-  setFlagsFromString('--liftoff-only');
-}
-
 const MAX_BODY_BYTES = 1024 * 1024;
 
 export type Step = 'code exchange' | 'profile' | 'app token';
@@ -131,7 +116,6 @@ export class DingTalkClient {
     path: string,
     options: { body?: unknown; headers?: Record<string, string> },
   ): Promise<ApiResponse> {
-    await useBaselineWasmCompiler();
     const url = `${this.apiBase}${path}`;
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
