@@ -4,7 +4,7 @@
  * through the `probe` passed in.
  */
 import {
-  DEFAULT_JWT_SECRET,
+  PLACEHOLDER_JWT_SECRETS,
   isLoopbackHost,
   MIN_JWT_SECRET_BYTES,
   type Config,
@@ -73,11 +73,20 @@ function envFileChecks(config: Config): Check[] {
       ),
     );
   }
-  if (trimmed.length > 0) {
+  const ignored = trimmed.filter((name) => name !== 'JWT_SECRET');
+  if (ignored.length > 0) {
     checks.push(
       warn(
         'whitespace',
-        `${trimmed.join(', ')} had leading or trailing whitespace, ignored here; remove it so muvee reads the same value`,
+        `${ignored.join(', ')} had leading or trailing whitespace, ignored here; remove it so muvee reads the same value`,
+      ),
+    );
+  }
+  if (trimmed.includes('JWT_SECRET') && config.jwtSecret !== undefined) {
+    checks.push(
+      warn(
+        'jwt-secret-whitespace',
+        'JWT_SECRET has leading or trailing whitespace; muvee (and this tool) use it as is, byte for byte: remove it on both sides if it is a mistake',
       ),
     );
   }
@@ -240,10 +249,10 @@ export function jwtSecretCheck(secret: string | undefined): Check {
       "JWT_SECRET is not set; set it to muvee's JWT_SECRET (generate one with `openssl rand -hex 32`)",
     );
   }
-  if (secret === DEFAULT_JWT_SECRET) {
+  if (PLACEHOLDER_JWT_SECRETS.includes(secret.trim())) {
     return fail(
       'jwt-secret',
-      `JWT_SECRET is muvee's placeholder '${DEFAULT_JWT_SECRET}', so anyone can forge sessions; generate one with \`openssl rand -hex 32\``,
+      `JWT_SECRET is muvee's placeholder '${secret.trim()}', so anyone can forge sessions; generate one with \`openssl rand -hex 32\``,
     );
   }
   const bytes = Buffer.byteLength(secret, 'utf8');

@@ -122,20 +122,22 @@ export function resolveConfig(input: {
 }): Config {
   const sources = {} as Record<VariableName, Source>;
   const trimmed: VariableName[] = [];
-  const pick = (name: VariableName): string | undefined => {
+  // JWT_SECRET is used as its raw bytes, as muvee does (whitespace included: trimming it
+  // here would make each side reject the other's tokens); every other value is trimmed.
+  const pick = (name: VariableName, raw = false): string | undefined => {
     const layers: [Source, string | undefined][] = [
       ['flag', input.flags[name]],
       ['env', input.env[name]],
       ['env-file', input.fileValues[name]],
     ];
-    for (const [source, raw] of layers) {
-      if (raw === undefined) continue;
-      const value = raw.trim();
-      if (value !== raw) trimmed.push(name);
+    for (const [source, rawValue] of layers) {
+      if (rawValue === undefined) continue;
+      const value = rawValue.trim();
+      if (value !== rawValue) trimmed.push(name);
       // An empty value counts as unset, as it does for muvee.
       if (value === '') continue;
       sources[name] = source;
-      return value;
+      return raw ? (rawValue as string) : value;
     }
     sources[name] = 'default';
     return undefined;
@@ -150,7 +152,7 @@ export function resolveConfig(input: {
     baseDomain: pick('BASE_DOMAIN')?.toLowerCase(),
     allowedDomains: splitList(pick('ALLOWED_DOMAINS')),
     adminEmails: splitList(pick('ADMIN_EMAILS')),
-    jwtSecret: pick('JWT_SECRET'),
+    jwtSecret: pick('JWT_SECRET', true),
     dbPath: withDefault('MUVEE_DINGTALK_DB'),
     dbFile: resolve(input.cwd ?? process.cwd(), withDefault('MUVEE_DINGTALK_DB')),
     loginBase: withDefault('DINGTALK_LOGIN_BASE').replace(/\/+$/, ''),
@@ -277,7 +279,17 @@ export function requireClientCredentials(config: Config): {
 
 /** The insecure placeholder muvee ships with; a session signed with it is forgeable by anyone. */
 export const DEFAULT_JWT_SECRET = 'change-me-in-production';
+/** Both placeholders muvee ships: its default, and the one in its `.env.example`. */
+export const PLACEHOLDER_JWT_SECRETS = [DEFAULT_JWT_SECRET, 'change-me-to-a-random-secret'];
 export const MIN_JWT_SECRET_BYTES = 32;
+
+/** A warning for a JWT_SECRET with surrounding whitespace (used as is, like muvee does). */
+export function jwtSecretWhitespace(config: Config): string | undefined {
+  const secret = config.jwtSecret;
+  return secret !== undefined && secret !== secret.trim()
+    ? `JWT_SECRET has leading or trailing whitespace; it is used as is (${Buffer.byteLength(secret)} bytes), as muvee does: remove it on both sides if it is a mistake`
+    : undefined;
+}
 
 export function requireJwtSecret(config: Config): string {
   if (!config.jwtSecret) {

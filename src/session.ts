@@ -6,6 +6,7 @@
 import { createSecretKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { CliError } from './errors.js';
+import { goClaims, goUuid, muveeVerdict } from './muvee-token.js';
 import { isEmail, isUuid } from './shapes.js';
 
 export const COOKIE_NAME = 'muvee_session';
@@ -35,6 +36,12 @@ export interface VerifyResult {
   claims: Record<string, unknown> | null;
   /** ISO time of `exp`, when the token has a numeric one. */
   expiresAt: string | null;
+  /**
+   * Whether muvee's own server would accept it (muvee-token.ts), and why, when that differs
+   * from this verdict: this tool is stricter than muvee in places, never looser.
+   */
+  muveeAccepts: boolean;
+  muveeNote?: string;
 }
 
 export { isEmail, isUuid } from './shapes.js';
@@ -131,6 +138,7 @@ export function verifySessionToken(
     claims && typeof claims.exp === 'number' && Number.isFinite(claims.exp)
       ? safeIso(claims.exp)
       : null;
+  const muvee = muveeVerdict(token, secret, now);
   const reject = (reason: RejectReason, message: string): VerifyResult => ({
     valid: false,
     reason,
@@ -138,6 +146,12 @@ export function verifySessionToken(
     header,
     claims,
     expiresAt,
+    muveeAccepts: muvee.accepts,
+    ...(muvee.accepts
+      ? {
+          muveeNote: `muvee itself would accept this token because ${whyMuveeAccepts(reason, header, claims)}`,
+        }
+      : {}),
   });
 
   if (segments.length !== 3) {
@@ -159,7 +173,6 @@ export function verifySessionToken(
     );
   }
   if (!segments[2]) return reject('bad-signature', 'the signature is missing');
-
   try {
     // A KeyObject: given a string, jsonwebtoken first tries (and fails) to parse it as a PEM key.
     jwt.verify(token, createSecretKey(Buffer.from(secret, 'utf8')), {
@@ -171,9 +184,53 @@ export function verifySessionToken(
     return classifyJwtError(error, reject, claims);
   }
 
+  // Where jsonwebtoken is looser than muvee: reject what muvee rejects.
+  const folded = Object.keys(claims).map((key) => key.toLowerCase());
+  const twice = folded.find((key, i) => folded.indexOf(key) !== i);
+  if (twice !== undefined) {
+    return reject(
+      'bad-claims',
+      `claim '${twice}' appears twice, differing only in case (muvee reads the last one, other readers the first)`,
+    );
+  }
+  for (const key of ['iss', 'sub']) {
+    if (key in claims && typeof claims[key] !== 'string')
+      return reject('bad-claims', `${key} must be a string`);
+  }
+  if (typeof claims.exp === 'number' && !(claims.exp < 2 ** 63)) {
+    return reject('expired', 'exp is beyond the range of a date (muvee reads it as long past)');
+  }
+
   const problem = claimProblem(claims);
   if (problem) return reject('bad-claims', problem);
-  return { valid: true, message: 'valid', header, claims, expiresAt };
+  return { valid: true, message: 'valid', header, claims, expiresAt, muveeAccepts: muvee.accepts };
+}
+
+/** Pure: the sentence after "muvee itself would accept this token because …". */
+function whyMuveeAccepts(
+  reason: RejectReason,
+  header: Record<string, unknown> | null,
+  claims: Record<string, unknown> | null,
+): string {
+  const read = goClaims(claims ?? {});
+  const keys = Object.keys(claims ?? {}).map((key) => key.toLowerCase());
+  const twice = keys.find((key, i) => keys.indexOf(key) !== i);
+  if (twice !== undefined)
+    return `it matches claim names regardless of case and takes the last '${twice}' (${JSON.stringify(read[twice])})`;
+  if (reason === 'wrong-algorithm')
+    return `it accepts any HMAC algorithm (this one is ${String(header?.alg)}); muvee itself signs HS256`;
+  if (header && ('crit' in header || 'b64' in header))
+    return 'it ignores the crit/b64 header fields that this tool refuses (RFC 7515)';
+  if (!('exp' in read)) return 'it checks exp only when present: there, this token never expires';
+  for (const key of ['exp', 'nbf', 'iat']) {
+    if (typeof read[key] === 'string')
+      return `it reads the numeric string ${key} "${String(read[key])}" as a date`;
+  }
+  const uid = goUuid(read.uid);
+  if (uid && uid !== read.uid) return `it parses uid ${JSON.stringify(read.uid)} as ${uid}`;
+  if (reason === 'bad-claims')
+    return "it never reads the token's email and role: the role comes from platform_members";
+  return `it reads the same token differently (${reason})`;
 }
 
 function classifyJwtError(

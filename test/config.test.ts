@@ -312,7 +312,16 @@ describe('static checks', () => {
       'allowed-domains',
       'fail',
     ],
-    ['surrounding whitespace', { JWT_SECRET: ` ${SECRET} ` }, 'whitespace', 'warn'],
+    ['surrounding whitespace', { BASE_DOMAIN: ' corp.example ' }, 'whitespace', 'warn'],
+    // muvee uses JWT_SECRET's raw bytes: kept as is, and said so.
+    ['JWT_SECRET whitespace', { JWT_SECRET: ` ${SECRET} ` }, 'jwt-secret-whitespace', 'warn'],
+    ['muvee default placeholder', { JWT_SECRET: 'change-me-in-production' }, 'jwt-secret', 'fail'],
+    [
+      "muvee's .env.example placeholder",
+      { JWT_SECRET: 'change-me-to-a-random-secret' },
+      'jwt-secret',
+      'fail',
+    ],
   ];
   for (const [name, overrides, id, expected] of table) {
     test(`${name}: ${id} ${expected}`, () => {

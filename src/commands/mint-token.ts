@@ -11,7 +11,7 @@ import {
   type OptionValues,
 } from '../command.js';
 import { jwtSecretCheck } from '../checks.js';
-import { requireJwtSecret } from '../config.js';
+import { jwtSecretWhitespace, requireJwtSecret } from '../config.js';
 import { CliError } from '../errors.js';
 import { humanDuration, humanTime } from '../output.js';
 import {
@@ -53,6 +53,8 @@ async function run(
   const { out } = context;
   const config = commandConfig(context);
   const secret = requireJwtSecret(config);
+  const whitespace = jwtSecretWhitespace(config);
+  if (whitespace) out.warn(whitespace);
   const ttl = parseTtl(flags.ttl);
   const { email, uid: uidFlag, role: roleFlag } = flags;
 

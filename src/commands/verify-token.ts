@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { commandConfig, defineCommand, option, readAll, type Context } from '../command.js';
-import { requireJwtSecret } from '../config.js';
+import { jwtSecretWhitespace, requireJwtSecret } from '../config.js';
 import { CliError } from '../errors.js';
 import { humanDuration, humanTime } from '../output.js';
 import { extractToken, nowSeconds, verifySessionToken } from '../session.js';
@@ -38,6 +38,8 @@ async function run(
   const { out } = context;
   const config = commandConfig(context);
   const secret = requireJwtSecret(config);
+  const whitespace = jwtSecretWhitespace(config);
+  if (whitespace) out.warn(whitespace);
   let input = tokenArg;
   if (input === '-') {
     const stdin = context.io.stdin();
@@ -75,6 +77,8 @@ async function run(
       header: result.header,
       claims: result.claims,
       expiresAt: result.expiresAt,
+      muveeAccepts: result.muveeAccepts,
+      ...(result.muveeNote ? { muveeNote: result.muveeNote } : {}),
       userInDb,
       ...(userInDb ? { roleInDb, roleMatches: roleInDb === result.claims?.role } : {}),
     });
@@ -87,6 +91,7 @@ async function run(
       ? `${c.green('✓')} valid muvee session token`
       : `${c.red('✗')} rejected (${result.reason}): ${result.message}`,
   );
+  if (result.muveeNote) out.line(`  ${c.yellow('⚠')} ${result.muveeNote}`);
   const rows: [string, string][] = [];
   if (result.header) rows.push(['header', JSON.stringify(result.header)]);
   if (result.claims) {
