@@ -171,10 +171,13 @@ export function resolveConfig(input: {
   };
 }
 
-/** Pure: `"a.com, B.com,,"` → `{ items: ['a.com', 'b.com'], emptyItems: 2 }`. */
+/**
+ * Pure, as muvee splits its lists: `"a.com, B.com,,"` → `{ items: ['a.com', 'B.com'],
+ * emptyItems: 2 }` (items trimmed, empty ones dropped, nothing lower-cased).
+ */
 export function splitList(value: string | undefined): ListValue {
   if (value === undefined) return { items: [], emptyItems: 0 };
-  const parts = value.split(',').map((part) => part.trim().toLowerCase());
+  const parts = value.split(',').map((part) => part.trim());
   const items = parts.filter((part) => part !== '');
   return { items, emptyItems: parts.length - items.length };
 }

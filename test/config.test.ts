@@ -65,7 +65,7 @@ describe('resolveConfig', () => {
       ALLOWED_DOMAINS: ' A.example , b.example ',
     });
     assert.equal(c.clientId, 'dingabcdefghij123456');
-    assert.deepEqual(c.allowedDomains.items, ['a.example', 'b.example']);
+    assert.deepEqual(c.allowedDomains.items, ['A.example', 'b.example']);
     assert.deepEqual(c.trimmed.sort(), ['ALLOWED_DOMAINS', 'DINGTALK_CLIENT_ID']);
   });
 
@@ -92,7 +92,8 @@ describe('splitList', () => {
     [undefined, [], 0],
     ['', [], 1],
     ['a.com', ['a.com'], 0],
-    ['A.com, b.COM', ['a.com', 'b.com'], 0],
+    // As muvee splits: trimmed, nothing lower-cased.
+    ['A.com, b.COM', ['A.com', 'b.COM'], 0],
     ['a.com,,b.com,', ['a.com', 'b.com'], 2],
     [' , ', [], 2],
   ];

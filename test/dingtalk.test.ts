@@ -8,7 +8,14 @@ import {
   safeEqual,
   type CallbackRejection,
 } from '../src/dingtalk/authorize.ts';
-import { admit, maskMobile, resolveEmail, roleFor } from '../src/dingtalk/identity.ts';
+import {
+  adminHint,
+  admission,
+  admit,
+  maskMobile,
+  resolveEmail,
+  roleFor,
+} from '../src/dingtalk/identity.ts';
 
 const STATE = 'expected-state-0123456789';
 
@@ -142,48 +149,97 @@ test('safeEqual', () => {
   assert.equal(safeEqual('', ''), true);
 });
 
-describe('resolveEmail', () => {
-  const cases: [string, Record<string, unknown>, string, 'profile' | 'synthetic'][] = [
-    ['profile email', { email: 'zs@corp.example', unionId: 'U1' }, 'zs@corp.example', 'profile'],
+describe('resolveEmail: exactly as DingTalk sent it (muvee trims and lower-cases nothing)', () => {
+  const cases: [string, Record<string, unknown>, string, 'profile' | 'synthetic', RegExp | null][] =
     [
-      'profile email with spaces',
-      { email: '  zs@corp.example ', unionId: 'U1' },
-      'zs@corp.example',
-      'profile',
-    ],
-    ['email absent', { unionId: 'U2' }, 'U2@dingtalk.local', 'synthetic'],
-    ['email empty', { email: '', unionId: 'U3' }, 'U3@dingtalk.local', 'synthetic'],
-    ['email blank', { email: '   ', unionId: 'U4' }, 'U4@dingtalk.local', 'synthetic'],
-    ['email not an address', { email: 'nope', unionId: 'U5' }, 'U5@dingtalk.local', 'synthetic'],
-    ['email null', { email: null, unionId: 'U6' }, 'U6@dingtalk.local', 'synthetic'],
-  ];
-  for (const [name, profile, email, source] of cases) {
+      [
+        'profile email',
+        { email: 'zs@corp.example', unionId: 'U1' },
+        'zs@corp.example',
+        'profile',
+        null,
+      ],
+      [
+        'padded and capitalised: kept, its own row',
+        { email: '  Boss@Corp.Example ', unionId: 'U1' },
+        '  Boss@Corp.Example ',
+        'profile',
+        /spaces.*\n.*capital/s,
+      ],
+      [
+        'user@localhost: kept',
+        { email: 'user@localhost', unionId: 'U1' },
+        'user@localhost',
+        'profile',
+        /no dot/,
+      ],
+      [
+        'not-an-email: kept',
+        { email: 'not-an-email', unionId: 'U1' },
+        'not-an-email',
+        'profile',
+        /not an email/,
+      ],
+      [
+        'a real .local address is from the profile, not synthetic',
+        { email: 'a@corp.local', unionId: 'U1' },
+        'a@corp.local',
+        'profile',
+        /real address from the profile under \.local/,
+      ],
+      ['email absent', { unionId: 'U2' }, 'U2@dingtalk.local', 'synthetic', null],
+      ['email empty', { email: '', unionId: 'U3' }, 'U3@dingtalk.local', 'synthetic', null],
+      ['email null', { email: null, unionId: 'U6' }, 'U6@dingtalk.local', 'synthetic', null],
+      [
+        'no email, no unionId: the shared @dingtalk.local account',
+        {},
+        '@dingtalk.local',
+        'synthetic',
+        /one account shared/,
+      ],
+    ];
+  for (const [name, profile, email, source, warning] of cases) {
     test(name, () => {
       const r = resolveEmail(profile as { unionId: string; email?: string });
       assert.equal(r.email, email);
       assert.equal(r.source, source);
+      if (warning) assert.match(r.warnings.join('\n'), warning);
+      else assert.deepEqual(r.warnings, []);
     });
   }
 });
 
-describe('admit', () => {
+describe('admission: both ALLOWED_DOMAINS rules', () => {
   const cases: [string, string, string[], boolean][] = [
     ['empty list admits all', 'a@any.example', [], true],
     ['listed domain', 'a@corp.example', ['corp.example'], true],
-    ['listed domain, other case', 'a@CORP.example', ['corp.example'], true],
+    ['listed domain, other case: exact, so refused', 'a@CORP.example', ['corp.example'], false],
     ['unlisted domain', 'a@gmail.example', ['corp.example'], false],
     ['subdomain is not the domain', 'a@sub.corp.example', ['corp.example'], false],
     ['synthetic bypasses the list', 'U1@dingtalk.local', ['corp.example'], true],
     ['any *.local bypasses the list', 'a@corp.local', ['corp.example'], true],
   ];
   for (const [name, email, list, admitted] of cases) {
-    test(name, () => assert.equal(admit(email, list).admitted, admitted));
+    test(name, () => {
+      const both = admission(email, list);
+      assert.equal(both.documented.admitted, admitted);
+      assert.equal(admit(email, list).admitted, admitted);
+      // muvee's server skips the check for DingTalk: every email is admitted there.
+      assert.equal(both.server.admitted, true);
+    });
   }
+  test('a case-only difference is named', () => {
+    assert.match(admit('a@CORP.example', ['corp.example']).reason, /differs only in case/);
+  });
 });
 
-test('roleFor is case-insensitive', () => {
-  assert.equal(roleFor('Boss@Corp.example', ['boss@corp.example']), 'admin');
+test('roleFor is exact (muvee matches ADMIN_EMAILS case-sensitively), with a hint', () => {
+  assert.equal(roleFor('boss@corp.example', ['Boss@corp.example']), 'member');
+  assert.match(adminHint('boss@corp.example', ['Boss@corp.example']) ?? '', /only in case/);
+  assert.equal(roleFor('Boss@corp.example', ['Boss@corp.example']), 'admin');
+  assert.equal(adminHint('Boss@corp.example', ['Boss@corp.example']), undefined);
   assert.equal(roleFor('other@corp.example', ['boss@corp.example']), 'member');
+  assert.equal(adminHint('other@corp.example', ['boss@corp.example']), undefined);
   assert.equal(roleFor('x@y.z', []), 'member');
 });
 

@@ -1,7 +1,9 @@
 /**
- * muvee's rules for who a DingTalk profile becomes, pure (design.md, "What muvee does" 5–6):
- * the email (the profile's, else `{unionId}@dingtalk.local`), whether `ALLOWED_DOMAINS`
- * admits it, and the role `ADMIN_EMAILS` gives it.
+ * muvee's rules for who a DingTalk profile becomes, pure, as muvee's server code applies them
+ * (shared/muvee-server.md §1–2): the email exactly as DingTalk sent it (else
+ * `{unionId}@dingtalk.local`), admission under both ALLOWED_DOMAINS rules (the documented one,
+ * and the server's, which skips the check for DingTalk), and the role ADMIN_EMAILS gives,
+ * matched exactly. Nothing is trimmed or lower-cased: muvee does neither.
  */
 import type { Role } from '../session.js';
 import type { Profile } from './client.js';
@@ -13,26 +15,57 @@ export interface ResolvedEmail {
   source: 'profile' | 'synthetic';
   /** Why the profile's email was not used, when it was not. */
   note: string | undefined;
+  /** What looks odd about the email muvee will use (it uses it all the same). */
+  warnings: string[];
 }
 
-/** The profile's `email` when it is a usable address; else `{unionId}@dingtalk.local`. */
+/** The profile's `email` exactly as sent when it is a non-empty string; else `{unionId}@dingtalk.local`. */
 export function resolveEmail(profile: Pick<Profile, 'email' | 'unionId'>): ResolvedEmail {
-  const raw = typeof profile.email === 'string' ? profile.email.trim() : '';
-  if (raw !== '' && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(raw)) {
-    return { email: raw, source: 'profile', note: undefined };
+  const sent = profile.email;
+  if (typeof sent === 'string' && sent !== '') {
+    return { email: sent, source: 'profile', note: undefined, warnings: emailWarnings(sent) };
   }
+  const unionId = typeof profile.unionId === 'string' ? profile.unionId : '';
+  const email = `${unionId}@${SYNTHETIC_DOMAIN}`;
   return {
-    email: `${profile.unionId.trim()}@${SYNTHETIC_DOMAIN}`,
+    email,
     source: 'synthetic',
-    note:
-      raw === ''
-        ? 'the profile has no email (the user never set one, or DingTalk withheld it)'
-        : `the profile's email '${raw}' is not an address`,
+    note: 'the profile has no email (the user never set one, or DingTalk withheld it)',
+    warnings:
+      unionId === ''
+        ? [
+            `the profile has no unionId either: muvee signs this person in as '${email}', one account shared by every such person`,
+          ]
+        : [],
   };
 }
 
+/** Pure: what is odd about an email DingTalk sent (muvee uses it as sent, oddities included). */
+export function emailWarnings(email: string): string[] {
+  const warnings: string[] = [];
+  if (email !== email.trim())
+    warnings.push(
+      'it has leading or trailing spaces: muvee keeps them, so this is a user of its own',
+    );
+  if (email !== email.toLowerCase())
+    warnings.push(
+      'it has capital letters: muvee matches emails exactly, so another spelling is another user',
+    );
+  const at = email.lastIndexOf('@');
+  if (!/^[^\s@]+@[^\s@]+$/.test(email.trim())) {
+    warnings.push('it is not an email address; muvee uses it all the same');
+  } else if (!email.slice(at + 1).includes('.')) {
+    warnings.push(`its domain '${email.slice(at + 1).trim()}' has no dot`);
+  }
+  if (/\.local\s*$/i.test(email))
+    warnings.push(
+      'it is a real address from the profile under .local, not a synthetic one: the documented ALLOWED_DOMAINS rule lets every *.local address through',
+    );
+  return warnings;
+}
+
 export function emailDomain(email: string): string {
-  return email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+  return email.slice(email.lastIndexOf('@') + 1);
 }
 
 export interface Admission {
@@ -40,11 +73,18 @@ export interface Admission {
   reason: string;
 }
 
-/** `*.local` addresses bypass the list; a real one must have its domain in it when it is non-empty. */
+/** Which ALLOWED_DOMAINS rule a verdict follows: muvee's documentation, or its server code. */
+export type Rules = 'documented' | 'server';
+export const RULES: readonly Rules[] = ['documented', 'server'];
+
+/**
+ * The documented rule: `*.local` addresses bypass the list; a real one must have its domain in
+ * it (exactly: muvee lower-cases nothing) when it is non-empty.
+ */
 export function admit(email: string, allowedDomains: readonly string[]): Admission {
   const domain = emailDomain(email);
-  if (domain === 'local' || domain.endsWith('.local')) {
-    return { admitted: true, reason: `synthetic *.local address, not subject to ALLOWED_DOMAINS` };
+  if (/(^|\.)local$/.test(domain)) {
+    return { admitted: true, reason: `a *.local address, not subject to ALLOWED_DOMAINS` };
   }
   if (allowedDomains.length === 0) {
     return { admitted: true, reason: 'ALLOWED_DOMAINS is empty, so every domain is admitted' };
@@ -52,15 +92,46 @@ export function admit(email: string, allowedDomains: readonly string[]): Admissi
   if (allowedDomains.includes(domain)) {
     return { admitted: true, reason: `'${domain}' is in ALLOWED_DOMAINS` };
   }
+  const caseOnly = allowedDomains.find((d) => d.toLowerCase() === domain.toLowerCase());
   return {
     admitted: false,
-    reason: `'${domain}' is not in ALLOWED_DOMAINS (${allowedDomains.join(', ')})`,
+    reason:
+      `'${domain}' is not in ALLOWED_DOMAINS (${allowedDomains.join(', ')})` +
+      (caseOnly ? `; '${caseOnly}' differs only in case, and muvee compares exactly` : ''),
   };
 }
 
-/** `admin` when the email is in `ADMIN_EMAILS` (case-insensitive), else `member`. */
+/**
+ * Both rules. muvee's server code (since 2026-03-28) skips the domain check for org-scoped
+ * providers such as DingTalk: every DingTalk email is admitted there.
+ */
+export function admission(
+  email: string,
+  allowedDomains: readonly string[],
+): { documented: Admission; server: Admission } {
+  const documented = admit(email, allowedDomains);
+  const server: Admission = {
+    admitted: true,
+    reason:
+      allowedDomains.length === 0
+        ? 'ALLOWED_DOMAINS is empty'
+        : "muvee's server skips ALLOWED_DOMAINS for DingTalk (an org-scoped provider)",
+  };
+  return { documented, server };
+}
+
+/** `admin` when the email is in `ADMIN_EMAILS` exactly (case-sensitive, as muvee), else `member`. */
 export function roleFor(email: string, adminEmails: readonly string[]): Role {
-  return adminEmails.includes(email.toLowerCase()) ? 'admin' : 'member';
+  return adminEmails.includes(email) ? 'admin' : 'member';
+}
+
+/** A hint when the email is in ADMIN_EMAILS but for the case of its letters (or spaces). */
+export function adminHint(email: string, adminEmails: readonly string[]): string | undefined {
+  if (adminEmails.includes(email)) return undefined;
+  const near = adminEmails.find((a) => a.trim().toLowerCase() === email.trim().toLowerCase());
+  return near
+    ? `ADMIN_EMAILS has '${near}', which differs from '${email}' only in case or spaces; muvee matches exactly, so this person is not admin`
+    : undefined;
 }
 
 /** `138****0000`: enough to recognise a number, not to use it. */
