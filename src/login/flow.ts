@@ -1,0 +1,264 @@
+/**
+ * The login flow, as a function of its inputs: what muvee does when someone clicks "Continue
+ * with DingTalk". `commands/login.ts` turns flags into {@link LoginFlowInputs} and prints the
+ * {@link LoginOutcome}; tests drive it directly with the emulator and a fake clock.
+ *
+ * Flow: bind the callback listener → print the authorize URL and open the browser (or approve
+ * headlessly) → wait for the callback, a pasted URL, the timeout or the abort signal →
+ * exchange the code → fetch the profile → resolve the email → admit → role → store → mint the
+ * session → answer the browser with the success page (only now; a failure page on any error).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config.js';
+import { buildAuthorizeUrl, newState, type CallbackResult } from '../dingtalk/authorize.js';
+import { DingTalkClient, type Profile } from '../dingtalk/client.js';
+import { admit, resolveEmail, roleFor, type Admission } from '../dingtalk/identity.js';
+import { CliError, isCliError } from '../errors.js';
+import { failurePage, successPage } from '../html.js';
+import type { Output } from '../output.js';
+import { mintSessionToken, type Role } from '../session.js';
+import type { LoginInput, LoginResult } from '../store.js';
+import { approveHeadlessly, BROWSER_FAILED, type BrowserOpener } from './browser.js';
+import { bindListener } from './listener.js';
+import type { Provider } from './provider.js';
+import { printProfile } from './report.js';
+import { realClock, waitForCallback, type Clock, type PasteSource } from './wait.js';
+
+export type { Clock, PasteSource } from './wait.js';
+export type { BrowserOpener } from './browser.js';
+export type { Provider } from './provider.js';
+
+/** The few DingTalk calls a login makes (a `DingTalkClient`, or a fake). */
+export type DingTalkApi = Pick<DingTalkClient, 'exchangeCode' | 'getProfile' | 'close'>;
+
+/** Where the user is written (`Store`, or a fake). */
+export interface LoginStore {
+  recordLogin(input: LoginInput): LoginResult;
+  close(): void;
+}
+
+export interface LoginFlowInputs {
+  /** The redirect URL, ALLOWED_DOMAINS and ADMIN_EMAILS. */
+  config: Pick<Config, 'redirectUrl' | 'allowedDomains' | 'adminEmails'>;
+  provider: Provider;
+  /** Signs the session token. */
+  jwtSecret: string;
+  options: {
+    /** How long to wait for the callback. */
+    timeoutSeconds: number;
+    /** `--listen host:port`: where the callback listener binds instead of the redirect URL. */
+    listen?: string | undefined;
+    /** How long one DingTalk API call may take (for the default client; default 10). */
+    httpTimeoutSeconds?: number;
+  };
+  /** Progress, hints and warnings (stderr); the profile before a policy refusal. */
+  out: Output;
+  /** Aborted by Ctrl-C: the login ends with `interrupted` and nothing is stored. */
+  signal: AbortSignal;
+  /** Default: the real clock. */
+  clock?: Clock;
+  /** Absent: the URL is only printed (`--no-browser`), someone else opens it. */
+  openBrowser?: BrowserOpener | undefined;
+  /** Absent: nobody can paste the landed URL. Never read when the emulator approves by itself. */
+  paste?: PasteSource | undefined;
+  /** Opens the store when the user is to be written; absent: nothing is stored (`--no-store`). */
+  openStore?: (() => Promise<LoginStore>) | undefined;
+  /** Default: a `DingTalkClient` on the API base, closed when the flow ends. */
+  dingtalk?: (apiBase: string) => DingTalkApi;
+}
+
+export interface LoginOutcome {
+  profile: Profile;
+  email: string;
+  emailSource: 'profile' | 'synthetic';
+  /** Why the profile's email was not used, when it was not. */
+  emailNote: string | undefined;
+  admission: Admission;
+  /** The role of the token: the stored user's (never demoted), else from ADMIN_EMAILS. */
+  role: Role;
+  /** Undefined without a store. */
+  stored: LoginResult | undefined;
+  token: string;
+  /** The token's expiry, in seconds since the epoch. */
+  exp: number;
+  /** The token's uid: the stored user's id, else a fresh UUID. */
+  uid: string;
+}
+
+export function interruptedError(): CliError {
+  return new CliError('interrupted', 'login cancelled (Ctrl-C); nothing was stored');
+}
+
+/**
+ * The store `login` writes to: better-sqlite3, loaded only when a user is to be stored.
+ * Nothing is opened (or created) once `signal` is aborted.
+ */
+export function sqliteStore(dbFile: string, signal: AbortSignal): () => Promise<LoginStore> {
+  return async () => {
+    const { Store } = await import('../store.js');
+    if (signal.aborted) throw interruptedError();
+    return Store.open(dbFile);
+  };
+}
+
+/** Runs one login; throws a `CliError` on failure, with nothing stored. */
+export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcome> {
+  const { out, provider, signal } = inputs;
+  const clock = inputs.clock ?? realClock;
+  const cleanup: (() => unknown)[] = [];
+  // The abort signal from the very start: whatever is open gets closed by `cleanup`.
+  const interrupted = new Promise<never>((_resolve, reject) => {
+    const onAbort = () => reject(interruptedError());
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    cleanup.push(() => signal.removeEventListener('abort', onAbort));
+  });
+  interrupted.catch(() => {});
+  try {
+    if (signal.aborted) throw interruptedError();
+    const state = newState();
+    const { server, redirectUrl } = await bindListener({
+      redirectUrl: inputs.config.redirectUrl,
+      listen: inputs.options.listen,
+      provider,
+      state,
+      out,
+    });
+    if (server) cleanup.push(() => server.close());
+    const authorizeUrl = buildAuthorizeUrl(
+      { loginBase: provider.loginBase, clientId: provider.credentials.clientId, redirectUrl },
+      state,
+    );
+
+    out.note(
+      `${out.c.bold('Sign in with DingTalk')}${provider.emulator ? out.c.dim(' (emulator)') : ''}: open this URL in a browser:`,
+    );
+    out.note(`  ${authorizeUrl}`);
+    const aborts: Promise<never>[] = [interrupted];
+    if (provider.autoApprove) {
+      out.note(out.c.dim(`emulator: approving as '${provider.autoApprove}' without a browser`));
+      aborts.push(approveHeadlessly(authorizeUrl));
+    } else if (inputs.openBrowser) {
+      try {
+        await inputs.openBrowser(authorizeUrl);
+      } catch {
+        out.warn(BROWSER_FAILED);
+      }
+    }
+
+    const accepted = await waitForCallback({
+      server,
+      state,
+      timeoutSeconds: inputs.options.timeoutSeconds,
+      out,
+      clock,
+      aborts,
+      // Nobody pastes when the tool approves itself (and opening stdin costs ~8 ms).
+      paste: provider.autoApprove === undefined ? inputs.paste : undefined,
+    });
+    const dingtalk =
+      inputs.dingtalk?.(provider.apiBase) ??
+      new DingTalkClient({
+        apiBase: provider.apiBase,
+        timeoutMs: (inputs.options.httpTimeoutSeconds ?? 10) * 1000,
+      });
+    cleanup.push(() => dingtalk.close());
+    let outcome: LoginOutcome;
+    try {
+      outcome = await Promise.race([
+        completeLogin(accepted.result, { ...inputs, clock, api: dingtalk }),
+        interrupted,
+      ]);
+    } catch (error) {
+      await accepted.respond?.(
+        pageStatus(error),
+        failurePage('Sign-in failed', isCliError(error) ? error.message : 'unexpected error'),
+      );
+      throw error;
+    }
+    await accepted.respond?.(
+      200,
+      successPage({ email: outcome.email, role: outcome.role, nick: outcome.profile.nick }),
+    );
+    return outcome;
+  } finally {
+    for (const step of cleanup.reverse()) await step();
+  }
+}
+
+/** Exchange → profile → email → admission → role → store → session. */
+async function completeLogin(
+  result: CallbackResult,
+  ctx: LoginFlowInputs & { clock: Clock; api: DingTalkApi },
+): Promise<LoginOutcome> {
+  const { config, out, signal } = ctx;
+  if (result.kind === 'error') {
+    const denied = result.error === 'access_denied';
+    throw new CliError(
+      denied ? 'consent-denied' : 'dingtalk-refused',
+      `DingTalk ended the login with error '${result.error}'${result.description ? ` (${result.description})` : ''}; ` +
+        (denied
+          ? 'the user denied consent: run login again and approve'
+          : 'check the app settings in the DingTalk console'),
+      { details: { error: result.error } },
+    );
+  }
+  const userToken = await ctx.api.exchangeCode(result.code, ctx.provider.credentials);
+  const profile = await ctx.api.getProfile(userToken.accessToken);
+  const resolved = resolveEmail(profile);
+  const admission = admit(resolved.email, config.allowedDomains.items);
+  const role = roleFor(resolved.email, config.adminEmails.items);
+  if (!admission.admitted) {
+    if (!out.json) printProfile(out, profile, resolved, admission, role);
+    throw new CliError(
+      'policy-denied',
+      `muvee would refuse ${resolved.email}: ${admission.reason}; add the domain to ALLOWED_DOMAINS, or sign in with another account. Nothing was stored`,
+      { details: { email: resolved.email } },
+    );
+  }
+  const now = ctx.clock.now();
+  let stored: LoginResult | undefined;
+  if (ctx.openStore) {
+    // The flow may still be running after Ctrl-C (the race already ended the login): no write.
+    if (signal.aborted) throw interruptedError();
+    const store = await ctx.openStore();
+    try {
+      if (signal.aborted) throw interruptedError();
+      stored = store.recordLogin({
+        email: resolved.email,
+        name: typeof profile.nick === 'string' ? profile.nick : '',
+        avatarUrl: typeof profile.avatarUrl === 'string' ? profile.avatarUrl : '',
+        admin: role === 'admin',
+        unionId: profile.unionId,
+        now: new Date(now),
+      });
+    } finally {
+      store.close();
+    }
+  }
+  const uid = stored?.user.id ?? randomUUID();
+  const finalRole = stored?.user.role ?? role;
+  const { token, claims } = mintSessionToken(
+    { uid, email: resolved.email, role: finalRole },
+    ctx.jwtSecret,
+    { now: Math.floor(now / 1000) },
+  );
+  return {
+    profile,
+    email: resolved.email,
+    emailSource: resolved.source,
+    emailNote: resolved.note,
+    admission,
+    role: finalRole,
+    stored,
+    token,
+    exp: claims.exp,
+    uid,
+  };
+}
+
+/** The failure page's status: 403 when DingTalk or the policy refused, 502 when unreachable. */
+function pageStatus(error: unknown): number {
+  const code = isCliError(error) ? error.exitCode : 1;
+  return code === 3 || code === 6 ? 403 : code === 4 ? 502 : 500;
+}

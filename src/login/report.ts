@@ -1,0 +1,159 @@
+/**
+ * What a login prints: the profile and what muvee would do with it, the stored user and the
+ * session (human text), or the one JSON document under `--json`.
+ */
+import type { Profile } from '../dingtalk/client.js';
+import type { Admission, ResolvedEmail } from '../dingtalk/identity.js';
+import { maskMobile } from '../dingtalk/identity.js';
+import { humanDuration, type Output } from '../output.js';
+import { sessionCookie, SESSION_TTL_SECONDS } from '../session.js';
+import type { LoginOutcome } from './flow.js';
+
+/** The profile as DingTalk returned it (mobile masked), then the email, admission and role. */
+export function printProfile(
+  out: Output,
+  profile: Profile,
+  resolved: Pick<ResolvedEmail, 'email' | 'source' | 'note'>,
+  admission: Admission,
+  role: string,
+): void {
+  const { c } = out;
+  const show = (value: unknown) =>
+    value === undefined || value === '' ? c.dim('—') : String(value);
+  out.line(c.bold('Profile') + c.dim(' (GET /v1.0/contact/users/me)'));
+  out.table([
+    ['nick', show(profile.nick)],
+    ['unionId', show(profile.unionId)],
+    ['openId', show(profile.openId)],
+    ['email', show(profile.email)],
+    [
+      'mobile',
+      typeof profile.mobile === 'string' && profile.mobile
+        ? maskMobile(profile.mobile)
+        : c.dim('—'),
+    ],
+    ['avatarUrl', show(profile.avatarUrl)],
+    ['stateCode', show(profile.stateCode)],
+  ]);
+  out.line();
+  out.line(c.bold('What muvee would do'));
+  out.table([
+    [
+      'email',
+      `${resolved.email} ${c.dim(resolved.source === 'profile' ? '(from the profile)' : `(synthetic: ${resolved.note ?? 'no email'})`)}`,
+    ],
+    [
+      'admitted',
+      admission.admitted
+        ? `${c.green('yes')}: ${admission.reason}`
+        : `${c.red('no')}: ${admission.reason}`,
+    ],
+    ['role', `${role} ${c.dim(role === 'admin' ? '(in ADMIN_EMAILS)' : '(not in ADMIN_EMAILS)')}`],
+  ]);
+}
+
+/** `login --json`'s document: the shape the README promises, keys in this order. */
+export function loginDocument(outcome: LoginOutcome): Record<string, unknown> {
+  const { stored } = outcome;
+  return {
+    email: outcome.email,
+    emailSource: outcome.emailSource,
+    admitted: outcome.admission.admitted,
+    role: outcome.role,
+    profile: outcome.profile,
+    user: stored
+      ? {
+          id: stored.user.id,
+          email: stored.user.email,
+          name: stored.user.name,
+          avatarUrl: stored.user.avatarUrl,
+          role: stored.user.role,
+          createdAt: stored.user.createdAt,
+        }
+      : null,
+    sessionToken: outcome.token,
+  };
+}
+
+export interface ReportContext {
+  /** The store as configured, for messages. */
+  dbPath: string;
+  baseDomain: string | undefined;
+  /** A random secret made for this run signed the token (emulator without JWT_SECRET). */
+  demoSecret: boolean;
+  emulator: boolean;
+}
+
+/** Prints a finished login: the JSON document (under `--json`) and the text for humans. */
+export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportContext): void {
+  const { c } = out;
+  if (out.json) out.document(loginDocument(outcome));
+  out.line(`${c.green('✓')} Signed in with DingTalk${ctx.emulator ? c.dim(' (emulator)') : ''}`);
+  out.line();
+  printProfile(
+    out,
+    outcome.profile,
+    { email: outcome.email, source: outcome.emailSource, note: outcome.emailNote },
+    outcome.admission,
+    outcome.role,
+  );
+  const { stored } = outcome;
+  const refreshed = (overridden: boolean) =>
+    overridden ? c.dim(' (overridden by the user: not refreshed)') : '';
+  const userRows: [string, string][] = stored
+    ? [
+        ['id', stored.user.id],
+        [
+          'status',
+          stored.created
+            ? c.green(`new user, stored in ${ctx.dbPath}`)
+            : `existing user updated in ${ctx.dbPath} (created ${stored.user.createdAt})`,
+        ],
+        ['name', `${stored.user.name}${refreshed(stored.user.nameOverridden)}`],
+        [
+          'avatar',
+          `${stored.user.avatarUrl || c.dim('—')}${refreshed(stored.user.avatarOverridden)}`,
+        ],
+        [
+          'role',
+          `${stored.user.role}${stored.promoted ? c.green(' (promoted to admin by ADMIN_EMAILS)') : ''}`,
+        ],
+      ]
+    : [
+        [
+          'status',
+          c.yellow(
+            `not stored (--no-store); the token's uid ${outcome.uid} belongs to no stored user`,
+          ),
+        ],
+      ];
+  if (stored?.previousEmailForUnionId) {
+    userRows.push([
+      'note',
+      c.yellow(
+        `this DingTalk account (unionId ${outcome.profile.unionId}) was stored before as ${stored.previousEmailForUnionId}; its email changed`,
+      ),
+    ]);
+  }
+  out.line();
+  out.line(c.bold('Stored user'));
+  out.table(userRows);
+  const site = ctx.baseDomain ? `https://${ctx.baseDomain}/` : 'http://localhost:8080/';
+  const sessionRows: [string, string][] = [
+    ['cookie', sessionCookie(outcome.token)],
+    ['curl', `curl -H 'Cookie: muvee_session=${outcome.token}' ${site}`],
+  ];
+  if (!ctx.demoSecret)
+    sessionRows.push(['check', `muvee-dingtalk verify-token 'muvee_session=${outcome.token}'`]);
+  out.line();
+  out.line(c.bold('Session') + c.dim(` (HS256, expires in ${humanDuration(SESSION_TTL_SECONDS)})`));
+  out.table(sessionRows);
+  if (ctx.demoSecret) {
+    out.line();
+    out.line(
+      c.yellow(
+        '⚠ JWT_SECRET is not set, so a random secret made for this run signed the token: muvee will not accept it. Set JWT_SECRET to sign real sessions.',
+      ),
+    );
+  }
+}
