@@ -1,14 +1,25 @@
 /**
- * The local user store: a SQLite file mirroring muvee's `users` table, so rows mean the same
- * thing. Versioned with `PRAGMA user_version` and migrated forward on open; WAL; a busy
- * timeout so concurrent runs wait instead of failing; one IMMEDIATE transaction per login;
- * the file created with mode 0600.
+ * The local user store: a SQLite file mirroring muvee's tables (`users`, `platform_members`,
+ * `invitations`, `system_settings`; shared/muvee-server.md §3) so rows mean the same thing,
+ * plus what this tool keeps for itself in `muvee_dingtalk_*` tables (the DingTalk unionId
+ * behind a user, the last login), which muvee does not have. A login applies muvee's
+ * decision (muvee-rules.ts) in one IMMEDIATE transaction.
+ *
+ * Versioned with `PRAGMA user_version` and migrated forward on open; WAL; a busy timeout so
+ * concurrent runs wait instead of failing; the file created with mode 0600.
  */
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, openSync, constants as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import { CliError, isCliError } from './errors.js';
+import {
+  accessModeOf,
+  decideLogin,
+  invitationKey,
+  type AccessMode,
+  type LoginDecision,
+} from './muvee-rules.js';
 import type { Role } from './session.js';
 
 /** Each entry moves the schema from version `index` to `index + 1`. Never edit a shipped one. */
@@ -34,6 +45,43 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (provider, provider_user_id)
    );
    CREATE INDEX oauth_accounts_user_id ON oauth_accounts(user_id);`,
+  // 3: muvee's tables as they are now: the role moves to platform_members, users gains the
+  // legacy authorized flag and loses the columns muvee does not have; DingTalk links (which
+  // muvee never keeps in oauth_accounts) move to a table of this tool's own.
+  `CREATE TABLE platform_members (
+     user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+     role TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('admin','member')),
+     authorized INTEGER NOT NULL DEFAULT 1,
+     created_at TEXT NOT NULL
+   );
+   INSERT INTO platform_members (user_id, role, authorized, created_at)
+     SELECT id, role, 1, created_at FROM users;
+   ALTER TABLE users ADD COLUMN authorized INTEGER NOT NULL DEFAULT 1;
+   CREATE TABLE invitations (
+     id TEXT PRIMARY KEY,
+     email TEXT NOT NULL UNIQUE,
+     invited_by TEXT REFERENCES users(id) ON DELETE SET NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE system_settings (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL DEFAULT '',
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE muvee_dingtalk_links (
+     union_id TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+     last_login_at TEXT NOT NULL
+   );
+   CREATE INDEX muvee_dingtalk_links_user_id ON muvee_dingtalk_links(user_id, last_login_at);
+   INSERT INTO muvee_dingtalk_links (union_id, user_id, last_login_at)
+     SELECT o.provider_user_id, o.user_id, coalesce(u.last_login_at, u.updated_at)
+     FROM oauth_accounts o JOIN users u ON u.id = o.user_id WHERE o.provider = 'dingtalk';
+   DELETE FROM oauth_accounts WHERE provider = 'dingtalk';
+   ALTER TABLE oauth_accounts ADD COLUMN created_at TEXT;
+   ALTER TABLE users DROP COLUMN updated_at;
+   ALTER TABLE users DROP COLUMN last_login_at;
+   CREATE INDEX users_created_at_email ON users(created_at, email);`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -51,16 +99,24 @@ const NATIVE_BINDING = (() => {
   }
 })();
 
+/** A user as muvee sees it: the users row, and its platform membership. */
 export interface StoredUser {
   id: string;
   email: string;
   name: string;
   avatarUrl: string;
+  /** The platform role (platform_members.role; `member` without a row, as muvee). */
   role: Role;
+  /** Whether muvee lets the user in (platform_members.authorized; false without a row). */
+  authorized: boolean;
+  /** Whether a platform_members row exists. */
+  member: boolean;
+  /** users.role: legacy, muvee no longer reads it (new rows are always `member`). */
+  legacyRole: Role;
   nameOverridden: boolean;
   avatarOverridden: boolean;
   createdAt: string;
-  updatedAt: string;
+  /** This tool's own record of the last DingTalk login (not a muvee column). */
   lastLoginAt: string | null;
 }
 
@@ -70,18 +126,24 @@ interface UserRow {
   name: string;
   avatar_url: string;
   role: Role;
+  authorized: number;
   name_overridden: number;
   avatar_overridden: number;
   created_at: string;
-  updated_at: string;
+  member_role: Role | null;
+  member_authorized: number | null;
   last_login_at: string | null;
 }
+
+const USER_SELECT = `SELECT u.*, m.role AS member_role, m.authorized AS member_authorized,
+  (SELECT max(l.last_login_at) FROM muvee_dingtalk_links l WHERE l.user_id = u.id) AS last_login_at
+  FROM users u LEFT JOIN platform_members m ON m.user_id = u.id`;
 
 export interface LoginInput {
   email: string;
   name: string;
   avatarUrl: string;
-  /** The email is in ADMIN_EMAILS: a new user starts as admin, an existing one is promoted. */
+  /** The email is in ADMIN_EMAILS (exactly). */
   admin: boolean;
   unionId: string;
   now?: Date;
@@ -90,10 +152,14 @@ export interface LoginInput {
 export interface LoginResult {
   user: StoredUser;
   created: boolean;
-  /** An existing member became admin through ADMIN_EMAILS. */
+  /** The member was made admin by ADMIN_EMAILS in this login. */
   promoted: boolean;
+  accessMode: AccessMode;
+  decision: LoginDecision;
   /** The unionId was linked to another user (another email) before this login. */
   previousEmailForUnionId: string | undefined;
+  /** This email's user was linked to other DingTalk accounts (unionIds) before. */
+  otherUnionIds: string[];
 }
 
 const toUser = (row: UserRow): StoredUser => ({
@@ -101,11 +167,13 @@ const toUser = (row: UserRow): StoredUser => ({
   email: row.email,
   name: row.name,
   avatarUrl: row.avatar_url,
-  role: row.role,
+  role: row.member_role ?? 'member',
+  authorized: row.member_authorized !== null && row.member_authorized !== 0,
+  member: row.member_role !== null,
+  legacyRole: row.role,
   nameOverridden: row.name_overridden !== 0,
   avatarOverridden: row.avatar_overridden !== 0,
   createdAt: row.created_at,
-  updatedAt: row.updated_at,
   lastLoginAt: row.last_login_at,
 });
 
@@ -155,98 +223,244 @@ export class Store {
     if (this.db.open) this.db.close();
   }
 
-  /** muvee's upsert-by-email, plus the `oauth_accounts` link, in one IMMEDIATE transaction. */
-  recordLogin(input: LoginInput): LoginResult {
-    const now = (input.now ?? new Date()).toISOString();
-    const run = this.db.transaction((): LoginResult => {
-      const existing = this.db
-        .prepare<[string], UserRow>('SELECT * FROM users WHERE email = ?')
-        .get(input.email);
-      let row: UserRow;
-      if (!existing) {
-        row = this.db
-          .prepare<unknown[], UserRow>(
-            `INSERT INTO users (id, email, name, avatar_url, role, created_at, updated_at, last_login_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-          )
-          .get(
-            randomUUID(),
-            input.email,
-            input.name,
-            input.avatarUrl,
-            input.admin ? 'admin' : 'member',
-            now,
-            now,
-            now,
-          )!;
-      } else {
-        row = this.db
-          .prepare<unknown[], UserRow>(
-            `UPDATE users SET
-               name = CASE WHEN name_overridden THEN name ELSE ? END,
-               avatar_url = CASE WHEN avatar_overridden THEN avatar_url ELSE ? END,
-               role = CASE WHEN ? THEN 'admin' ELSE role END,
-               updated_at = ?, last_login_at = ?
-             WHERE id = ? RETURNING *`,
-          )
-          .get(input.name, input.avatarUrl, input.admin ? 1 : 0, now, now, existing.id)!;
-      }
-      const link = this.db
-        .prepare<[string], { user_id: string; email: string | null }>(
-          `SELECT o.user_id, u.email FROM oauth_accounts o LEFT JOIN users u ON u.id = o.user_id
-           WHERE o.provider = 'dingtalk' AND o.provider_user_id = ?`,
-        )
-        .get(input.unionId);
-      this.db
-        .prepare(
-          `INSERT INTO oauth_accounts (provider, provider_user_id, user_id) VALUES ('dingtalk', ?, ?)
-           ON CONFLICT (provider, provider_user_id) DO UPDATE SET user_id = excluded.user_id`,
-        )
-        .run(input.unionId, row.id);
-      return {
-        user: toUser(row),
-        created: !existing,
-        promoted: existing !== undefined && existing.role !== 'admin' && row.role === 'admin',
-        previousEmailForUnionId:
-          link && link.user_id !== row.id
-            ? (link.email ?? `(deleted user ${link.user_id})`)
-            : undefined,
-      };
-    });
+  private write<T>(fn: () => T): T {
     try {
-      return run.immediate();
+      return this.db.transaction(fn).immediate();
     } catch (error) {
       throw unusable(this.path, error);
     }
   }
 
+  /**
+   * muvee's login (EnsurePlatformMember): read the state, decide (muvee-rules.ts), write, all
+   * in one IMMEDIATE transaction; plus this tool's DingTalk link. A refusal (invite mode)
+   * writes nothing and is a `policy-denied` error.
+   */
+  recordLogin(input: LoginInput): LoginResult {
+    const now = (input.now ?? new Date()).toISOString();
+    return this.write((): LoginResult => {
+      const before = this.db
+        .prepare<[string], UserRow>(`${USER_SELECT} WHERE u.email = ?`)
+        .get(input.email);
+      const accessMode = this.accessMode();
+      const decision = decideLogin(
+        {
+          accessMode,
+          userExists: before !== undefined,
+          member:
+            before && before.member_role !== null
+              ? { role: before.member_role, authorized: before.member_authorized !== 0 }
+              : undefined,
+          invited: this.isInvited(input.email),
+        },
+        input.admin,
+      );
+      if (decision.refused) {
+        throw new CliError(
+          'policy-denied',
+          `muvee would refuse ${input.email}: the access mode is 'invite' and this email is neither invited nor a member (muvee shows /login?error=not_invited); invite it with 'muvee-dingtalk admin invite ${input.email}'. Nothing was stored`,
+          { details: { email: input.email, accessMode, refused: decision.refused } },
+        );
+      }
+      const { id } = this.db
+        .prepare<unknown[], { id: string }>(
+          `INSERT INTO users (id, email, name, avatar_url, role, authorized, created_at)
+           VALUES (?, ?, ?, ?, 'member', ?, ?)
+           ON CONFLICT (email) DO UPDATE SET
+             name = CASE WHEN users.name_overridden THEN users.name ELSE excluded.name END,
+             avatar_url = CASE WHEN users.avatar_overridden THEN users.avatar_url ELSE excluded.avatar_url END
+           RETURNING id`,
+        )
+        .get(
+          randomUUID(),
+          input.email,
+          input.name,
+          input.avatarUrl,
+          decision.authorized ? 1 : 0,
+          now,
+        )!;
+      if (decision.newMember) {
+        this.db
+          .prepare(
+            `INSERT INTO platform_members (user_id, role, authorized, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (user_id) DO NOTHING`,
+          )
+          .run(id, decision.newMember.role, decision.newMember.authorized ? 1 : 0, now);
+      }
+      if (decision.promote)
+        this.db.prepare(`UPDATE platform_members SET role = 'admin' WHERE user_id = ?`).run(id);
+      if (decision.authorizeByInvite)
+        this.db.prepare(`UPDATE platform_members SET authorized = 1 WHERE user_id = ?`).run(id);
+
+      const link = this.db
+        .prepare<[string], { user_id: string; email: string | null }>(
+          `SELECT l.user_id, u.email FROM muvee_dingtalk_links l LEFT JOIN users u ON u.id = l.user_id
+           WHERE l.union_id = ?`,
+        )
+        .get(input.unionId);
+      const otherUnionIds = this.unionIdsOf(id).filter((u) => u !== input.unionId);
+      this.db
+        .prepare(
+          `INSERT INTO muvee_dingtalk_links (union_id, user_id, last_login_at) VALUES (?, ?, ?)
+           ON CONFLICT (union_id) DO UPDATE SET user_id = excluded.user_id, last_login_at = excluded.last_login_at`,
+        )
+        .run(input.unionId, id, now);
+      return {
+        user: this.findById(id)!,
+        created: before === undefined,
+        promoted: decision.promote,
+        accessMode,
+        decision,
+        previousEmailForUnionId:
+          link && link.user_id !== id
+            ? (link.email ?? `(deleted user ${link.user_id})`)
+            : undefined,
+        otherUnionIds,
+      };
+    });
+  }
+
+  /**
+   * The user with exactly this email; else the only one whose email matches ignoring case
+   * (several such: none, so a lookup never picks one of them silently).
+   */
   findByEmail(email: string): StoredUser | undefined {
-    const row = this.db
-      .prepare<[string], UserRow>('SELECT * FROM users WHERE email = ? COLLATE NOCASE')
-      .get(email);
-    return row && toUser(row);
+    const exact = this.db.prepare<[string], UserRow>(`${USER_SELECT} WHERE u.email = ?`).get(email);
+    if (exact) return toUser(exact);
+    const near = this.db
+      .prepare<[string], UserRow>(`${USER_SELECT} WHERE u.email = ? COLLATE NOCASE LIMIT 2`)
+      .all(email);
+    return near.length === 1 ? toUser(near[0]!) : undefined;
   }
 
   findById(id: string): StoredUser | undefined {
-    const row = this.db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?').get(id);
+    const row = this.db.prepare<[string], UserRow>(`${USER_SELECT} WHERE u.id = ?`).get(id);
     return row && toUser(row);
   }
 
   /** The unionIds linked to a user. */
   unionIdsOf(userId: string): string[] {
     return this.db
-      .prepare<[string], { provider_user_id: string }>(
-        "SELECT provider_user_id FROM oauth_accounts WHERE provider = 'dingtalk' AND user_id = ? ORDER BY 1",
+      .prepare<[string], { union_id: string }>(
+        'SELECT union_id FROM muvee_dingtalk_links WHERE user_id = ? ORDER BY 1',
       )
       .all(userId)
-      .map((r) => r.provider_user_id);
+      .map((r) => r.union_id);
   }
 
   list(): StoredUser[] {
     return this.db
-      .prepare<[], UserRow>('SELECT * FROM users ORDER BY created_at, email')
+      .prepare<[], UserRow>(`${USER_SELECT} ORDER BY u.created_at, u.email`)
       .all()
       .map(toUser);
+  }
+
+  // --- muvee's settings, invitations and members (the admin subcommands) ---------------------
+
+  accessMode(): AccessMode {
+    const row = this.db
+      .prepare<[], { value: string }>(`SELECT value FROM system_settings WHERE key = 'access_mode'`)
+      .get();
+    return accessModeOf(row?.value);
+  }
+
+  setAccessMode(mode: AccessMode, now = new Date()): void {
+    this.write(() =>
+      this.db
+        .prepare(
+          `INSERT INTO system_settings (key, value, updated_at) VALUES ('access_mode', ?, ?)
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        )
+        .run(mode, now.toISOString()),
+    );
+  }
+
+  isInvited(email: string): boolean {
+    return (
+      this.db.prepare('SELECT 1 FROM invitations WHERE email = ?').get(invitationKey(email)) !==
+      undefined
+    );
+  }
+
+  invitations(): { email: string; createdAt: string }[] {
+    return this.db
+      .prepare<[], { email: string; created_at: string }>(
+        'SELECT email, created_at FROM invitations ORDER BY email',
+      )
+      .all()
+      .map((r) => ({ email: r.email, createdAt: r.created_at }));
+  }
+
+  /** Returns false when the email was invited already. */
+  invite(email: string, now = new Date()): boolean {
+    return this.write(
+      () =>
+        this.db
+          .prepare(
+            `INSERT INTO invitations (id, email, created_at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING`,
+          )
+          .run(randomUUID(), invitationKey(email), now.toISOString()).changes > 0,
+    );
+  }
+
+  /** Returns false when there was no such invitation. */
+  uninvite(email: string): boolean {
+    return this.write(
+      () =>
+        this.db.prepare('DELETE FROM invitations WHERE email = ?').run(invitationKey(email))
+          .changes > 0,
+    );
+  }
+
+  /** muvee's approval of a pending member (request mode). Returns false when already authorized. */
+  approve(userId: string, now = new Date()): boolean {
+    return this.write(() => {
+      const changed = this.db
+        .prepare(
+          `INSERT INTO platform_members (user_id, role, authorized, created_at) VALUES (?, 'member', 1, ?)
+           ON CONFLICT (user_id) DO UPDATE SET authorized = 1 WHERE platform_members.authorized = 0`,
+        )
+        .run(userId, now.toISOString()).changes;
+      this.db.prepare('UPDATE users SET authorized = 1 WHERE id = ?').run(userId);
+      return changed > 0;
+    });
+  }
+
+  /**
+   * What muvee's profile edit does: set the name or avatar and mark it overridden (a login then
+   * keeps it), or clear the mark (the next login refreshes it from DingTalk).
+   */
+  setOverride(userId: string, field: 'name' | 'avatar', value: string | undefined): void {
+    const column = field === 'name' ? 'name' : 'avatar_url';
+    const flag = field === 'name' ? 'name_overridden' : 'avatar_overridden';
+    this.write(() => {
+      if (value === undefined)
+        this.db.prepare(`UPDATE users SET ${flag} = 0 WHERE id = ?`).run(userId);
+      else
+        this.db
+          .prepare(`UPDATE users SET ${column} = ?, ${flag} = 1 WHERE id = ?`)
+          .run(value, userId);
+    });
+  }
+
+  /** Rows of muvee's tables, for `users export --sql`. */
+  exportRows(): {
+    users: Record<string, unknown>[];
+    platformMembers: Record<string, unknown>[];
+    invitations: Record<string, unknown>[];
+    systemSettings: Record<string, unknown>[];
+  } {
+    const all = (sql: string) => this.db.prepare<[], Record<string, unknown>>(sql).all();
+    return {
+      users: all(
+        'SELECT id, email, name, avatar_url, role, created_at, authorized, name_overridden, avatar_overridden FROM users ORDER BY created_at, email',
+      ),
+      platformMembers: all(
+        'SELECT user_id, role, authorized, created_at FROM platform_members ORDER BY created_at, user_id',
+      ),
+      invitations: all('SELECT id, email, created_at FROM invitations ORDER BY email'),
+      systemSettings: all('SELECT key, value, updated_at FROM system_settings ORDER BY key'),
+    };
   }
 }
 

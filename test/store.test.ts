@@ -4,6 +4,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { isCliError } from '../src/errors.ts';
 import { MIGRATIONS, SCHEMA_VERSION, Store } from '../src/store.ts';
 import { ROOT, tempDir } from './helpers.ts';
 
@@ -29,7 +30,96 @@ describe('store', () => {
       .all();
     assert.deepEqual(
       tables.map((r) => (r as { name: string }).name),
-      ['oauth_accounts', 'users'],
+      // muvee's tables, and this tool's own under a name that says so.
+      [
+        'invitations',
+        'muvee_dingtalk_links',
+        'oauth_accounts',
+        'platform_members',
+        'system_settings',
+        'users',
+      ],
+    );
+    const columns = (table: string) =>
+      (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
+    assert.deepEqual(columns('users').sort(), [
+      'authorized',
+      'avatar_overridden',
+      'avatar_url',
+      'created_at',
+      'email',
+      'id',
+      'name',
+      'name_overridden',
+      'role',
+    ]);
+    assert.deepEqual(columns('platform_members').sort(), [
+      'authorized',
+      'created_at',
+      'role',
+      'user_id',
+    ]);
+    db.close();
+  });
+
+  test('migrates a version 2 file (the previous release) keeping every user, id and role', (t) => {
+    const path = join(tempDir(t), 'v2.db');
+    const old = new Database(path);
+    old.exec(MIGRATIONS[0]!);
+    old.exec(MIGRATIONS[1]!);
+    old.pragma('user_version = 2');
+    const insert = old.prepare(
+      'INSERT INTO users (id, email, name, role, created_at, updated_at, last_login_at, name_overridden) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    insert.run(
+      '11111111-1111-4111-8111-111111111111',
+      'boss@corp.example',
+      'Boss',
+      'admin',
+      '2026-01-01T00:00:00.000Z',
+      'x',
+      '2026-02-01T00:00:00.000Z',
+      1,
+    );
+    insert.run(
+      '22222222-2222-4222-8222-222222222222',
+      'zs@corp.example',
+      'ZS',
+      'member',
+      '2026-01-02T00:00:00.000Z',
+      'x',
+      null,
+      0,
+    );
+    old
+      .prepare(
+        "INSERT INTO oauth_accounts (provider, provider_user_id, user_id) VALUES ('dingtalk', 'U-boss', ?)",
+      )
+      .run('11111111-1111-4111-8111-111111111111');
+    old.close();
+
+    const store = Store.open(path);
+    const boss = store.findByEmail('boss@corp.example')!;
+    assert.equal(boss.id, '11111111-1111-4111-8111-111111111111');
+    assert.equal(boss.role, 'admin');
+    assert.equal(boss.authorized, true);
+    assert.equal(boss.nameOverridden, true);
+    assert.equal(boss.lastLoginAt, '2026-02-01T00:00:00.000Z');
+    assert.deepEqual(store.unionIdsOf(boss.id), ['U-boss']);
+    const zs = store.findByEmail('zs@corp.example')!;
+    assert.equal(zs.id, '22222222-2222-4222-8222-222222222222');
+    assert.equal(zs.role, 'member');
+    assert.equal(store.list().length, 2);
+    store.close();
+    const db = new Database(path, { readonly: true });
+    assert.equal(
+      (
+        db.prepare("SELECT count(*) n FROM oauth_accounts WHERE provider = 'dingtalk'").get() as {
+          n: number;
+        }
+      ).n,
+      0,
+      'muvee never keeps DingTalk rows in oauth_accounts',
     );
     db.close();
   });
@@ -171,9 +261,122 @@ describe('store', () => {
     const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
     // Each worker: `each/2` own users; all share 20 shared users.
     assert.equal(count('SELECT count(*) n FROM users'), workers * (each / 2) + 20);
-    assert.equal(count('SELECT count(*) n FROM oauth_accounts'), workers * (each / 2) + 20);
-    assert.equal(count("SELECT count(*) n FROM users WHERE role = 'admin'"), 1);
+    assert.equal(count('SELECT count(*) n FROM muvee_dingtalk_links'), workers * (each / 2) + 20);
+    assert.equal(count('SELECT count(*) n FROM platform_members'), workers * (each / 2) + 20);
+    assert.equal(count("SELECT count(*) n FROM platform_members WHERE role = 'admin'"), 1);
+    assert.equal(count("SELECT count(*) n FROM users WHERE role = 'admin'"), 0);
     assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
     db.close();
+  });
+});
+
+describe("access modes and platform_members, as muvee's EnsurePlatformMember", () => {
+  const open = (t: { after(fn: () => void): void }) => {
+    const store = Store.open(join(tempDir(t), 'modes.db'));
+    t.after(() => store.close());
+    return store;
+  };
+
+  test('open (the default, also for an unknown value): everyone in, authorized', (t) => {
+    const store = open(t);
+    assert.equal(store.accessMode(), 'open');
+    const r = store.recordLogin(login('a@corp.example'));
+    assert.equal(r.user.role, 'member');
+    assert.equal(r.user.authorized, true);
+    assert.equal(r.user.legacyRole, 'member');
+  });
+
+  test('invite: a stranger is refused and nothing is written', (t) => {
+    const store = open(t);
+    store.setAccessMode('invite');
+    assert.throws(
+      () => store.recordLogin(login('stranger@corp.example')),
+      (e) => isCliError(e) && e.code === 'policy-denied' && /not_invited/.test(e.message),
+    );
+    assert.equal(store.list().length, 0);
+    assert.deepEqual(store.unionIdsOf('x'), []);
+  });
+
+  test('invite: an invited email (any case, padded) gets in; an admin needs no invitation', (t) => {
+    const store = open(t);
+    store.setAccessMode('invite');
+    store.invite('  Invited@Corp.example ');
+    assert.deepEqual(
+      store.invitations().map((i) => i.email),
+      ['invited@corp.example'],
+    );
+    assert.equal(store.recordLogin(login('invited@corp.example')).user.authorized, true);
+    const boss = store.recordLogin(login('boss@corp.example', { admin: true }));
+    assert.equal(boss.user.role, 'admin');
+    assert.equal(boss.user.legacyRole, 'member', "users.role stays 'member'");
+  });
+
+  test('request: a new member waits for approval; approve lets them in', (t) => {
+    const store = open(t);
+    store.setAccessMode('request');
+    const r = store.recordLogin(login('new@corp.example'));
+    assert.equal(r.created, true);
+    assert.equal(r.user.authorized, false);
+    // Logging in again does not authorize.
+    assert.equal(store.recordLogin(login('new@corp.example')).user.authorized, false);
+    assert.equal(store.approve(r.user.id), true);
+    assert.equal(store.findById(r.user.id)?.authorized, true);
+    assert.equal(store.approve(r.user.id), false, 'already authorized');
+    // An admin is never pending.
+    assert.equal(
+      store.recordLogin(login('boss@corp.example', { admin: true })).user.authorized,
+      true,
+    );
+  });
+
+  test('invite: an existing unauthorized member who is now invited becomes authorized', (t) => {
+    const store = open(t);
+    store.setAccessMode('request');
+    const pending = store.recordLogin(login('later@corp.example')).user;
+    assert.equal(pending.authorized, false);
+    store.setAccessMode('invite');
+    // Not invited, but a member already: let through, still pending.
+    assert.equal(store.recordLogin(login('later@corp.example')).user.authorized, false);
+    store.invite('later@corp.example');
+    const r = store.recordLogin(login('later@corp.example'));
+    assert.equal(r.decision.authorizeByInvite, true);
+    assert.equal(r.user.authorized, true);
+  });
+
+  test('promotion on every login, never demotion; the role is the platform role', (t) => {
+    const store = open(t);
+    const first = store.recordLogin(login('p@corp.example'));
+    assert.equal(first.user.role, 'member');
+    const promoted = store.recordLogin(login('p@corp.example', { admin: true }));
+    assert.equal(promoted.promoted, true);
+    assert.equal(promoted.user.role, 'admin');
+    const again = store.recordLogin(login('p@corp.example'));
+    assert.equal(again.user.role, 'admin', 'not demoted when ADMIN_EMAILS no longer has it');
+    assert.equal(again.promoted, false);
+  });
+
+  test('emails are exact: another case or padding is another user', (t) => {
+    const store = open(t);
+    const a = store.recordLogin(login('boss@corp.example'));
+    const b = store.recordLogin(login('Boss@corp.example'));
+    const c = store.recordLogin(login(' boss@corp.example'));
+    assert.equal(new Set([a.user.id, b.user.id, c.user.id]).size, 3);
+    assert.equal(store.findByEmail('Boss@corp.example')?.id, b.user.id, 'exact match first');
+    assert.equal(store.findByEmail('BOSS@CORP.EXAMPLE'), undefined, 'two near matches: none');
+  });
+
+  test('overrides: set keeps the value through logins, clear lets the next login refresh', (t) => {
+    const store = open(t);
+    const { user } = store.recordLogin(login('o@corp.example', { name: 'From DingTalk' }));
+    store.setOverride(user.id, 'name', 'Chosen');
+    assert.equal(
+      store.recordLogin(login('o@corp.example', { name: 'New nick' })).user.name,
+      'Chosen',
+    );
+    store.setOverride(user.id, 'name', undefined);
+    assert.equal(
+      store.recordLogin(login('o@corp.example', { name: 'New nick' })).user.name,
+      'New nick',
+    );
   });
 });

@@ -56,9 +56,12 @@ async function run(context: Context, key: string | undefined): Promise<void> {
             'avatar',
             `${user.avatarUrl || '—'}${user.avatarOverridden ? out.c.dim(' (overridden)') : ''}`,
           ],
-          ['role', user.role],
+          [
+            'role',
+            `${user.role}${user.member ? '' : out.c.dim(' (no platform_members row: muvee treats it as member)')}`,
+          ],
+          ['authorized', memberStatus(user)],
           ['created', user.createdAt],
-          ['updated', user.updatedAt],
           ['last login', user.lastLoginAt ?? '—'],
           ['unionId', unionIds.join(', ') || '—'],
         ],
@@ -77,10 +80,22 @@ async function run(context: Context, key: string | undefined): Promise<void> {
       return;
     }
     out.columns(
-      ['EMAIL', 'ROLE', 'NAME', 'LAST LOGIN', 'ID'],
-      list.map((u) => [u.email, u.role, u.name, u.lastLoginAt ?? '—', u.id]),
+      ['EMAIL', 'ROLE', 'STATUS', 'NAME', 'LAST LOGIN', 'ID'],
+      list.map((u) => [
+        u.email,
+        u.role,
+        u.authorized ? 'active' : 'pending',
+        u.name,
+        u.lastLoginAt ?? '—',
+        u.id,
+      ]),
     );
   } finally {
     store?.close();
   }
+}
+
+function memberStatus(user: StoredUser): string {
+  if (!user.member) return 'no (not a platform member: muvee lets nobody in without one)';
+  return user.authorized ? 'yes' : 'no: pending approval (muvee-dingtalk admin approve)';
 }

@@ -46,10 +46,12 @@ test('8 processes × 200 logins at once: no SQLITE_BUSY, exact rows and roles', 
   const count = (sql: string) => (d.prepare(sql).get() as { n: number }).n;
   // Each worker: 100 own users; all workers share 20 users.
   assert.equal(count('SELECT count(*) n FROM users'), 8 * 100 + 20);
-  assert.equal(count('SELECT count(*) n FROM oauth_accounts'), 8 * 100 + 20);
-  assert.equal(count("SELECT count(*) n FROM users WHERE role = 'admin'"), 1);
+  assert.equal(count('SELECT count(*) n FROM muvee_dingtalk_links'), 8 * 100 + 20);
+  assert.equal(count("SELECT count(*) n FROM platform_members WHERE role = 'admin'"), 1);
   assert.equal(
-    count("SELECT count(*) n FROM users WHERE email = 'shared0@corp.example' AND role = 'admin'"),
+    count(
+      "SELECT count(*) n FROM users u JOIN platform_members m ON m.user_id = u.id WHERE u.email = 'shared0@corp.example' AND m.role = 'admin'",
+    ),
     1,
   );
   assert.equal(d.pragma('integrity_check', { simple: true }), 'ok');
@@ -78,13 +80,13 @@ test('writers killed with SIGKILL mid-write leave a sound file and no partial lo
   // One transaction per login: a user never exists without its DingTalk link, nor the reverse.
   assert.equal(
     count(
-      'SELECT count(*) n FROM users u WHERE NOT EXISTS (SELECT 1 FROM oauth_accounts o WHERE o.user_id = u.id)',
+      'SELECT count(*) n FROM users u WHERE NOT EXISTS (SELECT 1 FROM muvee_dingtalk_links o WHERE o.user_id = u.id)',
     ),
     0,
   );
   assert.equal(
     count(
-      'SELECT count(*) n FROM oauth_accounts o WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = o.user_id)',
+      'SELECT count(*) n FROM muvee_dingtalk_links o WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = o.user_id)',
     ),
     0,
   );
