@@ -13,4 +13,5 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   users: () => import('./users.js'),
   'check-config': () => import('./check-config.js'),
   emulator: () => import('./emulator.js'),
+  admin: () => import('./admin.js'),
 };

@@ -1,7 +1,7 @@
 /**
  * `users list` and `users show <email|id>`: what the local store holds.
  */
-import { commandConfig, defineCommand, type Context } from '../command.js';
+import { commandConfig, defineCommand, option, type Context } from '../command.js';
 import { CliError } from '../errors.js';
 import { isUuid } from '../shapes.js';
 import { Store, type StoredUser } from '../store.js';
@@ -24,6 +24,29 @@ export const command = defineCommand({
       arguments: [{ name: '<email-or-id>', description: 'the email or the user id (UUID)' }],
       examples: ['muvee-dingtalk users show zhangsan@corp.example'],
       run: (context, [key]) => run(context, key),
+    }),
+    defineCommand({
+      name: 'export',
+      summary: "muvee's tables as SQL INSERTs for muvee's PostgreSQL",
+      options: {
+        sql: option.flag('--sql', 'INSERT statements in one transaction (the only format)'),
+      },
+      examples: [
+        'muvee-dingtalk users export --sql > users.sql && psql "$DATABASE_URL" -f users.sql',
+      ],
+      run: async (context, _args, options) => {
+        if (!options.sql) throw new CliError('usage', "say the format: 'users export --sql'");
+        const config = commandConfig(context);
+        const store = Store.openExisting(config.dbFile);
+        if (!store)
+          throw new CliError('usage', `no database at ${config.dbPath}; nothing to export`);
+        try {
+          const { exportSql } = await import('../export-sql.js');
+          context.io.stdout.write(exportSql(store.exportRows()));
+        } finally {
+          store.close();
+        }
+      },
     }),
   ],
 });
