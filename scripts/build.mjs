@@ -43,7 +43,7 @@ const VENDOR = {
   open: 'esm',
 };
 /** Loaded from node_modules at run time (native addon; heavy and optional). */
-const EXTERNAL = ['better-sqlite3', 'pg'];
+const EXTERNAL = ['better-sqlite3', 'better-sqlite3-node20', 'pg'];
 
 const vendorStandIn = (file) => join(src, 'runtime', 'vendor', file);
 

@@ -10,8 +10,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, openSync, constants as fs } from 'node:fs';
-import { createRequire } from 'node:module';
-import Database from 'better-sqlite3';
 import { CliError, isCliError } from './errors.js';
 import {
   accessModeOf,
@@ -21,6 +19,7 @@ import {
   type LoginDecision,
 } from './muvee-rules.js';
 import type { Role } from './session.js';
+import { Database, NATIVE_BINDING } from './sqlite.js';
 
 /** Each entry moves the schema from version `index` to `index + 1`. Never edit a shipped one. */
 export const MIGRATIONS: readonly string[] = [
@@ -84,20 +83,6 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX users_created_at_email ON users(created_at, email);`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
-
-/**
- * The addon's path, handed to better-sqlite3 so it skips the `bindings` package's search of
- * a dozen candidate paths at every start; undefined lets better-sqlite3 search as usual.
- */
-const NATIVE_BINDING = (() => {
-  try {
-    return createRequire(import.meta.url).resolve(
-      'better-sqlite3/build/Release/better_sqlite3.node',
-    );
-  } catch {
-    return undefined;
-  }
-})();
 
 /** A user as muvee sees it: the users row, and its platform membership. */
 export interface StoredUser {
@@ -179,7 +164,7 @@ const toUser = (row: UserRow): StoredUser => ({
 
 export class Store {
   private constructor(
-    private readonly db: Database.Database,
+    private readonly db: Database,
     readonly path: string,
   ) {}
 
@@ -196,7 +181,7 @@ export class Store {
         throw unusable(path, error);
       }
     }
-    let db: Database.Database | undefined;
+    let db: Database | undefined;
     try {
       db = new Database(path, {
         timeout: 15_000,
@@ -464,7 +449,7 @@ export class Store {
   }
 }
 
-function migrate(db: Database.Database): void {
+function migrate(db: Database): void {
   const version = () => db.pragma('user_version', { simple: true }) as number;
   if (version() === SCHEMA_VERSION) return;
   // IMMEDIATE: two processes opening a new file at once must not both migrate.

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { Io } from '../src/command.ts';
 import { runCli as runInProcess } from '../src/program.ts';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -198,9 +198,18 @@ function portableBin(uid: number, gid: number): { bin: string; pathDir: string }
   for (const part of ['package.json', 'bin', 'dist']) {
     cpSync(join(ROOT, part), join(dir, part), { recursive: true });
   }
-  const sqlite = join('node_modules', 'better-sqlite3');
-  for (const part of ['package.json', 'lib', join('build', 'Release', 'better_sqlite3.node')]) {
-    cpSync(join(ROOT, sqlite, part), join(dir, sqlite, part), { recursive: true });
+  // Both builds of better-sqlite3 (src/sqlite.ts picks one per runtime), without sources.
+  for (const name of ['better-sqlite3', 'better-sqlite3-node20']) {
+    const from = join(ROOT, 'node_modules', name);
+    for (const part of [
+      'package.json',
+      'lib',
+      'prebuilds',
+      join('build', 'Release', 'better_sqlite3.node'),
+    ]) {
+      if (existsSync(join(from, part)))
+        cpSync(join(from, part), join(dir, 'node_modules', name, part), { recursive: true });
+    }
   }
   let pathDir = dirname(process.execPath);
   const reachable = spawnSync(process.execPath, ['-e', '0'], { uid, gid, cwd: dir }).status === 0;

@@ -42,6 +42,7 @@ describe('lazy imports', () => {
   const assertNone = (loaded: string[], what: string, match: (file: string) => boolean) =>
     assert.deepEqual(loaded.filter(match), [], `${what} was loaded`);
   const isPackage = (name: string) => (file: string) => file.includes(`/node_modules/${name}/`);
+  const isSqlite = (file: string) => /\/node_modules\/better-sqlite3(-node20)?\//.test(file);
   const isUndici = (file: string) => undiciFiles.includes(file) || isPackage('undici')(file);
 
   test('verify-token without a DB file loads no undici, open or better-sqlite3', (t) => {
@@ -52,7 +53,7 @@ describe('lazy imports', () => {
     );
     assertNone(loaded, 'undici', isUndici);
     assertNone(loaded, 'open', (f) => isPackage('open')(f) || f.endsWith('login.cjs'));
-    assertNone(loaded, 'better-sqlite3', isPackage('better-sqlite3'));
+    assertNone(loaded, 'better-sqlite3', isSqlite);
     assertNone(loaded, 'child_process', (f) => f === 'node:child_process');
   });
 
@@ -64,7 +65,7 @@ describe('lazy imports', () => {
     });
     const loaded = loadedBy(['verify-token', TOKEN], dir);
     assert.ok(
-      loaded.some(isPackage('better-sqlite3')),
+      loaded.some(isSqlite),
       'better-sqlite3 is loaded when the DB exists',
     );
     assertNone(loaded, 'undici', isUndici);

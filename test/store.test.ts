@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import Database from 'better-sqlite3';
+import { Database } from '../src/sqlite.ts';
 import { isCliError } from '../src/errors.ts';
 import { MIGRATIONS, SCHEMA_VERSION, Store } from '../src/store.ts';
 import { ROOT, tempDir } from './helpers.ts';

@@ -1,0 +1,31 @@
+/**
+ * better-sqlite3, the build that holds on this runtime. No single version does on Node 20, 22
+ * and 24 (measured, see README "Node versions"): 12.x (`node::ObjectWrap`) aborts the process
+ * under GC on Node 24 (`Assertion failed: (env) != nullptr` in `Statement::~Statement`), and
+ * 13.x (Node-API) crashes as soon as Node 20 loads it. So the package carries both: 13.x as
+ * `better-sqlite3` for Node >= 22, 12.x as the alias `better-sqlite3-node20` for Node 20.
+ */
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
+
+const require = createRequire(import.meta.url);
+
+export const SQLITE_PACKAGE =
+  Number(process.versions.node.split('.')[0]) >= 22 ? 'better-sqlite3' : 'better-sqlite3-node20';
+
+export const Database = require(SQLITE_PACKAGE) as typeof BetterSqlite3;
+// eslint-disable-next-line @typescript-eslint/no-redeclare
+export type Database = BetterSqlite3.Database;
+
+/**
+ * The addon's path, handed to better-sqlite3 so it skips the `bindings` package's search of
+ * a dozen candidate paths at every start (12.x); undefined lets better-sqlite3 find its own
+ * (13.x loads its bundled prebuild).
+ */
+export const NATIVE_BINDING = (() => {
+  try {
+    return require.resolve(`${SQLITE_PACKAGE}/build/Release/better_sqlite3.node`);
+  } catch {
+    return undefined;
+  }
+})();
