@@ -48,7 +48,7 @@ export interface LoginFlowInputs {
     timeoutSeconds: number;
     /** `--listen host:port`: where the callback listener binds instead of the redirect URL. */
     listen?: string | undefined;
-    /** How long one DingTalk API call may take (for the default client; default 10). */
+    /** How long one DingTalk API call may take (for the default client; its default otherwise). */
     httpTimeoutSeconds?: number;
   };
   /** Progress, hints and warnings (stderr); the profile before a policy refusal. */
@@ -160,7 +160,10 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
       inputs.dingtalk?.(provider.apiBase) ??
       new DingTalkClient({
         apiBase: provider.apiBase,
-        timeoutMs: (inputs.options.httpTimeoutSeconds ?? 10) * 1000,
+        timeoutMs:
+          inputs.options.httpTimeoutSeconds === undefined
+            ? undefined
+            : inputs.options.httpTimeoutSeconds * 1000,
       });
     cleanup.push(() => dingtalk.close());
     let outcome: LoginOutcome;
