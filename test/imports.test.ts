@@ -64,10 +64,7 @@ describe('lazy imports', () => {
       env: baseEnv({ JWT_SECRET: SECRET }),
     });
     const loaded = loadedBy(['verify-token', TOKEN], dir);
-    assert.ok(
-      loaded.some(isSqlite),
-      'better-sqlite3 is loaded when the DB exists',
-    );
+    assert.ok(loaded.some(isSqlite), 'better-sqlite3 is loaded when the DB exists');
     assertNone(loaded, 'undici', isUndici);
   });
 
