@@ -74,7 +74,12 @@ describe('login against the emulator', () => {
   const users = (db: string) => {
     if (!existsSync(db)) return [];
     const d = new Database(db, { readonly: true });
-    const rows = d.prepare('SELECT * FROM users ORDER BY email').all() as Record<string, unknown>[];
+    // The platform role (muvee's platform_members), beside the legacy users.role.
+    const rows = d
+      .prepare(
+        'SELECT u.*, u.role AS legacy_role, m.role AS role, m.authorized AS member_authorized FROM users u LEFT JOIN platform_members m ON m.user_id = u.id ORDER BY u.email',
+      )
+      .all() as Record<string, unknown>[];
     d.close();
     return rows;
   };
@@ -130,6 +135,7 @@ describe('login against the emulator', () => {
     const [row] = users(db);
     assert.equal(row!.id, doc.user!.id);
     assert.equal(row!.role, 'admin');
+    assert.equal(row!.legacy_role, 'member', "users.role stays 'member', as muvee writes it");
     // verify-token accepts it and finds the user.
     const verified = await runCli(['verify-token', '--json', '-'], {
       env: { JWT_SECRET: SECRET, MUVEE_DINGTALK_DB: db },

@@ -38,7 +38,8 @@ async function run(
   const { out } = context;
   const config = commandConfig(context, { tolerateEnvFile: true });
   const checks = runStaticChecks(config, probeDb(config.dbFile));
-  if (options.live) checks.push(await liveCheck(config, options.httpTimeout * 1000));
+  if (options.live)
+    checks.push(await liveCheck(config, options.httpTimeout * 1000, context.io.beforeFirstRequest));
 
   const strict = Boolean(options.strict);
   const ok = checks.every(
@@ -85,7 +86,11 @@ export function probeDb(path: string): DbProbe {
   }
 }
 
-async function liveCheck(config: Config, timeoutMs: number): Promise<Check> {
+async function liveCheck(
+  config: Config,
+  timeoutMs: number,
+  beforeFirstRequest: (() => Promise<void>) | undefined,
+): Promise<Check> {
   if (!config.clientId || !config.clientSecret) {
     return {
       id: 'live',
@@ -95,7 +100,7 @@ async function liveCheck(config: Config, timeoutMs: number): Promise<Check> {
     };
   }
   const { DingTalkClient } = await import('../dingtalk/client.js');
-  const client = new DingTalkClient({ apiBase: config.apiBase, timeoutMs });
+  const client = new DingTalkClient({ apiBase: config.apiBase, timeoutMs, beforeFirstRequest });
   try {
     const token = await client.getAppAccessToken({
       clientId: config.clientId,

@@ -83,6 +83,7 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
       openBrowser: browser ? systemBrowser(out) : undefined,
       paste: () => io.stdin(),
       openStore: options.store !== false ? sqliteStore(config.dbFile, signal) : undefined,
+      beforeFirstRequest: io.beforeFirstRequest,
     });
     reportLogin(out, outcome, {
       dbPath: config.dbPath,

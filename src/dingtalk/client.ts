@@ -58,6 +58,8 @@ export interface DingTalkClientOptions {
   apiBase: string;
   dispatcher?: Dispatcher;
   timeoutMs?: number;
+  /** Awaited once, before the first request (the bin's start-up trick: runtime/wasm.ts). */
+  beforeFirstRequest?: (() => Promise<void>) | undefined;
 }
 
 export class DingTalkClient {
@@ -65,9 +67,11 @@ export class DingTalkClient {
   private readonly dispatcher: Dispatcher;
   private readonly ownDispatcher: boolean;
   private readonly timeoutMs: number;
+  private beforeFirstRequest: (() => Promise<void>) | undefined;
 
   constructor(options: DingTalkClientOptions) {
     this.apiBase = options.apiBase.replace(/\/+$/, '');
+    this.beforeFirstRequest = options.beforeFirstRequest;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     // An own agent, closed by close(), so no idle keep-alive socket holds the process open.
     this.ownDispatcher = options.dispatcher === undefined;
@@ -119,6 +123,9 @@ export class DingTalkClient {
     const url = `${this.apiBase}${path}`;
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
+    const first = this.beforeFirstRequest;
+    this.beforeFirstRequest = undefined;
+    await first?.();
     try {
       const response = await request(url, {
         method,

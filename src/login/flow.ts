@@ -65,6 +65,8 @@ export interface LoginFlowInputs {
   openStore?: (() => Promise<LoginStore>) | undefined;
   /** Default: a `DingTalkClient` on the API base, closed when the flow ends. */
   dingtalk?: (apiBase: string) => DingTalkApi;
+  /** Given to the default client: awaited before its first request (`Io.beforeFirstRequest`). */
+  beforeFirstRequest?: (() => Promise<void>) | undefined;
 }
 
 export interface LoginOutcome {
@@ -160,6 +162,7 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
       inputs.dingtalk?.(provider.apiBase) ??
       new DingTalkClient({
         apiBase: provider.apiBase,
+        beforeFirstRequest: inputs.beforeFirstRequest,
         timeoutMs:
           inputs.options.httpTimeoutSeconds === undefined
             ? undefined
