@@ -46,6 +46,14 @@ export function runStaticChecks(config: Config, db: DbProbe): Check[] {
     ...listChecks(config),
     ...baseUrlChecks(config),
     dbCheck(config.dbPath, db),
+    ...(config.rules !== undefined && config.rules !== 'documented' && config.rules !== 'server'
+      ? [
+          fail(
+            'rules',
+            `MUVEE_DINGTALK_RULES '${config.rules}' is not documented or server; unset it or pick one`,
+          ),
+        ]
+      : []),
   ];
 }
 

@@ -23,6 +23,7 @@ export const VARIABLES = [
   'MUVEE_DINGTALK_DB',
   'DINGTALK_LOGIN_BASE',
   'DINGTALK_API_BASE',
+  'MUVEE_DINGTALK_RULES',
 ] as const;
 export type VariableName = (typeof VARIABLES)[number];
 export type Source = 'flag' | 'env' | 'env-file' | 'default';
@@ -64,6 +65,11 @@ export interface Config {
   dbFile: string;
   loginBase: string;
   apiBase: string;
+  /**
+   * MUVEE_DINGTALK_RULES: which ALLOWED_DOMAINS rule login verdicts follow, `documented`
+   * (default) or `server`; as written (check-config flags anything else).
+   */
+  rules: string | undefined;
   /** Where each variable came from. */
   sources: Record<VariableName, Source>;
   /** Variables whose value had leading or trailing whitespace (trimmed here). */
@@ -157,6 +163,7 @@ export function resolveConfig(input: {
     dbFile: resolve(input.cwd ?? process.cwd(), withDefault('MUVEE_DINGTALK_DB')),
     loginBase: withDefault('DINGTALK_LOGIN_BASE').replace(/\/+$/, ''),
     apiBase: withDefault('DINGTALK_API_BASE').replace(/\/+$/, ''),
+    rules: pick('MUVEE_DINGTALK_RULES'),
     sources,
     trimmed,
     envFile: input.envFile,

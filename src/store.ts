@@ -130,7 +130,8 @@ export interface LoginInput {
   avatarUrl: string;
   /** The email is in ADMIN_EMAILS (exactly). */
   admin: boolean;
-  unionId: string;
+  /** DingTalk's unionId, when the profile had one (this tool's link; muvee keeps none). */
+  unionId: string | undefined;
   now?: Date;
 }
 
@@ -277,19 +278,24 @@ export class Store {
       if (decision.authorizeByInvite)
         this.db.prepare(`UPDATE platform_members SET authorized = 1 WHERE user_id = ?`).run(id);
 
-      const link = this.db
-        .prepare<[string], { user_id: string; email: string | null }>(
-          `SELECT l.user_id, u.email FROM muvee_dingtalk_links l LEFT JOIN users u ON u.id = l.user_id
-           WHERE l.union_id = ?`,
-        )
-        .get(input.unionId);
+      const link =
+        input.unionId === undefined
+          ? undefined
+          : this.db
+              .prepare<[string], { user_id: string; email: string | null }>(
+                `SELECT l.user_id, u.email FROM muvee_dingtalk_links l LEFT JOIN users u ON u.id = l.user_id
+                 WHERE l.union_id = ?`,
+              )
+              .get(input.unionId);
       const otherUnionIds = this.unionIdsOf(id).filter((u) => u !== input.unionId);
-      this.db
-        .prepare(
-          `INSERT INTO muvee_dingtalk_links (union_id, user_id, last_login_at) VALUES (?, ?, ?)
-           ON CONFLICT (union_id) DO UPDATE SET user_id = excluded.user_id, last_login_at = excluded.last_login_at`,
-        )
-        .run(input.unionId, id, now);
+      if (input.unionId !== undefined) {
+        this.db
+          .prepare(
+            `INSERT INTO muvee_dingtalk_links (union_id, user_id, last_login_at) VALUES (?, ?, ?)
+             ON CONFLICT (union_id) DO UPDATE SET user_id = excluded.user_id, last_login_at = excluded.last_login_at`,
+          )
+          .run(input.unionId, id, now);
+      }
       return {
         user: this.findById(id)!,
         created: before === undefined,
@@ -338,6 +344,29 @@ export class Store {
       .prepare<[], UserRow>(`${USER_SELECT} ORDER BY u.created_at, u.email`)
       .all()
       .map(toUser);
+  }
+
+  /**
+   * `list()` one row at a time, in the same order (created_at, email: the
+   * users_created_at_email index, so SQLite sorts nothing), for `users list` on a big table:
+   * only the current row is held. `offset` rows are skipped, then at most `limit` returned.
+   */
+  *iterate(options: { offset?: number; limit?: number } = {}): Generator<StoredUser> {
+    const rows = this.db
+      .prepare<[number, number], UserRow>(
+        `${USER_SELECT} ORDER BY u.created_at, u.email LIMIT ? OFFSET ?`,
+      )
+      .iterate(options.limit ?? -1, options.offset ?? 0);
+    for (const row of rows) yield toUser(row);
+  }
+
+  /** `findById` with its statement prepared once, for many lookups (verify-token --each). */
+  userFinder(): (id: string) => StoredUser | undefined {
+    const statement = this.db.prepare<[string], UserRow>(`${USER_SELECT} WHERE u.id = ?`);
+    return (id) => {
+      const row = statement.get(id);
+      return row && toUser(row);
+    };
   }
 
   // --- muvee's settings, invitations and members (the admin subcommands) ---------------------

@@ -32,18 +32,56 @@ describe('buildAuthorizeUrl', () => {
       ),
     );
     assert.equal(url.origin + url.pathname, 'https://login.dingtalk.com/oauth2/auth');
+    // Go's url.Values.Encode(): keys sorted.
     assert.deepEqual(
       [...url.searchParams],
       [
         ['client_id', 'dingabc'],
+        ['prompt', 'consent'],
+        ['redirect_uri', 'https://m.example/auth/dingtalk/callback'],
         ['response_type', 'code'],
         ['scope', 'openid'],
-        ['prompt', 'consent'],
         ['state', 'S T/ate'],
-        ['redirect_uri', 'https://m.example/auth/dingtalk/callback'],
       ],
     );
   });
+
+  // Byte for byte what Go prints for url.Values{...}.Encode() with these values (QueryEscape:
+  // space → +, '*' → %2A, '~' kept, UTF-8 bytes escaped upper-case).
+  const goCases: [string, { clientId: string; redirectUrl: string; state: string }, string][] = [
+    [
+      'plain',
+      {
+        clientId: 'dingabc',
+        redirectUrl: 'http://localhost:8080/auth/dingtalk/callback',
+        state: 's1',
+      },
+      'client_id=dingabc&prompt=consent&redirect_uri=http%3A%2F%2Flocalhost%3A8080%2Fauth%2Fdingtalk%2Fcallback&response_type=code&scope=openid&state=s1',
+    ],
+    [
+      "'*', '~', space and non-ASCII",
+      { clientId: 'a*b~c', redirectUrl: 'https://m.example/cb?x=1 2', state: '状 态*~' },
+      'client_id=a%2Ab~c&prompt=consent&redirect_uri=https%3A%2F%2Fm.example%2Fcb%3Fx%3D1+2&response_type=code&scope=openid&state=%E7%8A%B6+%E6%80%81%2A~',
+    ],
+    [
+      "the rest of Go's reserved set",
+      { clientId: "!'()", redirectUrl: 'https://m.example/#frag', state: "a+b&c=d;e,f@g$h:i/j?k'" },
+      'client_id=%21%27%28%29&prompt=consent&redirect_uri=https%3A%2F%2Fm.example%2F%23frag&response_type=code&scope=openid&state=a%2Bb%26c%3Dd%3Be%2Cf%40g%24h%3Ai%2Fj%3Fk%27',
+    ],
+  ];
+  for (const [name, input, query] of goCases) {
+    test(`byte-identical to Go's url.Values.Encode(): ${name}`, () => {
+      const url = buildAuthorizeUrl(
+        {
+          loginBase: 'https://login.dingtalk.com',
+          clientId: input.clientId,
+          redirectUrl: input.redirectUrl,
+        },
+        input.state,
+      );
+      assert.equal(url, `https://login.dingtalk.com/oauth2/auth?${query}`);
+    });
+  }
 
   // DINGTALK_LOGIN_BASE behind a proxy keeps its path, as DINGTALK_API_BASE does for the client.
   const bases: [string, string][] = [
@@ -61,7 +99,7 @@ describe('buildAuthorizeUrl', () => {
       assert.equal(url.origin + url.pathname, endpoint);
       assert.deepEqual(
         [...url.searchParams.keys()],
-        ['client_id', 'response_type', 'scope', 'prompt', 'state', 'redirect_uri'],
+        ['client_id', 'prompt', 'redirect_uri', 'response_type', 'scope', 'state'],
       );
     });
   }
@@ -103,7 +141,6 @@ describe('parseCallback', () => {
     ['error with wrong state', '/cb?error=access_denied&state=nope', 'wrong-state'],
     ['repeated state', `/cb?authCode=A&state=${STATE}&state=${STATE}`, 'repeated-parameter'],
     ['repeated code', `/cb?authCode=A&authCode=B&state=${STATE}`, 'repeated-parameter'],
-    ['code and authCode disagree', `/cb?authCode=A&code=B&state=${STATE}`, 'conflicting-code'],
     ['no code', `/cb?state=${STATE}`, 'no-code'],
     [
       'code with markup',
@@ -111,6 +148,22 @@ describe('parseCallback', () => {
       'bad-code',
     ],
   ];
+  test('code and authCode disagree: code is exchanged, as muvee reads code first', () => {
+    assert.deepEqual(parseCallback(`/cb?authCode=B&code=A&state=${STATE}`, STATE), {
+      kind: 'code',
+      code: 'A',
+      ignoredAuthCode: 'B',
+    });
+    assert.deepEqual(parseCallback(`/cb?authCode=B&state=${STATE}`, STATE), {
+      kind: 'code',
+      code: 'B',
+    });
+    assert.deepEqual(parseCallback(`/cb?code=A&authCode=A&state=${STATE}`, STATE), {
+      kind: 'code',
+      code: 'A',
+    });
+  });
+
   for (const [name, url, reason] of refused) {
     test(`refuses ${name}`, () => assert.throws(() => parseCallback(url, STATE), { reason }));
   }

@@ -275,6 +275,8 @@ test(
       'email',
       'emailSource',
       'admitted',
+      'admission',
+      'warnings',
       'role',
       'profile',
       'user',

@@ -106,6 +106,8 @@ describe('login against the emulator', () => {
       'email',
       'emailSource',
       'admitted',
+      'admission',
+      'warnings',
       'role',
       'profile',
       'user',

@@ -15,6 +15,17 @@ import { systemBrowser } from '../login/browser.js';
 import { runLoginFlow, sqliteStore } from '../login/flow.js';
 import { chooseProvider, sessionSecret } from '../login/provider.js';
 import { reportLogin } from '../login/report.js';
+import { RULES, type Rules } from '../dingtalk/identity.js';
+import { CliError } from '../errors.js';
+
+function rulesOf(value: string | undefined): Rules {
+  if (value === undefined) return 'documented';
+  if (RULES.includes(value as Rules)) return value as Rules;
+  throw new CliError(
+    'config',
+    `MUVEE_DINGTALK_RULES '${value}' is not documented or server; unset it or pick one`,
+  );
+}
 
 const options = {
   emulator: option.flag(
@@ -38,6 +49,11 @@ const options = {
   ),
   httpTimeout: httpTimeoutOption,
   store: option.negatable('--no-store', 'do not write the user to the local database'),
+  rules: option.choice(
+    '--rules <rules>',
+    "ALLOWED_DOMAINS as muvee's docs say (documented, the default) or as its server code does (server); default MUVEE_DINGTALK_RULES",
+    RULES,
+  ),
 };
 type LoginOptions = OptionValues<typeof options>;
 
@@ -74,6 +90,7 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
       provider,
       jwtSecret: jwt.secret,
       options: {
+        rules: rulesOf(options.rules ?? config.rules),
         timeoutSeconds: options.timeout,
         listen: options.listen,
         httpTimeoutSeconds: options.httpTimeout,

@@ -12,38 +12,59 @@ export function newState(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/** Pure: Go's `url.QueryEscape` (space → `+`; only A–Z a–z 0–9 `-_.~` kept; UTF-8 bytes as %XX). */
+export function goQueryEscape(text: string): string {
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    const ch = String.fromCharCode(byte);
+    if (/[A-Za-z0-9\-_.~]/.test(ch)) out += ch;
+    else if (ch === ' ') out += '+';
+    else out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Pure: Go's `url.Values.Encode()`: keys sorted, `key=value` joined by `&`, both escaped. */
+export function goValuesEncode(values: Record<string, string>): string {
+  return Object.keys(values)
+    .sort()
+    .map((key) => `${goQueryEscape(key)}=${goQueryEscape(values[key]!)}`)
+    .join('&');
+}
+
 /**
- * Exactly the parameters muvee sends, in muvee's order. The endpoint is appended to the login
- * base, so a base with a path (a proxy: `http://gw/proxy/dingtalk`) keeps it, as the API
- * client does with its base.
+ * Exactly the URL muvee sends people to: its parameters encoded by Go's `url.Values.Encode()`
+ * (keys sorted, `QueryEscape`d), byte for byte. The endpoint is appended to the login base,
+ * so a base with a path (a proxy: `http://gw/proxy/dingtalk`) keeps it, as the API client
+ * does with its base.
  */
 export function buildAuthorizeUrl(
   config: { loginBase: string; clientId: string; redirectUrl: string },
   state: string,
 ): string {
   const url = new URL(`${config.loginBase.replace(/\/+$/, '')}/oauth2/auth`);
-  url.search = new URLSearchParams({
+  const query = goValuesEncode({
     client_id: config.clientId,
     response_type: 'code',
     scope: 'openid',
     prompt: 'consent',
     state,
     redirect_uri: config.redirectUrl,
-  }).toString();
-  return url.toString();
+  });
+  return `${url.origin}${url.pathname}?${query}`;
 }
 
 export type CallbackResult =
-  | { kind: 'code'; code: string }
+  | {
+      kind: 'code';
+      code: string;
+      /** DingTalk sent both and they differ: muvee exchanges `code` (read first), as here. */
+      ignoredAuthCode?: string;
+    }
   | { kind: 'error'; error: string; description: string | undefined };
 
 export type CallbackRejection =
-  | 'missing-state'
-  | 'wrong-state'
-  | 'repeated-parameter'
-  | 'conflicting-code'
-  | 'no-code'
-  | 'bad-code';
+  'missing-state' | 'wrong-state' | 'repeated-parameter' | 'no-code' | 'bad-code';
 
 /** A callback that must not be accepted; the listener answers it with a 400 page. */
 export class CallbackError extends CliError {
@@ -70,8 +91,9 @@ function printable(text: string, max: number): string {
 const CODE_SHAPE = /^[\w.~-]{1,512}$/;
 
 /**
- * Judges the URL DingTalk redirected to. Reads `authCode ?? code` (DingTalk sends one or
- * both), checks `state` in constant time, and reports `error=...` as a result. Throws
+ * Judges the URL DingTalk redirected to. Reads `code`, else `authCode`, as muvee does
+ * (DingTalk sends one or both; when both differ muvee exchanges `code`, and so does this),
+ * checks `state` in constant time, and reports `error=...` as a result. Throws
  * {@link CallbackError} for anything that must not end the wait.
  *
  * @param options.stateOptional accept a URL without `state` (a pasted URL); a present state
@@ -115,14 +137,13 @@ export function parseCallback(
   }
   const authCode = params.get('authCode');
   const code = params.get('code');
-  if (authCode && code && authCode !== code) {
-    throw new CallbackError('conflicting-code', 'authCode and code disagree');
-  }
-  const value = authCode || code;
+  const value = code || authCode;
   if (!value) throw new CallbackError('no-code', 'the callback has neither authCode nor code');
   if (!CODE_SHAPE.test(value))
     throw new CallbackError('bad-code', 'the code has unexpected characters');
-  return { kind: 'code', code: value };
+  return code && authCode && authCode !== code
+    ? { kind: 'code', code: value, ignoredAuthCode: printable(authCode, 80) }
+    : { kind: 'code', code: value };
 }
 
 /**

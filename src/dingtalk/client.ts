@@ -24,7 +24,8 @@ export interface Profile {
   avatarUrl?: string;
   mobile?: string;
   openId?: string;
-  unionId: string;
+  /** Absent or empty in some answers (muvee then uses the email alone, or `@dingtalk.local`). */
+  unionId?: string;
   email?: string;
   stateCode?: string;
   [field: string]: unknown;
@@ -336,12 +337,49 @@ function missingField(step: Step, field: string, response: ApiResponse): CliErro
 const optionalString = (value: unknown) => (typeof value === 'string' ? value : undefined);
 const optionalNumber = (value: unknown) => (typeof value === 'number' ? value : undefined);
 
+/**
+ * Pure: the error, with what muvee's server would do instead (it is more lenient: it checks
+ * no HTTP status, shared/muvee-server.md §1). `details.muvee` carries the sentence.
+ */
+export function withMuveeNote(error: CliError, note: string): CliError {
+  return new CliError(error.code, `${error.message}. ${note}`, {
+    cause: error.cause,
+    details: { ...error.details, muvee: note },
+  });
+}
+
+function bodyOf(response: ApiResponse): Record<string, unknown> | undefined {
+  return parseJsonObject(response.text);
+}
+
+/** Pure: what muvee does with a profile answer this tool refuses (any JSON object is used). */
+function muveeProfileNote(body: Record<string, unknown>): string {
+  const email = typeof body.email === 'string' ? body.email : '';
+  const unionId = typeof body.unionId === 'string' ? body.unionId : '';
+  const as = email || `${unionId}@dingtalk.local`;
+  return as === '@dingtalk.local'
+    ? "muvee itself would sign this person in as '@dingtalk.local', one account shared by every such person: add Contact.User.Read to the app (权限管理) so each person gets their own"
+    : `muvee itself would sign this person in as '${as}' (it does not check the HTTP status)`;
+}
+
 /** Pure: `{accessToken, refreshToken, expireIn, corpId?}` of the code exchange. */
 export function parseUserTokenResponse(
   response: ApiResponse,
   secrets: readonly (string | undefined)[] = [],
 ): UserToken {
-  const body = judgeResponse('code exchange', response, secrets);
+  let body: Record<string, unknown>;
+  try {
+    body = judgeResponse('code exchange', response, secrets);
+  } catch (error) {
+    const lenient = bodyOf(response)?.accessToken;
+    if (error instanceof CliError && typeof lenient === 'string' && lenient !== '') {
+      throw withMuveeNote(
+        error,
+        'muvee itself would accept this answer, since its body has an accessToken (muvee does not check the HTTP status), and go on with the login',
+      );
+    }
+    throw error;
+  }
   if (typeof body.accessToken !== 'string' || body.accessToken === '') {
     throw missingField('code exchange', 'accessToken', response);
   }
@@ -353,14 +391,29 @@ export function parseUserTokenResponse(
   };
 }
 
-/** Pure: the profile, which must at least carry a `unionId`. */
+/**
+ * Pure: the profile, which must carry a `unionId` or an `email` (with an email alone muvee
+ * signs the person in, and so does this). Where this refuses an answer muvee would use, the
+ * error says what muvee does with it.
+ */
 export function parseProfileResponse(
   response: ApiResponse,
   secrets: readonly (string | undefined)[] = [],
 ): Profile {
-  const body = judgeResponse('profile', response, secrets);
-  if (typeof body.unionId !== 'string' || body.unionId.trim() === '') {
-    throw missingField('profile', 'unionId', response);
+  let body: Record<string, unknown>;
+  try {
+    body = judgeResponse('profile', response, secrets);
+  } catch (error) {
+    const lenient = bodyOf(response);
+    if (error instanceof CliError && lenient) throw withMuveeNote(error, muveeProfileNote(lenient));
+    throw error;
+  }
+  const has = (field: string) => typeof body[field] === 'string' && body[field] !== '';
+  if (!has('unionId') && !has('email')) {
+    throw withMuveeNote(
+      missingField('profile', 'unionId or email', response),
+      muveeProfileNote(body),
+    );
   }
   return body as Profile;
 }

@@ -1,8 +1,12 @@
 /**
  * Fault specs for `emulator --fault endpoint=spec`, pure. A spec is comma-separated parts:
  * a status (`503`), `html`, `text`, `truncated`, `empty`, `no-token`, `no-unionid`,
- * `latency:<ms>`, `reset`, `times:<n>`. Examples: `userAccessToken=503`,
- * `usersMe=200,html`, `accessToken=latency:15000`, `userAccessToken=reset,times:1`.
+ * `email-only`, `with-token`, `split-code`, `latency:<ms>`, `reset`, `times:<n>`. Examples:
+ * `userAccessToken=503`, `usersMe=200,html`, `accessToken=latency:15000`,
+ * `userAccessToken=reset,times:1`. The ones muvee's server is lenient about
+ * (shared/muvee-server.md §1): `userAccessToken=500,with-token` (an error status whose body has
+ * an accessToken), `usersMe=no-unionid` (neither unionId nor email), `usersMe=email-only`
+ * (an email without unionId), `authorize=split-code` (code and authCode differ).
  */
 import { CliError } from '../errors.js';
 import { ENDPOINTS, type Endpoint, type Fault } from './server.js';
@@ -19,11 +23,13 @@ const STATUS_CODES: Record<number, string> = {
   503: 'ServiceUnavailable',
 };
 
-export function errorBody(status: number): string {
+/** `withToken`: the body also carries an accessToken (muvee accepts such an answer). */
+export function errorBody(status: number, withToken = false): string {
   return JSON.stringify({
     requestid: 'EMULATED-FAULT',
     code: STATUS_CODES[status] ?? `Emulated${status}`,
     message: `emulated fault (HTTP ${status})`,
+    ...(withToken ? { accessToken: 'emulated-token-in-an-error', expireIn: 7200 } : {}),
   });
 }
 
@@ -39,6 +45,7 @@ export function parseFaultSpec(text: string): [Endpoint, Fault] {
   const fault: Fault = {};
   let body: string | undefined;
   let contentType: string | undefined;
+  let withToken = false;
   for (const part of text
     .slice(eq + 1)
     .split(',')
@@ -60,10 +67,14 @@ export function parseFaultSpec(text: string): [Endpoint, Fault] {
     else if (part === 'empty') body = '';
     else if (part === 'no-token') body = '{"refreshToken":"emulated","expireIn":7200}';
     else if (part === 'no-unionid') body = '{"nick":"nobody","openId":"emulated"}';
+    else if (part === 'email-only')
+      body = '{"nick":"邮件","openId":"emulated","email":"emailonly@corp.example"}';
+    else if (part === 'with-token') withToken = true;
+    else if (part === 'split-code') fault.splitCode = true;
     else
       throw new CliError(
         'usage',
-        `--fault '${text}': unknown part '${part}'; use a status, html, text, truncated, empty, no-token, no-unionid, latency:<ms>, reset or times:<n>`,
+        `--fault '${text}': unknown part '${part}'; use a status, html, text, truncated, empty, no-token, no-unionid, email-only, with-token, split-code, latency:<ms>, reset or times:<n>`,
       );
   }
   if (body !== undefined) {
@@ -71,7 +82,7 @@ export function parseFaultSpec(text: string): [Endpoint, Fault] {
     fault.body = body;
     if (contentType) fault.contentType = contentType;
   } else if (fault.status !== undefined) {
-    fault.body = errorBody(fault.status);
+    fault.body = errorBody(fault.status, withToken);
   }
   return [endpoint, fault];
 }

@@ -44,6 +44,8 @@ export interface Fault {
   reset?: boolean;
   /** Apply to this many requests, then clear (default: until changed). */
   times?: number;
+  /** authorize only: redirect with `code` and a different `authCode` (only `code` is valid). */
+  splitCode?: boolean;
 }
 
 export interface EmulatorClient {
@@ -137,6 +139,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       timers.add(timer);
     });
 
+  /** Counts one use of a fault limited by `times`. */
+  function consumeFault(endpoint: Endpoint, fault: Fault): void {
+    if (fault.times === undefined) return;
+    if (fault.times <= 1) faults.delete(endpoint);
+    else faults.set(endpoint, { ...fault, times: fault.times - 1 });
+  }
+
   /** Applies the endpoint's fault; true when it answered (or dropped) the request itself. */
   async function applyFault(
     endpoint: Endpoint,
@@ -144,11 +153,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     res: ServerResponse,
   ): Promise<boolean> {
     const fault = faults.get(endpoint);
-    if (!fault) return false;
-    if (fault.times !== undefined) {
-      if (fault.times <= 1) faults.delete(endpoint);
-      else faults.set(endpoint, { ...fault, times: fault.times - 1 });
-    }
+    // A split code is applied (and counted) where the code is handed out: approve().
+    if (!fault || fault.splitCode) return false;
+    consumeFault(endpoint, fault);
     if (fault.latencyMs) await sleep(fault.latencyMs);
     if (res.destroyed || req.socket.destroyed) return true;
     if (fault.reset) {
@@ -262,10 +269,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       used: false,
     });
     const state = params.get('state');
-    // As the official tutorial shows: both names, same value.
+    const split = faults.get('authorize');
+    if (split?.splitCode) consumeFault('authorize', split);
+    // As the official tutorial shows: both names, same value (unless a fault splits them).
     redirectTo(res, params.get('redirect_uri') ?? '', {
       code,
-      authCode: code,
+      authCode: split?.splitCode ? randomBytes(16).toString('hex') : code,
       ...(state !== null ? { state } : {}),
     });
   }

@@ -12,7 +12,14 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import { buildAuthorizeUrl, newState, type CallbackResult } from '../dingtalk/authorize.js';
 import { DingTalkClient, type Profile } from '../dingtalk/client.js';
-import { admit, resolveEmail, roleFor, type Admission } from '../dingtalk/identity.js';
+import {
+  adminHint,
+  admission as bothRules,
+  resolveEmail,
+  roleFor,
+  type Admission,
+  type Rules,
+} from '../dingtalk/identity.js';
 import { CliError, isCliError } from '../errors.js';
 import { failurePage, successPage } from '../html.js';
 import type { Output } from '../output.js';
@@ -44,6 +51,8 @@ export interface LoginFlowInputs {
   /** Signs the session token. */
   jwtSecret: string;
   options: {
+    /** Which ALLOWED_DOMAINS rule the verdict follows (default: muvee's documented one). */
+    rules?: Rules | undefined;
     /** How long to wait for the callback. */
     timeoutSeconds: number;
     /** `--listen host:port`: where the callback listener binds instead of the redirect URL. */
@@ -75,7 +84,12 @@ export interface LoginOutcome {
   emailSource: 'profile' | 'synthetic';
   /** Why the profile's email was not used, when it was not. */
   emailNote: string | undefined;
+  /** The verdict under the rules in force (`options.rules`). */
   admission: Admission;
+  /** Both ALLOWED_DOMAINS rules: muvee's documentation, and its server code. */
+  admissions: { documented: Admission; server: Admission; rules: Rules };
+  /** What muvee does that deserves a look: odd emails, ADMIN_EMAILS near misses, takeovers. */
+  warnings: string[];
   /** The role of the token: the stored user's (never demoted), else from ADMIN_EMAILS. */
   role: Role;
   /** Undefined without a store. */
@@ -209,17 +223,36 @@ async function completeLogin(
       { details: { error: result.error } },
     );
   }
+  const warnings: string[] = [];
+  if (result.ignoredAuthCode !== undefined) {
+    warnings.push(
+      `the callback carried code and a different authCode (${result.ignoredAuthCode}); muvee exchanges code, and so did this`,
+    );
+  }
   const userToken = await ctx.api.exchangeCode(result.code, ctx.provider.credentials);
   const profile = await ctx.api.getProfile(userToken.accessToken);
   const resolved = resolveEmail(profile);
-  const admission = admit(resolved.email, config.allowedDomains.items);
+  warnings.push(...resolved.warnings.map((w) => `the email '${resolved.email}': ${w}`));
+  const rules = ctx.options.rules ?? 'documented';
+  const admissions = { ...bothRules(resolved.email, config.allowedDomains.items), rules };
+  const admission = admissions[rules];
   const role = roleFor(resolved.email, config.adminEmails.items);
+  const hint = adminHint(resolved.email, config.adminEmails.items);
+  if (hint) warnings.push(hint);
   if (!admission.admitted) {
-    if (!out.json) printProfile(out, profile, resolved, admission, role);
+    if (!out.json) printProfile(out, profile, resolved, { admission, admissions, role, warnings });
+    const other = admissions.server.admitted
+      ? " muvee's server code (since 2026-03-28) would admit this person all the same: it skips ALLOWED_DOMAINS for DingTalk (--rules server follows it)."
+      : '';
     throw new CliError(
       'policy-denied',
-      `muvee would refuse ${resolved.email}: ${admission.reason}; add the domain to ALLOWED_DOMAINS, or sign in with another account. Nothing was stored`,
-      { details: { email: resolved.email } },
+      `muvee would refuse ${resolved.email}: ${admission.reason}; add the domain to ALLOWED_DOMAINS, or sign in with another account. Nothing was stored.${other}`,
+      {
+        details: {
+          email: resolved.email,
+          admission: { documented: admissions.documented, server: admissions.server, rules },
+        },
+      },
     );
   }
   const now = ctx.clock.now();
@@ -235,12 +268,17 @@ async function completeLogin(
         name: typeof profile.nick === 'string' ? profile.nick : '',
         avatarUrl: typeof profile.avatarUrl === 'string' ? profile.avatarUrl : '',
         admin: role === 'admin',
-        unionId: profile.unionId,
+        unionId: profile.unionId || undefined,
         now: new Date(now),
       });
     } finally {
       store.close();
     }
+  }
+  if (stored && stored.otherUnionIds.length > 0) {
+    warnings.push(
+      `the email ${resolved.email} belonged to DingTalk account ${stored.otherUnionIds.join(', ')}; muvee signs this account (${profile.unionId ?? 'no unionId'}) in as the same user, ${stored.user.id}: muvee keys users on the email alone`,
+    );
   }
   const uid = stored?.user.id ?? randomUUID();
   const finalRole = stored?.user.role ?? role;
@@ -255,6 +293,8 @@ async function completeLogin(
     emailSource: resolved.source,
     emailNote: resolved.note,
     admission,
+    admissions,
+    warnings,
     role: finalRole,
     stored,
     token,

@@ -3,7 +3,7 @@
  * session (human text), or the one JSON document under `--json`.
  */
 import type { Profile } from '../dingtalk/client.js';
-import type { Admission, ResolvedEmail } from '../dingtalk/identity.js';
+import type { ResolvedEmail } from '../dingtalk/identity.js';
 import { maskMobile } from '../dingtalk/identity.js';
 import { humanDuration, type Output } from '../output.js';
 import { sessionCookie, SESSION_TTL_SECONDS } from '../session.js';
@@ -14,9 +14,9 @@ export function printProfile(
   out: Output,
   profile: Profile,
   resolved: Pick<ResolvedEmail, 'email' | 'source' | 'note'>,
-  admission: Admission,
-  role: string,
+  verdict: Pick<LoginOutcome, 'admission' | 'admissions' | 'warnings'> & { role: string },
 ): void {
+  const { admission, admissions, role } = verdict;
   const { c } = out;
   const show = (value: unknown) =>
     value === undefined || value === '' ? c.dim('—') : String(value);
@@ -48,8 +48,21 @@ export function printProfile(
         ? `${c.green('yes')}: ${admission.reason}`
         : `${c.red('no')}: ${admission.reason}`,
     ],
+    ...(admissions.documented.admitted !== admissions.server.admitted
+      ? ([
+          [
+            '',
+            c.yellow(
+              admissions.rules === 'documented'
+                ? `muvee's server code decides otherwise: ${admissions.server.reason} (--rules server follows it)`
+                : `muvee's documentation says otherwise: ${admissions.documented.reason}`,
+            ),
+          ],
+        ] as [string, string][])
+      : []),
     ['role', `${role} ${c.dim(role === 'admin' ? '(in ADMIN_EMAILS)' : '(not in ADMIN_EMAILS)')}`],
   ]);
+  for (const warning of verdict.warnings) out.warn(warning);
 }
 
 /** `login --json`'s document: the shape the README promises, keys in this order. */
@@ -59,6 +72,8 @@ export function loginDocument(outcome: LoginOutcome): Record<string, unknown> {
     email: outcome.email,
     emailSource: outcome.emailSource,
     admitted: outcome.admission.admitted,
+    admission: outcome.admissions,
+    warnings: outcome.warnings,
     role: outcome.role,
     profile: outcome.profile,
     user: stored
@@ -94,8 +109,7 @@ export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportConte
     out,
     outcome.profile,
     { email: outcome.email, source: outcome.emailSource, note: outcome.emailNote },
-    outcome.admission,
-    outcome.role,
+    outcome,
   );
   const { stored } = outcome;
   const refreshed = (overridden: boolean) =>
@@ -116,7 +130,17 @@ export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportConte
         ],
         [
           'role',
-          `${stored.user.role}${stored.promoted ? c.green(' (promoted to admin by ADMIN_EMAILS)') : ''}`,
+          `${stored.user.role}${stored.promoted ? c.green(' (promoted to admin by ADMIN_EMAILS)') : ''} ${c.dim('(platform_members)')}`,
+        ],
+        [
+          'access',
+          `${stored.accessMode} mode: ${
+            stored.user.authorized
+              ? c.green('let in')
+              : c.yellow(
+                  'pending approval: muvee shows the waiting page until an admin approves (muvee-dingtalk admin approve)',
+                )
+          }`,
         ],
       ]
     : [
