@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CallbackError, parseCallback, type CallbackResult } from './dingtalk/authorize.js';
 import { CliError } from './errors.js';
 import { failurePage, PAGE_HEADERS } from './html.js';
-import { startHttpListener, type HttpListener } from './http-listener.js';
+import { startHttpListener, type HttpListener, type HttpListenerOptions } from './http-listener.js';
 
 export interface AcceptedCallback {
   result: CallbackResult;
@@ -23,8 +23,17 @@ export interface CallbackServerOptions {
   port: number;
   path: string;
   expectedState: string;
-  /** Told about every refused request (for `--verbose`-style notes). */
+  /** Told about every refused request (the login mentions them in the terminal). */
   onRejected?: (status: number, reason: string) => void;
+  /** Timeouts and the connection cap of the listener (tests shorten them). */
+  limits?: Pick<
+    HttpListenerOptions,
+    | 'headersTimeoutMs'
+    | 'requestTimeoutMs'
+    | 'keepAliveTimeoutMs'
+    | 'checkIntervalMs'
+    | 'maxConnections'
+  >;
 }
 
 export interface CallbackServer {
@@ -115,23 +124,35 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
     settle({ result, respond: (status, html) => send(res, status, html) });
   };
 
-  // `localhost` may resolve to 127.0.0.1 or ::1 in the browser: serve both when we can.
+  // `localhost` may resolve to 127.0.0.1 or ::1 in the browser: both are bound. A machine
+  // without IPv6 loopback is fine; ::1:port held by another process is not (it would receive
+  // the browser's callback): port-busy, naming it. With port 0, another free port is tried.
   const wantsBoth = options.host === 'localhost';
   const primaryHost = wantsBoth ? '127.0.0.1' : options.host.replace(/^\[|\]$/g, '');
-  const listeners: HttpListener[] = [];
-  try {
-    listeners.push(await startHttpListener({ host: primaryHost, port: options.port, handler }));
-  } catch (error) {
-    throw bindError(error, primaryHost, options.port);
-  }
-  const port = listeners[0]!.port;
-  if (wantsBoth) {
+  const listen = (host: string, port: number) =>
+    startHttpListener({ host, port, handler, ...options.limits });
+  let listeners: HttpListener[] = [];
+  for (let attempt = 1; ; attempt++) {
+    let primary: HttpListener;
     try {
-      listeners.push(await startHttpListener({ host: '::1', port, handler }));
-    } catch {
-      // No IPv6 loopback here (or ::1:port taken by something else): 127.0.0.1 is enough.
+      primary = await listen(primaryHost, options.port);
+    } catch (error) {
+      throw bindError(error, primaryHost, options.port);
+    }
+    listeners = [primary];
+    if (!wantsBoth) break;
+    try {
+      listeners.push(await listen('::1', primary.port));
+      break;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT') break; // no IPv6 loopback here
+      await primary.close();
+      if (options.port === 0 && code === 'EADDRINUSE' && attempt < 5) continue;
+      throw bindError(error, '::1', primary.port, 'localhost');
     }
   }
+  const port = listeners[0]!.port;
 
   let closing: Promise<void> | undefined;
   return {
@@ -145,12 +166,15 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
   };
 }
 
-function bindError(error: unknown, host: string, port: number): CliError {
+function bindError(error: unknown, host: string, port: number, asked?: string): CliError {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'EADDRINUSE') {
+    const why = asked
+      ? ` (${asked} means both 127.0.0.1 and ::1: a browser may pick either, and whatever holds [${host}]:${port} would receive the callback)`
+      : '';
     return new CliError(
       'port-busy',
-      `port ${port} on ${host} is already in use, so the DingTalk callback cannot be received there; stop what holds it (\`lsof -i :${port}\`) or pass --listen 127.0.0.1:<free port> and forward the callback to it`,
+      `port ${port} on ${host} is already in use${why}, so the DingTalk callback cannot be received there; stop what holds it (\`lsof -i :${port}\`) or pass --listen 127.0.0.1:<free port> and forward the callback to it`,
       { cause: error, details: { host, port } },
     );
   }

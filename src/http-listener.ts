@@ -2,9 +2,12 @@
  * Starting and closing a short-lived node:http listener, the one way for both the OAuth
  * callback listener (callback-server.ts) and the DingTalk emulator (emulator/server.ts).
  *
- * Flow: create the server with timeouts that keep slow or half-open clients from holding it →
- * bind (host, port, exclusive) → track every socket → `close()`: stop accepting, destroy every
- * socket (idle keep-alive ones included, so the process can exit at once); safe to call twice.
+ * Flow: create the server with timeouts that keep slow or half-open clients from holding it
+ * (checked every second, not Node's default 30 s) → bind (host, port, exclusive) → track every
+ * socket, at most `maxConnections` of them: past that, the oldest idle one (no request in
+ * flight) is closed, so idle connections cannot exhaust file descriptors or crowd out the real
+ * callback → `close()`: stop accepting, destroy every socket (idle keep-alive ones included, so
+ * the process can exit at once); safe to call twice.
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -23,7 +26,16 @@ export interface HttpListenerOptions {
   requestTimeoutMs?: number;
   /** How long an idle keep-alive connection stays open (default 500 ms). */
   keepAliveTimeoutMs?: number;
+  /** How often the header and request timeouts are checked (default 1 s; Node's own is 30 s). */
+  checkIntervalMs?: number;
+  /**
+   * Open connections at most (default 64). A new one beyond it closes the oldest connection
+   * without a request in flight (or, when every one is busy, itself).
+   */
+  maxConnections?: number;
 }
+
+export const DEFAULT_MAX_CONNECTIONS = 64;
 
 export interface HttpListener {
   readonly server: Server;
@@ -41,16 +53,41 @@ export interface HttpListener {
  */
 export async function startHttpListener(options: HttpListenerOptions): Promise<HttpListener> {
   const host = options.host.replace(/^\[|\]$/g, '');
+  // In the order they connected (a Set iterates in insertion order): the oldest first.
   const sockets = new Set<Socket>();
-  const server = createServer(options.handler);
-  // Slow or half-open connections must not keep the listener (or the process) busy.
+  /** Sockets with a request whose response is not finished (never evicted). */
+  const busy = new Set<Socket>();
+  const maxConnections = Math.max(1, options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  // Slow or half-open connections must not keep the listener (or the process) busy: Node
+  // enforces headersTimeout and requestTimeout only when it checks, every 30 s by default.
+  const server = createServer(
+    { connectionsCheckingInterval: options.checkIntervalMs ?? 1000 },
+    options.handler,
+  );
   server.headersTimeout = options.headersTimeoutMs ?? 10_000;
   server.requestTimeout = options.requestTimeoutMs ?? 15_000;
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 500;
   server.maxHeadersCount = 100;
-  server.on('connection', (socket) => {
+  server.on('connection', (socket: Socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      busy.delete(socket);
+    });
+    if (sockets.size <= maxConnections) return;
+    // Over the cap: the oldest connection that is not serving a request makes room.
+    for (const other of sockets) {
+      if (!busy.has(other)) {
+        sockets.delete(other);
+        other.destroy();
+        return;
+      }
+    }
+  });
+  server.on('request', (req, res) => {
+    const socket = req.socket;
+    busy.add(socket);
+    res.once('close', () => busy.delete(socket));
   });
   // A request that cannot be parsed (or came too slowly) gets a short answer, then the door.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
