@@ -4,6 +4,7 @@
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Sink } from './command.js';
+import { safe } from './sanitize.js';
 
 export interface OutputOptions {
   json: boolean;
@@ -45,8 +46,9 @@ export class Output {
     this.write(2, `${text}\n`);
   }
 
+  /** A warning: its text is sanitised (it often quotes untrusted values). */
   warn(text: string): void {
-    this.note(`${this.c.yellow('⚠')} ${text}`);
+    this.note(`${this.c.yellow('⚠')} ${safe(text)}`);
   }
 
   /** The one JSON document of a `--json` run. */
@@ -76,8 +78,12 @@ export class Output {
     }
   }
 
-  /** A column table with a dim header; pads by display width (CJK takes two columns). */
-  columns(head: string[], rows: string[][]): void {
+  /**
+   * A column table with a dim header; pads by display width (CJK takes two columns). Cells
+   * are data (stored rows), sanitised here.
+   */
+  columns(head: string[], unsafeRows: string[][]): void {
+    const rows = unsafeRows.map((r) => r.map(safe));
     const widths = head.map((h, i) =>
       Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ''))),
     );

@@ -10,6 +10,7 @@ import type { CommandSpec, Context, GlobalOptions, Io } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { CliError, debugRequested, isCliError } from './errors.js';
 import { Output } from './output.js';
+import { safe } from './sanitize.js';
 
 /** Set by the build (scripts/build.mjs); absent when the sources run directly. */
 declare const __MUVEE_DINGTALK_VERSION__: string | undefined;
@@ -149,7 +150,8 @@ export function reportError(error: unknown, out: Output, env: NodeJS.ProcessEnv)
       },
     });
   }
-  out.note(`${out.c.red('✗')} ${cliError.message}`);
+  // Messages quote untrusted values (DingTalk's error text, config values): sanitised.
+  out.note(`${out.c.red('✗')} ${safe(cliError.message)}`);
   // Read here, not from config: an error may come before (or from) loading the configuration.
   if (debugRequested(env)) {
     const origin =

@@ -46,10 +46,13 @@ describe(
     after(() => browser?.close());
 
     async function startLogin(dir: string) {
-      const child = startCli(['login', '--emulator', '--no-browser'], {
-        cwd: dir,
-        env: { JWT_SECRET: SECRET },
-      });
+      const child = startCli(
+        ['login', '--emulator', '--no-browser', '--db', join(dir, 'muvee-dingtalk.db')],
+        {
+          cwd: dir,
+          env: { JWT_SECRET: SECRET },
+        },
+      );
       const [, url] = await child.waitForStderr(AUTHORIZE_URL);
       return { child, url: url! };
     }

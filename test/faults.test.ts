@@ -132,16 +132,20 @@ describe('DingTalk faults', { concurrency: 4 }, () => {
 
 test('the DB of a failed login is untouched when it already existed', async (t) => {
   const dir = tempDir(t);
-  const ok = await runCli(['login', '--emulator', '--auto-approve', '--json'], {
+  const db = join(dir, 'muvee-dingtalk.db');
+  const ok = await runCli(['login', '--emulator', '--auto-approve', '--json', '--db', db], {
     cwd: dir,
     env: { JWT_SECRET },
   });
   assert.equal(ok.code, 0);
-  const before = readFileSync(join(dir, 'muvee-dingtalk.db'));
-  const denied = await runCli(['login', '--emulator', '--auto-approve', 'wangwu', '--json'], {
-    cwd: dir,
-    env: { JWT_SECRET, ALLOWED_DOMAINS: 'corp.example' },
-  });
+  const before = readFileSync(db);
+  const denied = await runCli(
+    ['login', '--emulator', '--auto-approve', 'wangwu', '--json', '--db', db],
+    {
+      cwd: dir,
+      env: { JWT_SECRET, ALLOWED_DOMAINS: 'corp.example' },
+    },
+  );
   assert.equal(denied.code, 6);
   assert.ok(readFileSync(join(dir, 'muvee-dingtalk.db')).equals(before));
 });

@@ -139,10 +139,13 @@ describe('unusable database files', { concurrency: 2 }, () => {
   test('a read-only DB file: exit 2 with the path, never a crash', async (t) => {
     const dir = tempDir(t);
     chmodSync(dir, 0o755);
-    const first = await runCli(['login', '--emulator', '--auto-approve', '--json'], {
-      cwd: dir,
-      env: { JWT_SECRET },
-    });
+    const first = await runCli(
+      ['login', '--emulator', '--auto-approve', '--json', '--db', join(dir, 'muvee-dingtalk.db')],
+      {
+        cwd: dir,
+        env: { JWT_SECRET },
+      },
+    );
     assert.equal(first.code, 0);
     const db = join(dir, 'muvee-dingtalk.db');
     chmodSync(db, 0o644);

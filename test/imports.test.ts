@@ -59,10 +59,14 @@ describe('lazy imports', () => {
 
   test('verify-token with a DB file loads better-sqlite3, still no undici or open', (t) => {
     const dir = tempDir(t);
-    spawnSync(process.execPath, ['--', BIN, 'login', '--emulator', '--auto-approve'], {
-      cwd: dir,
-      env: baseEnv({ JWT_SECRET: SECRET }),
-    });
+    spawnSync(
+      process.execPath,
+      ['--', BIN, 'login', '--emulator', '--auto-approve', '--db', 'muvee-dingtalk.db'],
+      {
+        cwd: dir,
+        env: baseEnv({ JWT_SECRET: SECRET }),
+      },
+    );
     const loaded = loadedBy(['verify-token', TOKEN], dir);
     assert.ok(loaded.some(isSqlite), 'better-sqlite3 is loaded when the DB exists');
     assertNone(loaded, 'undici', isUndici);

@@ -395,13 +395,62 @@ describe('login --emulator (the embedded default)', () => {
     ]) {
       assert.ok(result.stdout.includes(text), text);
     }
-    assert.ok(existsSync(join(dir, 'muvee-dingtalk.db')));
+    // An emulator run keeps its demo users out of the configured database unless --db names one.
+    assert.ok(existsSync(join(dir, 'muvee-dingtalk-emulator.db')));
+    assert.ok(!existsSync(join(dir, 'muvee-dingtalk.db')));
+  });
+
+  test('an emulator run never signs with the real JWT_SECRET nor writes the real DB unless named', async (t) => {
+    const dir = tempDir(t);
+    const real = join(dir, 'real.db');
+    const result = await runCli(['login', '--emulator', '--auto-approve', '--json'], {
+      cwd: dir,
+      env: { JWT_SECRET: SECRET, MUVEE_DINGTALK_DB: real },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.throws(() => jwt.verify(json<LoginDoc>(result).sessionToken, SECRET));
+    assert.ok(!existsSync(real), 'MUVEE_DINGTALK_DB from the environment is not written');
+    assert.match(result.stderr, /random secret made for this run/);
+    const named = await runCli(
+      ['login', '--emulator', '--auto-approve', '--json', '--use-jwt-secret', '--db', real],
+      { cwd: dir, env: { JWT_SECRET: SECRET } },
+    );
+    assert.equal(named.code, 0, named.stderr);
+    assert.doesNotThrow(() => jwt.verify(json<LoginDoc>(named).sessionToken, SECRET));
+    assert.ok(existsSync(real));
+  });
+
+  test('--json: no session token, cookie or curl line on stderr; the mobile masked', async (t) => {
+    const result = await runCli(['login', '--emulator', '--auto-approve', '--json'], {
+      cwd: tempDir(t),
+      env: { JWT_SECRET: SECRET },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const doc = json<LoginDoc & { profile: { mobile: string } }>(result);
+    assert.ok(!result.stderr.includes(doc.sessionToken));
+    assert.doesNotMatch(result.stderr, /muvee_session=|curl /);
+    assert.equal(doc.profile.mobile, '138****0000');
+    const shown = await runCli(
+      ['login', '--emulator', '--auto-approve', '--json', '--show-mobile'],
+      {
+        cwd: tempDir(t),
+      },
+    );
+    assert.equal(json<{ profile: { mobile: string } }>(shown).profile.mobile, '13800000000');
   });
 
   test('--auto-approve lisi --json: one JSON document', async (t) => {
     const dir = tempDir(t);
     const result = await runCli(
-      ['login', '--emulator', '--auto-approve', 'lisi', '--json', '--no-browser'],
+      [
+        'login',
+        '--emulator',
+        '--auto-approve',
+        'lisi',
+        '--json',
+        '--no-browser',
+        '--use-jwt-secret',
+      ],
       { cwd: dir, env: { JWT_SECRET: SECRET } },
     );
     assert.equal(result.code, 0, result.stderr);

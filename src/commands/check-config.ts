@@ -14,6 +14,7 @@ import {
 import { runStaticChecks, type Check, type DbProbe } from '../checks.js';
 import type { Config } from '../config.js';
 import { isCliError } from '../errors.js';
+import { safe } from '../sanitize.js';
 
 export const command = defineCommand({
   name: 'check-config',
@@ -52,7 +53,7 @@ async function run(
     const mark = { pass: c.green('✓'), warn: c.yellow('⚠'), fail: c.red('✗') };
     const width = Math.max(...checks.map((check) => check.id.length));
     for (const check of checks)
-      out.line(`${mark[check.status]} ${c.dim(check.id.padEnd(width))}  ${check.message}`);
+      out.line(`${mark[check.status]} ${c.dim(check.id.padEnd(width))}  ${safe(check.message)}`);
     const count = (status: Check['status']) =>
       checks.filter((check) => check.status === status).length;
     out.line();

@@ -14,9 +14,13 @@ import {
 import { systemBrowser } from '../login/browser.js';
 import { runLoginFlow, sqliteStore } from '../login/flow.js';
 import { chooseProvider, sessionSecret } from '../login/provider.js';
+import { resolve } from 'node:path';
 import { reportLogin } from '../login/report.js';
 import { RULES, type Rules } from '../dingtalk/identity.js';
 import { CliError } from '../errors.js';
+
+/** Where emulator runs store their demo users unless `--db` names a database for the run. */
+const EMULATOR_DB = 'muvee-dingtalk-emulator.db';
 
 function rulesOf(value: string | undefined): Rules {
   if (value === undefined) return 'documented';
@@ -49,6 +53,11 @@ const options = {
   ),
   httpTimeout: httpTimeoutOption,
   store: option.negatable('--no-store', 'do not write the user to the local database'),
+  useJwtSecret: option.flag(
+    '--use-jwt-secret',
+    'with --emulator: sign with JWT_SECRET (default: a random per-run secret, so demo users never get a real session)',
+  ),
+  showMobile: option.flag('--show-mobile', "show the profile's mobile number unmasked"),
   rules: option.choice(
     '--rules <rules>',
     "ALLOWED_DOMAINS as muvee's docs say (documented, the default) or as its server code does (server); default MUVEE_DINGTALK_RULES",
@@ -84,7 +93,15 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
     browser,
   });
   try {
-    const jwt = sessionSecret(config, provider);
+    const jwt = sessionSecret(config, provider, options.useJwtSecret === true);
+    // An emulator run writes its demo users into the configured database only when this run
+    // names it (--db); otherwise into a file of its own beside the working directory.
+    const dbFile =
+      provider.emulator && context.globals.db === undefined
+        ? resolve(io.cwd, EMULATOR_DB)
+        : config.dbFile;
+    const dbPath =
+      provider.emulator && context.globals.db === undefined ? `./${EMULATOR_DB}` : config.dbPath;
     const outcome = await runLoginFlow({
       config,
       provider,
@@ -99,11 +116,12 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
       signal,
       openBrowser: browser ? systemBrowser(out) : undefined,
       paste: () => io.stdin(),
-      openStore: options.store !== false ? sqliteStore(config.dbFile, signal) : undefined,
+      openStore: options.store !== false ? sqliteStore(dbFile, signal) : undefined,
       beforeFirstRequest: io.beforeFirstRequest,
     });
     reportLogin(out, outcome, {
-      dbPath: config.dbPath,
+      dbPath,
+      showMobile: options.showMobile === true,
       baseDomain: config.baseDomain,
       demoSecret: jwt.demo,
       emulator: provider.emulator !== undefined,

@@ -286,10 +286,14 @@ export function judgeResponse(
   }
   if (dtCode !== undefined && body) {
     const message = redact(typeof body.message === 'string' ? body.message : '', secrets);
-    const requestId = typeof body.requestid === 'string' ? body.requestid : undefined;
+    // A proxy that echoes the request could put the secret anywhere: redact every field.
+    const requestId =
+      typeof body.requestid === 'string' ? redact(body.requestid, secrets) : undefined;
     const detail = body.accessdenieddetail as { requiredScopes?: unknown } | undefined;
     const scopes = Array.isArray(detail?.requiredScopes)
-      ? detail.requiredScopes.filter((s): s is string => typeof s === 'string')
+      ? detail.requiredScopes
+          .filter((s): s is string => typeof s === 'string')
+          .map((s) => redact(s, secrets))
       : [];
     throw new CliError(
       'dingtalk-refused',
@@ -333,6 +337,8 @@ function missingField(step: Step, field: string, response: ApiResponse): CliErro
     { details: { step, status: response.status, missing: field } },
   );
 }
+
+const PROFILE_STRINGS = ['nick', 'avatarUrl', 'mobile', 'openId', 'unionId', 'email', 'stateCode'];
 
 const optionalString = (value: unknown) => (typeof value === 'string' ? value : undefined);
 const optionalNumber = (value: unknown) => (typeof value === 'number' ? value : undefined);
@@ -407,6 +413,11 @@ export function parseProfileResponse(
     const lenient = bodyOf(response);
     if (error instanceof CliError && lenient) throw withMuveeNote(error, muveeProfileNote(lenient));
     throw error;
+  }
+  // Anyone can put anything in their own profile: a known field that is not a string is
+  // dropped here rather than crash a login after the DB write.
+  for (const field of PROFILE_STRINGS) {
+    if (field in body && typeof body[field] !== 'string') delete body[field];
   }
   const has = (field: string) => typeof body[field] === 'string' && body[field] !== '';
   if (!has('unionId') && !has('email')) {

@@ -23,6 +23,7 @@ import {
 import { CliError, isCliError } from '../errors.js';
 import { failurePage, successPage } from '../html.js';
 import type { Output } from '../output.js';
+import { hasControl, safe } from '../sanitize.js';
 import { mintSessionToken, type Role } from '../session.js';
 import type { LoginInput, LoginResult } from '../store.js';
 import { approveHeadlessly, BROWSER_FAILED, type BrowserOpener } from './browser.js';
@@ -232,6 +233,12 @@ async function completeLogin(
   const userToken = await ctx.api.exchangeCode(result.code, ctx.provider.credentials);
   const profile = await ctx.api.getProfile(userToken.accessToken);
   const resolved = resolveEmail(profile);
+  if (hasControl(resolved.email)) {
+    throw new CliError(
+      'dingtalk-bad-response',
+      `DingTalk sent an email with control characters ('${safe(resolved.email)}'); refusing to store it or sign it into a session (muvee would use it as sent)`,
+    );
+  }
   warnings.push(...resolved.warnings.map((w) => `the email '${resolved.email}': ${w}`));
   const rules = ctx.options.rules ?? 'documented';
   const admissions = { ...bothRules(resolved.email, config.allowedDomains.items), rules };

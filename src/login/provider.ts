@@ -81,11 +81,16 @@ export function emulatorProvider(
  * The secret that signs the session: JWT_SECRET (required for real DingTalk); with the
  * emulator and no JWT_SECRET, a random one for this run (`demo`: muvee will not accept it).
  */
+/**
+ * The secret that signs the session. An emulator run signs its demo users with a random
+ * per-run secret even when JWT_SECRET is set (a demo user must not get a session the real
+ * muvee accepts), unless the run asks for JWT_SECRET by name (`--use-jwt-secret`).
+ */
 export function sessionSecret(
   config: Config,
   provider: Provider,
+  useJwtSecret = false,
 ): { secret: string; demo: boolean } {
-  if (!provider.emulator) return { secret: requireJwtSecret(config), demo: false };
-  if (config.jwtSecret) return { secret: config.jwtSecret, demo: false };
+  if (!provider.emulator || useJwtSecret) return { secret: requireJwtSecret(config), demo: false };
   return { secret: randomBytes(32).toString('hex'), demo: true };
 }

@@ -6,6 +6,7 @@ import type { Profile } from '../dingtalk/client.js';
 import type { ResolvedEmail } from '../dingtalk/identity.js';
 import { maskMobile } from '../dingtalk/identity.js';
 import { humanDuration, type Output } from '../output.js';
+import { safe } from '../sanitize.js';
 import { sessionCookie, SESSION_TTL_SECONDS } from '../session.js';
 import type { LoginOutcome } from './flow.js';
 
@@ -15,11 +16,12 @@ export function printProfile(
   profile: Profile,
   resolved: Pick<ResolvedEmail, 'email' | 'source' | 'note'>,
   verdict: Pick<LoginOutcome, 'admission' | 'admissions' | 'warnings'> & { role: string },
+  showMobile = false,
 ): void {
   const { admission, admissions, role } = verdict;
   const { c } = out;
-  const show = (value: unknown) =>
-    value === undefined || value === '' ? c.dim('—') : String(value);
+  // DingTalk's text is untrusted (any org member sets their own nickname): sanitised.
+  const show = (value: unknown) => (value === undefined || value === '' ? c.dim('—') : safe(value));
   out.line(c.bold('Profile') + c.dim(' (GET /v1.0/contact/users/me)'));
   out.table([
     ['nick', show(profile.nick)],
@@ -29,7 +31,7 @@ export function printProfile(
     [
       'mobile',
       typeof profile.mobile === 'string' && profile.mobile
-        ? maskMobile(profile.mobile)
+        ? safe(showMobile ? profile.mobile : maskMobile(profile.mobile))
         : c.dim('—'),
     ],
     ['avatarUrl', show(profile.avatarUrl)],
@@ -40,13 +42,13 @@ export function printProfile(
   out.table([
     [
       'email',
-      `${resolved.email} ${c.dim(resolved.source === 'profile' ? '(from the profile)' : `(synthetic: ${resolved.note ?? 'no email'})`)}`,
+      `${safe(resolved.email)} ${c.dim(resolved.source === 'profile' ? '(from the profile)' : `(synthetic: ${resolved.note ?? 'no email'})`)}`,
     ],
     [
       'admitted',
       admission.admitted
-        ? `${c.green('yes')}: ${admission.reason}`
-        : `${c.red('no')}: ${admission.reason}`,
+        ? `${c.green('yes')}: ${safe(admission.reason)}`
+        : `${c.red('no')}: ${safe(admission.reason)}`,
     ],
     ...(admissions.documented.admitted !== admissions.server.admitted
       ? ([
@@ -54,8 +56,8 @@ export function printProfile(
             '',
             c.yellow(
               admissions.rules === 'documented'
-                ? `muvee's server code decides otherwise: ${admissions.server.reason} (--rules server follows it)`
-                : `muvee's documentation says otherwise: ${admissions.documented.reason}`,
+                ? `muvee's server code decides otherwise: ${safe(admissions.server.reason)} (--rules server follows it)`
+                : `muvee's documentation says otherwise: ${safe(admissions.documented.reason)}`,
             ),
           ],
         ] as [string, string][])
@@ -66,7 +68,10 @@ export function printProfile(
 }
 
 /** `login --json`'s document: the shape the README promises, keys in this order. */
-export function loginDocument(outcome: LoginOutcome): Record<string, unknown> {
+export function loginDocument(
+  outcome: LoginOutcome,
+  options: { showMobile?: boolean } = {},
+): Record<string, unknown> {
   const { stored } = outcome;
   return {
     email: outcome.email,
@@ -75,7 +80,10 @@ export function loginDocument(outcome: LoginOutcome): Record<string, unknown> {
     admission: outcome.admissions,
     warnings: outcome.warnings,
     role: outcome.role,
-    profile: outcome.profile,
+    profile:
+      typeof outcome.profile.mobile === 'string' && !options.showMobile
+        ? { ...outcome.profile, mobile: maskMobile(outcome.profile.mobile) }
+        : outcome.profile,
     user: stored
       ? {
           id: stored.user.id,
@@ -94,15 +102,17 @@ export interface ReportContext {
   /** The store as configured, for messages. */
   dbPath: string;
   baseDomain: string | undefined;
-  /** A random secret made for this run signed the token (emulator without JWT_SECRET). */
+  /** A random secret made for this run signed the token (an emulator run). */
   demoSecret: boolean;
+  /** Show the mobile unmasked (`--show-mobile`); masked everywhere otherwise, JSON included. */
+  showMobile?: boolean;
   emulator: boolean;
 }
 
 /** Prints a finished login: the JSON document (under `--json`) and the text for humans. */
 export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportContext): void {
   const { c } = out;
-  if (out.json) out.document(loginDocument(outcome));
+  if (out.json) out.document(loginDocument(outcome, ctx));
   out.line(`${c.green('✓')} Signed in with DingTalk${ctx.emulator ? c.dim(' (emulator)') : ''}`);
   out.line();
   printProfile(
@@ -110,6 +120,7 @@ export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportConte
     outcome.profile,
     { email: outcome.email, source: outcome.emailSource, note: outcome.emailNote },
     outcome,
+    ctx.showMobile,
   );
   const { stored } = outcome;
   const refreshed = (overridden: boolean) =>
@@ -123,10 +134,10 @@ export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportConte
             ? c.green(`new user, stored in ${ctx.dbPath}`)
             : `existing user updated in ${ctx.dbPath} (created ${stored.user.createdAt})`,
         ],
-        ['name', `${stored.user.name}${refreshed(stored.user.nameOverridden)}`],
+        ['name', `${safe(stored.user.name)}${refreshed(stored.user.nameOverridden)}`],
         [
           'avatar',
-          `${stored.user.avatarUrl || c.dim('—')}${refreshed(stored.user.avatarOverridden)}`,
+          `${stored.user.avatarUrl ? safe(stored.user.avatarUrl) : c.dim('—')}${refreshed(stored.user.avatarOverridden)}`,
         ],
         [
           'role',
@@ -155,7 +166,7 @@ export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportConte
     userRows.push([
       'note',
       c.yellow(
-        `this DingTalk account (unionId ${outcome.profile.unionId}) was stored before as ${stored.previousEmailForUnionId}; its email changed`,
+        `this DingTalk account (unionId ${safe(outcome.profile.unionId)}) was stored before as ${safe(stored.previousEmailForUnionId)}; its email changed`,
       ),
     ]);
   }
@@ -163,20 +174,27 @@ export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportConte
   out.line(c.bold('Stored user'));
   out.table(userRows);
   const site = ctx.baseDomain ? `https://${ctx.baseDomain}/` : 'http://localhost:8080/';
-  const sessionRows: [string, string][] = [
-    ['cookie', sessionCookie(outcome.token)],
-    ['curl', `curl -H 'Cookie: muvee_session=${outcome.token}' ${site}`],
-  ];
-  if (!ctx.demoSecret)
-    sessionRows.push(['check', `muvee-dingtalk verify-token 'muvee_session=${outcome.token}'`]);
   out.line();
   out.line(c.bold('Session') + c.dim(` (HS256, expires in ${humanDuration(SESSION_TTL_SECONDS)})`));
-  out.table(sessionRows);
+  if (out.json) {
+    // Human text goes to stderr under --json, which lands in CI logs: no live session there.
+    out.line(
+      `  ${c.dim('the session token is in the JSON document (sessionToken), not repeated here')}`,
+    );
+  } else {
+    const rows: [string, string][] = [
+      ['cookie', sessionCookie(outcome.token)],
+      ['curl', `curl -H 'Cookie: muvee_session=${outcome.token}' ${site}`],
+    ];
+    if (!ctx.demoSecret)
+      rows.push(['check', `muvee-dingtalk verify-token 'muvee_session=${outcome.token}'`]);
+    out.table(rows);
+  }
   if (ctx.demoSecret) {
     out.line();
     out.line(
       c.yellow(
-        '⚠ JWT_SECRET is not set, so a random secret made for this run signed the token: muvee will not accept it. Set JWT_SECRET to sign real sessions.',
+        '⚠ an emulator run: a random secret made for this run signed the token, so muvee will not accept it (demo users never get a real session). --use-jwt-secret signs with JWT_SECRET instead.',
       ),
     );
   }

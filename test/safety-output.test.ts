@@ -1,0 +1,151 @@
+/**
+ * Untrusted text never reaches a terminal raw (issue "Safe in a terminal and in CI logs"):
+ * DingTalk's profile and errors, stored rows, config values; odd profiles never crash a login.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parseProfileResponse } from '../src/dingtalk/client.ts';
+import { startEmulator, type Emulator } from '../src/emulator/server.ts';
+import {
+  BUILTIN_USERS,
+  EMULATOR_CLIENT_ID as ID,
+  EMULATOR_CLIENT_SECRET as CLIENT_SECRET,
+} from '../src/emulator/users.ts';
+import { hasControl, safe } from '../src/sanitize.ts';
+import { Store } from '../src/store.ts';
+import {
+  AUTHORIZE_URL,
+  decide,
+  emulatorLoginEnv,
+  json,
+  runCli,
+  SECRET,
+  startCli,
+  tempDir,
+} from './helpers.ts';
+
+const ESC = '\u001b';
+const EVIL = `${ESC}[2J${ESC}]0;pwned\u0007\u009b31m\u202eevil`;
+
+test('safe() escapes control characters, C1, bidi overrides and newlines; keeps the rest', () => {
+  assert.equal(safe(`a${ESC}[31mb`), 'a\\x1b[31mb');
+  assert.equal(safe('x\ny\tz'), 'x\\x0ay\\x09z');
+  assert.equal(safe('\u009b\u202e'), '\\x9b\\u202e');
+  assert.equal(safe('张三 <a@b.example>'), '张三 <a@b.example>');
+  assert.equal(hasControl(EVIL), true);
+  assert.equal(hasControl('plain'), false);
+});
+
+test('a profile field that is not a string is dropped, not a crash', () => {
+  const profile = parseProfileResponse({
+    status: 200,
+    contentType: 'application/json',
+    text: JSON.stringify({
+      nick: { toString: 1 },
+      unionId: 'U1',
+      email: 'a@corp.example',
+      mobile: 42,
+    }),
+  });
+  assert.equal(profile.nick, undefined);
+  assert.equal(profile.mobile, undefined);
+  assert.equal(profile.email, 'a@corp.example');
+});
+
+describe('a hostile profile, end to end', () => {
+  let emu: Emulator;
+  let dir: string;
+  before(async () => {
+    emu = await startEmulator({
+      users: [
+        ...BUILTIN_USERS,
+        {
+          id: 'evil',
+          nick: EVIL,
+          unionId: 'emuUnion-evil',
+          openId: 'o',
+          email: 'evil@corp.example',
+          avatarUrl: `https://x/${ESC}[1A`,
+        },
+        {
+          id: 'evilmail',
+          nick: 'n',
+          unionId: 'emuUnion-evilmail',
+          openId: 'o',
+          email: `a${ESC}[31m@corp.example`,
+        },
+        {
+          id: 'object',
+          nick: 'n',
+          unionId: 'emuUnion-object',
+          openId: 'o',
+          email: 'object@corp.example',
+        },
+      ],
+    });
+    dir = tempDir();
+  });
+  after(() => emu.close());
+
+  async function login(who: string, args: string[] = []) {
+    const db = join(dir, `${who}-${Math.random().toString(36).slice(2)}.db`);
+    const { env } = await emulatorLoginEnv(emu, {
+      clientId: ID,
+      clientSecret: CLIENT_SECRET,
+      jwtSecret: SECRET,
+      db,
+    });
+    const run = startCli(['login', '--no-browser', ...args], { env, cwd: dir });
+    const [, url] = await run.waitForStderr(AUTHORIZE_URL);
+    await decide(url!, 'approve', who);
+    return { ...(await run.done), db };
+  }
+
+  test('escape sequences in the nick and avatar are shown escaped, never raw', async () => {
+    const r = await login('evil');
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.stdout.includes(ESC) || !r.stdout.includes(`${ESC}[2J`), 'no raw clear-screen');
+    assert.ok(!(r.stdout + r.stderr).includes(`${ESC}]0;pwned`));
+    assert.ok(!(r.stdout + r.stderr).includes('\u202e'));
+    assert.match(r.stdout, /\\x1b\[2J\\x1b\]0;pwned\\x07\\x9b31m\\u202eevil/);
+    // Stored names replayed by users show stay escaped too.
+    const show = await runCli(['users', 'show', 'evil@corp.example', '--db', r.db]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.ok(!show.stdout.includes(`${ESC}[2J`));
+    assert.match(show.stdout, /\\x1b\[2J/);
+  });
+
+  test('an email with control characters is refused before it is stored or signed', async () => {
+    const r = await login('evilmail', ['--json']);
+    assert.equal(r.code, 4);
+    assert.match(json<{ error: { message: string } }>(r).error.message, /control characters/);
+    assert.ok(!r.stderr.includes(`a${ESC}[31m`));
+    assert.equal(Store.openExisting(r.db)?.list().length ?? 0, 0);
+  });
+
+  test("DingTalk's error text is sanitised in the one-line error", async () => {
+    emu.setFault('userAccessToken', {
+      status: 400,
+      body: JSON.stringify({
+        code: `bad${ESC}[31m`,
+        message: `m${ESC}]0;x\u0007`,
+        requestid: `r${ESC}[1A`,
+      }),
+      times: 1,
+    });
+    const r = await login('zhangsan');
+    assert.equal(r.code, 3);
+    assert.ok(!r.stderr.includes(ESC), JSON.stringify(r.stderr));
+    assert.match(r.stderr, /bad\\x1b\[31m/);
+  });
+});
+
+test('check-config shows a hostile config value escaped', async (t) => {
+  const r = await runCli(['check-config'], {
+    env: { DINGTALK_CLIENT_ID: `ding${ESC}[2Jx`, BASE_DOMAIN: `corp${ESC}]0;t\u0007.example` },
+    cwd: tempDir(t),
+  });
+  assert.ok(!r.stdout.includes(ESC + '[2J'));
+  assert.ok(!r.stdout.includes(ESC + ']0;'));
+});
