@@ -179,6 +179,8 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   }
   // An idle connection the server closes (restart, idle timeout) must not crash the process.
   pool.on('error', () => {});
+  // Nor may one that breaks while checked out between two queries: the next query reports it.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const store = new PgStore(pool, url, options);
   try {
     const client = await store.connect();
@@ -460,8 +462,12 @@ export class PgStore implements UserStore {
     return rows[0] && toUser(rows[0]);
   }
 
-  async list(): Promise<StoredUser[]> {
-    const { rows } = await this.query<UserRow>(`${USER_SELECT} ORDER BY u.created_at, u.email`);
+  /** Every user (or a page: skip `offset`, then at most `limit`), by created_at then email. */
+  async list(page: { offset?: number; limit?: number } = {}): Promise<StoredUser[]> {
+    const { rows } = await this.query<UserRow>(
+      `${USER_SELECT} ORDER BY u.created_at, u.email LIMIT $1 OFFSET $2`,
+      [page.limit ?? null, page.offset ?? 0],
+    );
     return rows.map(toUser);
   }
 

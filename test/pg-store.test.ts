@@ -386,6 +386,15 @@ describe("muvee's PostgreSQL store", () => {
       ['invitations', 'oauth_accounts', 'platform_members', 'system_settings', 'users'],
     );
     assert.equal((await store.findByEmail('a@corp.example'))?.lastLoginAt, null);
+    await store.recordLogin(login('b@corp.example', { now: new Date(Date.now() + 1000) }));
+    assert.deepEqual(
+      (await store.list({ offset: 1, limit: 5 })).map((u) => u.email),
+      ['b@corp.example'],
+    );
+    assert.deepEqual(
+      (await store.list({ limit: 1 })).map((u) => u.email),
+      ['a@corp.example'],
+    );
   });
 });
 
