@@ -64,10 +64,13 @@ function envFileChecks(config: Config): Check[] {
     checks.push(pass('env-file', `no env file at ${envFile.path}; using the environment only`));
   } else if (envFile.malformed.length > 0) {
     const lines = envFile.malformed.map((m) => m.line).join(', ');
+    const cut = envFile.malformed.find((m) => m.why);
     checks.push(
       fail(
         'env-file',
-        `${envFile.path}: line ${lines} is not NAME=value and is ignored; fix it (see .env.example)`,
+        cut
+          ? `${envFile.path}: line ${cut.line} (${cut.text}) ${cut.why}`
+          : `${envFile.path}: line ${lines} is not NAME=value and is ignored; fix it (see .env.example)`,
       ),
     );
   } else {
@@ -336,7 +339,12 @@ function listShape(
 }
 
 function baseUrlChecks(config: Config): Check[] {
-  const checks: Check[] = [];
+  const checks: Check[] = config.baseCredentials.map((name) =>
+    fail(
+      name === 'DINGTALK_LOGIN_BASE' ? 'login-base' : 'api-base',
+      `${name} has a user:password@ part, which is never sent (nor shown); remove it`,
+    ),
+  );
   for (const [name, value] of [
     ['DINGTALK_LOGIN_BASE', config.loginBase],
     ['DINGTALK_API_BASE', config.apiBase],

@@ -45,8 +45,11 @@ export interface EnvFileInfo {
   path: string;
   /** Whether the file was found (a missing default `./.env` is not an error). */
   loaded: boolean;
-  /** Lines dotenv would silently ignore: `{ line: 3, text: 'oops' }`. */
-  malformed: { line: number; text: string }[];
+  /**
+   * Lines dotenv would silently drop or cut short: `{ line: 3, text: 'JWT_SECRET …', why }`.
+   * `text` never holds a value (a malformed line is often a secret).
+   */
+  malformed: { line: number; text: string; why?: string }[];
   /** Names that look like ours but are not (typos such as `DINGTALK_CLIENTID`). */
   unknown: string[];
 }
@@ -65,6 +68,8 @@ export interface Config {
   dbFile: string;
   loginBase: string;
   apiBase: string;
+  /** Base URLs that carried `user:password@` (removed from loginBase/apiBase: never printed). */
+  baseCredentials: VariableName[];
   /**
    * MUVEE_DINGTALK_RULES: which ALLOWED_DOMAINS rule login verdicts follow, `documented`
    * (default) or `server`; as written (check-config flags anything else).
@@ -150,6 +155,10 @@ export function resolveConfig(input: {
   };
   const withDefault = (name: keyof typeof DEFAULTS): string => pick(name) ?? DEFAULTS[name];
 
+  const bases = {
+    DINGTALK_LOGIN_BASE: withDefault('DINGTALK_LOGIN_BASE'),
+    DINGTALK_API_BASE: withDefault('DINGTALK_API_BASE'),
+  };
   const platform = input.platform ?? process.platform;
   return {
     clientId: pick('DINGTALK_CLIENT_ID'),
@@ -161,8 +170,11 @@ export function resolveConfig(input: {
     jwtSecret: pick('JWT_SECRET', true),
     dbPath: withDefault('MUVEE_DINGTALK_DB'),
     dbFile: resolve(input.cwd ?? process.cwd(), withDefault('MUVEE_DINGTALK_DB')),
-    loginBase: withDefault('DINGTALK_LOGIN_BASE').replace(/\/+$/, ''),
-    apiBase: withDefault('DINGTALK_API_BASE').replace(/\/+$/, ''),
+    loginBase: withoutCredentials(bases.DINGTALK_LOGIN_BASE).replace(/\/+$/, ''),
+    apiBase: withoutCredentials(bases.DINGTALK_API_BASE).replace(/\/+$/, ''),
+    baseCredentials: (['DINGTALK_LOGIN_BASE', 'DINGTALK_API_BASE'] as const).filter(
+      (name) => withoutCredentials(bases[name]) !== bases[name],
+    ),
     rules: pick('MUVEE_DINGTALK_RULES'),
     sources,
     trimmed,
@@ -187,6 +199,30 @@ export function splitList(value: string | undefined): ListValue {
   const parts = value.split(',').map((part) => part.trim());
   const items = parts.filter((part) => part !== '');
   return { items, emptyItems: parts.length - items.length };
+}
+
+/** Pure: a URL without its `user:password@` part (any other text is returned as it is). */
+export function withoutCredentials(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.username === '' && url.password === '') return text;
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return text;
+  }
+}
+
+/** Throws when a base URL carried credentials: they would never be sent, only leak in output. */
+export function requireBaseUrls(config: Config): void {
+  const name = config.baseCredentials[0];
+  if (name) {
+    throw new CliError(
+      'config',
+      `${name} has a user:password@ part, which this tool never sends (and never prints); remove it, and give the proxy its credentials another way`,
+    );
+  }
 }
 
 function isTruthy(value: string | undefined): boolean {
@@ -232,8 +268,13 @@ function readEnvFile(
  * Pure: the lines of a `.env` text that dotenv would silently drop. Multi-line quoted values
  * are followed to their closing quote so their inner lines are not reported.
  */
-export function findMalformedLines(text: string): { line: number; text: string }[] {
-  const malformed: { line: number; text: string }[] = [];
+export function findMalformedLines(text: string): { line: number; text: string; why?: string }[] {
+  const malformed: { line: number; text: string; why?: string }[] = [];
+  // Only the leading name of a line is ever shown: the rest may be a secret.
+  const nameOf = (line: string) => {
+    const name = /^(?:export\s+)?([\w.-]{1,60})/.exec(line)?.[1];
+    return name ? `${name} …` : '…';
+  };
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   let openQuote: string | undefined;
   lines.forEach((raw, index) => {
@@ -245,13 +286,20 @@ export function findMalformedLines(text: string): { line: number; text: string }
     if (line === '' || line.startsWith('#')) return;
     const match = /^(?:export\s+)?[\w.-]+\s*[=:]\s*(.*)$/.exec(line);
     if (!match) {
-      malformed.push({ line: index + 1, text: line.length > 40 ? `${line.slice(0, 40)}…` : line });
+      malformed.push({ line: index + 1, text: nameOf(line) });
       return;
     }
     const value = match[1] ?? '';
     const quote = value[0];
     if ((quote === '"' || quote === "'" || quote === '`') && !value.slice(1).includes(quote)) {
       openQuote = quote;
+    } else if (quote !== '"' && quote !== "'" && quote !== '`' && /\S#/.test(value)) {
+      // dotenv ends an unquoted value at '#': `JWT_SECRET=abc#def` is read as `abc`.
+      malformed.push({
+        line: index + 1,
+        text: nameOf(line),
+        why: "has an unquoted '#', where dotenv cuts the value short; quote the value",
+      });
     }
   });
   return malformed;
@@ -263,7 +311,9 @@ export function assertEnvFileWellFormed(config: Config): void {
   if (first) {
     throw new CliError(
       'config',
-      `env file '${config.envFile.path}' line ${first.line} is not NAME=value ('${first.text}'); fix or remove that line (see .env.example)`,
+      first.why
+        ? `env file '${config.envFile.path}' line ${first.line} (${first.text}) ${first.why}`
+        : `env file '${config.envFile.path}' line ${first.line} (${first.text}) is not NAME=value; fix or remove that line (see .env.example)`,
     );
   }
 }

@@ -11,7 +11,7 @@ import {
   splitList,
   type EnvFileInfo,
 } from '../src/config.ts';
-import { SECRET, tempDir } from './helpers.ts';
+import { json, runCli, SECRET, tempDir } from './helpers.ts';
 
 const noFile: EnvFileInfo = { path: '/x/.env', loaded: false, malformed: [], unknown: [] };
 const GOOD = {
@@ -122,6 +122,21 @@ describe('.env files', () => {
       findMalformedLines(text).map((m) => m.line),
       [5, 9],
     );
+  });
+
+  test('a malformed line is named, never quoted: its value may be a secret', () => {
+    const [m] = findMalformedLines('JWT_SECRET 0123456789abcdef0123456789abcdef');
+    assert.equal(m!.text, 'JWT_SECRET …');
+    assert.ok(!JSON.stringify(m).includes('0123456789'));
+  });
+
+  test("an unquoted '#' inside a value (dotenv cuts it there) is reported; quoted or spaced is not", () => {
+    const cut = findMalformedLines('JWT_SECRET=abc#def\nA="x#y"\nB=ok # comment\nC=\'p#q\'');
+    assert.deepEqual(
+      cut.map((m) => [m.line, m.text]),
+      [[1, 'JWT_SECRET …']],
+    );
+    assert.match(cut[0]!.why!, /quote the value/);
   });
 
   test('loadConfig reads ./.env by default and the environment wins', (t) => {
@@ -376,5 +391,69 @@ describe('static checks', () => {
       chmodSync(join(dir, 'ro.db'), 0o400);
       assert.match(probeDb(join(dir, 'ro.db')).problem ?? '', /not writable/);
     }
+  });
+});
+
+describe('secrets in configuration never printed', () => {
+  test('a malformed .env line holding a secret: exit 2 naming the line, not the value', async (t) => {
+    const dir = tempDir(t);
+    const hex = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+    writeFileSync(join(dir, '.env'), `JWT_SECRET ${hex}\n`);
+    const r = await runCli(
+      [
+        'mint-token',
+        '--uid',
+        '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a',
+        '--email',
+        'a@b.example',
+        '--role',
+        'member',
+      ],
+      { cwd: dir },
+    );
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /line 1 \(JWT_SECRET …\)/);
+    assert.ok(!(r.stdout + r.stderr).includes(hex.slice(0, 8)));
+    const check = await runCli(['check-config'], { cwd: dir });
+    assert.ok(!(check.stdout + check.stderr).includes(hex.slice(0, 8)));
+  });
+
+  test('JWT_SECRET=abc#def (dotenv would cut it to abc): exit 2, quote it', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, '.env'), 'JWT_SECRET=abcdefghijklmnopqrstuvwxyz012345#6789\n');
+    const r = await runCli(
+      [
+        'mint-token',
+        '--uid',
+        '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a',
+        '--email',
+        'a@b.example',
+        '--role',
+        'member',
+      ],
+      { cwd: dir },
+    );
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unquoted '#'.*quote the value/);
+  });
+
+  test('user:pw@ in DINGTALK_*_BASE: never printed, refused for a login, failed by check-config', async (t) => {
+    const env = {
+      DINGTALK_API_BASE: 'https://proxyuser:s3cretpw@gw.corp.example/dingtalk',
+      DINGTALK_CLIENT_ID: 'dingabcdefghij123456',
+      DINGTALK_CLIENT_SECRET: 'x'.repeat(40),
+      JWT_SECRET: 'y'.repeat(40),
+    };
+    const check = await runCli(['check-config', '--json'], { env, cwd: tempDir(t) });
+    assert.ok(!check.stdout.includes('s3cretpw'));
+    const doc = json<{ checks: { id: string; status: string; message: string }[] }>(check);
+    assert.match(
+      doc.checks.find((c) => c.id === 'api-base' && c.status === 'fail')?.message ?? '',
+      /user:password@/,
+    );
+    const login = await runCli(['login', '--no-browser'], { env, cwd: tempDir(t) });
+    assert.equal(login.code, 2);
+    assert.ok(!(login.stdout + login.stderr).includes('s3cretpw'));
+    assert.match(login.stderr, /DINGTALK_API_BASE has a user:password@ part/);
   });
 });

@@ -15,6 +15,7 @@ import { systemBrowser } from '../login/browser.js';
 import { runLoginFlow, sqliteStore } from '../login/flow.js';
 import { chooseProvider, sessionSecret } from '../login/provider.js';
 import { resolve } from 'node:path';
+import { requireBaseUrls } from '../config.js';
 import { reportLogin } from '../login/report.js';
 import { RULES, type Rules } from '../dingtalk/identity.js';
 import { CliError } from '../errors.js';
@@ -84,6 +85,7 @@ export const command = defineCommand({
 async function run(context: Context, _args: string[], options: LoginOptions): Promise<void> {
   const { out, io } = context;
   const config = commandConfig(context);
+  if (!options.emulator) requireBaseUrls(config);
   // Ctrl-C from the very start (reading the signal installs the handlers): nothing is stored.
   const { signal } = io;
   const browser = options.browser !== false;
