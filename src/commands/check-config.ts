@@ -2,8 +2,6 @@
  * `check-config`: one line per check, the fix in each message; `--live` asks DingTalk to
  * validate the app credentials; `--strict` makes warnings fail. Exit 0 or 7.
  */
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import {
   commandConfig,
   defineCommand,
@@ -13,6 +11,7 @@ import {
 } from '../command.js';
 import { runStaticChecks, type Check, type DbProbe } from '../checks.js';
 import type { Config } from '../config.js';
+import { judgeDbPath } from '../db-probe.js';
 import { isCliError } from '../errors.js';
 import { safe } from '../sanitize.js';
 
@@ -38,7 +37,12 @@ async function run(
 ): Promise<number> {
   const { out } = context;
   const config = commandConfig(context, { tolerateEnvFile: true });
-  const checks = runStaticChecks(config, probeDb(config.dbFile));
+  const db = config.dbIsPostgres ? { exists: true, problem: undefined } : probeDb(config.dbFile);
+  const checks = runStaticChecks(config, db);
+  // A usable file that others can read or write, or a link: the db-path check warns.
+  const dbCheck = checks.find((check) => check.id === 'db-path');
+  if (dbCheck && dbCheck.status === 'pass' && db.warnings.length > 0)
+    Object.assign(dbCheck, { status: 'warn', message: db.warnings.join('; ') });
   if (options.live)
     checks.push(await liveCheck(config, options.httpTimeout * 1000, context.io.beforeFirstRequest));
 
@@ -65,26 +69,15 @@ async function run(
   return ok ? 0 : 7;
 }
 
-/** Can the DB file be written, or created in its folder? */
-export function probeDb(path: string): DbProbe {
-  const full = resolve(path);
-  try {
-    if (existsSync(full)) {
-      if (statSync(full).isDirectory()) return { exists: true, problem: 'is a directory' };
-      accessSync(full, constants.R_OK | constants.W_OK);
-      return { exists: true, problem: undefined };
-    }
-    const dir = dirname(full);
-    if (!existsSync(dir))
-      return { exists: false, problem: `is in a folder that does not exist (${dir})` };
-    accessSync(dir, constants.W_OK);
-    return { exists: false, problem: undefined };
-  } catch (error) {
-    return {
-      exists: existsSync(full),
-      problem: `is not writable (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-    };
-  }
+/** Can the DB file be written, or created in its folder? (db-probe.ts judges; warnings too.) */
+export function probeDb(path: string): DbProbe & { warnings: string[]; fix: string | undefined } {
+  const judged = judgeDbPath(path);
+  return {
+    exists: judged.exists,
+    problem: judged.problem,
+    fix: judged.fix,
+    warnings: judged.warnings,
+  };
 }
 
 async function liveCheck(

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
+import { requireUsableDb } from '../db-probe.js';
 import { buildAuthorizeUrl, newState, type CallbackResult } from '../dingtalk/authorize.js';
 import { DingTalkClient, type Profile } from '../dingtalk/client.js';
 import {
@@ -71,8 +72,11 @@ export interface LoginFlowInputs {
   openBrowser?: BrowserOpener | undefined;
   /** Absent: nobody can paste the landed URL. Never read when the emulator approves by itself. */
   paste?: PasteSource | undefined;
-  /** Opens the store when the user is to be written; absent: nothing is stored (`--no-store`). */
-  openStore?: (() => Promise<LoginStore>) | undefined;
+  /**
+   * Opens the store when the user is to be written; absent: nothing is stored (`--no-store`).
+   * Its `warnings` (about the DB file) are printed before the browser opens.
+   */
+  openStore?: ((() => Promise<LoginStore>) & { warnings?: readonly string[] }) | undefined;
   /** Default: a `DingTalkClient` on the API base, closed when the flow ends. */
   dingtalk?: (apiBase: string) => DingTalkApi;
   /** Given to the default client: awaited before its first request (`Io.beforeFirstRequest`). */
@@ -108,14 +112,21 @@ export function interruptedError(): CliError {
 
 /**
  * The store `login` writes to: better-sqlite3, loaded only when a user is to be stored.
- * Nothing is opened (or created) once `signal` is aborted.
+ * Nothing is opened (or created) once `signal` is aborted. The path is judged now, before the
+ * flow binds anything or opens a browser: an unusable one is `db-unusable` (exit 2) with the
+ * single-use code never spent; `warnings` (a file others can read, a link) are printed first.
  */
-export function sqliteStore(dbFile: string, signal: AbortSignal): () => Promise<LoginStore> {
-  return async () => {
+export function sqliteStore(
+  dbFile: string,
+  signal: AbortSignal,
+): (() => Promise<LoginStore>) & { warnings: readonly string[] } {
+  const warnings = requireUsableDb(dbFile);
+  const open = async () => {
     const { Store } = await import('../store.js');
     if (signal.aborted) throw interruptedError();
     return Store.open(dbFile);
   };
+  return Object.assign(open, { warnings });
 }
 
 /** Runs one login; throws a `CliError` on failure, with nothing stored. */
@@ -133,6 +144,7 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
   interrupted.catch(() => {});
   try {
     if (signal.aborted) throw interruptedError();
+    for (const warning of inputs.openStore?.warnings ?? []) out.warn(warning);
     const state = newState();
     const { server, redirectUrl } = await bindListener({
       redirectUrl: inputs.config.redirectUrl,
