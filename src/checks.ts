@@ -45,7 +45,12 @@ export function runStaticChecks(config: Config, db: DbProbe): Check[] {
     jwtSecretCheck(config.jwtSecret),
     ...listChecks(config),
     ...baseUrlChecks(config),
-    dbCheck(config.dbPath, db),
+    config.dbIsPostgres
+      ? pass(
+          'db-path',
+          `the store is muvee's PostgreSQL at ${config.dbPath}; its schema is checked on connect, and nothing is written without --apply`,
+        )
+      : dbCheck(config.dbPath, db),
     ...(config.rules !== undefined && config.rules !== 'documented' && config.rules !== 'server'
       ? [
           fail(

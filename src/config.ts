@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import { isPostgresUrl, redactUrl } from './db-url.js';
 import { CliError, debugRequested } from './errors.js';
 
 export const VARIABLES = [
@@ -21,6 +22,7 @@ export const VARIABLES = [
   'ADMIN_EMAILS',
   'JWT_SECRET',
   'MUVEE_DINGTALK_DB',
+  'DATABASE_URL',
   'DINGTALK_LOGIN_BASE',
   'DINGTALK_API_BASE',
   'MUVEE_DINGTALK_RULES',
@@ -62,10 +64,15 @@ export interface Config {
   allowedDomains: ListValue;
   adminEmails: ListValue;
   jwtSecret: string | undefined;
-  /** The store as configured (for messages): a path, relative to the working directory. */
+  /**
+   * The store for messages: a path relative to the working directory, or muvee's PostgreSQL
+   * URL with its password redacted. Never holds a password.
+   */
   dbPath: string;
-  /** The store's absolute path (resolved against the working directory the config was read in). */
+  /** The store to open: the absolute SQLite path, or the PostgreSQL URL (password included). */
   dbFile: string;
+  /** `--db`/MUVEE_DINGTALK_DB/DATABASE_URL named a postgres:// URL: muvee's own database. */
+  dbIsPostgres: boolean;
   loginBase: string;
   apiBase: string;
   /** Base URLs that carried `user:password@` (removed from loginBase/apiBase: never printed). */
@@ -168,8 +175,7 @@ export function resolveConfig(input: {
     allowedDomains: splitList(pick('ALLOWED_DOMAINS')),
     adminEmails: splitList(pick('ADMIN_EMAILS')),
     jwtSecret: pick('JWT_SECRET', true),
-    dbPath: withDefault('MUVEE_DINGTALK_DB'),
-    dbFile: resolve(input.cwd ?? process.cwd(), withDefault('MUVEE_DINGTALK_DB')),
+    ...database(pick('MUVEE_DINGTALK_DB'), pick('DATABASE_URL'), input.cwd ?? process.cwd()),
     loginBase: withoutCredentials(bases.DINGTALK_LOGIN_BASE).replace(/\/+$/, ''),
     apiBase: withoutCredentials(bases.DINGTALK_API_BASE).replace(/\/+$/, ''),
     baseCredentials: (['DINGTALK_LOGIN_BASE', 'DINGTALK_API_BASE'] as const).filter(
@@ -199,6 +205,25 @@ export function splitList(value: string | undefined): ListValue {
   const parts = value.split(',').map((part) => part.trim());
   const items = parts.filter((part) => part !== '');
   return { items, emptyItems: parts.length - items.length };
+}
+
+/**
+ * Pure: which store: `--db` or MUVEE_DINGTALK_DB (a path or a postgres:// URL), else
+ * DATABASE_URL when it is a postgres:// URL (muvee's own variable, so the tool can run beside
+ * muvee with muvee's env file), else ./muvee-dingtalk.db.
+ */
+export function database(
+  configured: string | undefined,
+  databaseUrl: string | undefined,
+  cwd: string,
+): Pick<Config, 'dbPath' | 'dbFile' | 'dbIsPostgres'> {
+  const db =
+    configured ??
+    (databaseUrl !== undefined && isPostgresUrl(databaseUrl) ? databaseUrl : undefined) ??
+    DEFAULTS.MUVEE_DINGTALK_DB;
+  return isPostgresUrl(db)
+    ? { dbPath: redactUrl(db), dbFile: db, dbIsPostgres: true }
+    : { dbPath: db, dbFile: resolve(cwd, db), dbIsPostgres: false };
 }
 
 /** Pure: a URL without its `user:password@` part (any other text is returned as it is). */

@@ -37,7 +37,9 @@ async function run(
 ): Promise<number> {
   const { out } = context;
   const config = commandConfig(context, { tolerateEnvFile: true });
-  const db = config.dbIsPostgres ? { exists: true, problem: undefined } : probeDb(config.dbFile);
+  const db = config.dbIsPostgres
+    ? { exists: true, problem: undefined, warnings: [], fix: undefined }
+    : probeDb(config.dbFile);
   const checks = runStaticChecks(config, db);
   // A usable file that others can read or write, or a link: the db-path check warns.
   const dbCheck = checks.find((check) => check.id === 'db-path');

@@ -3,6 +3,7 @@
  * The flow itself is `login/flow.ts`; this declares the command, turns its flags into the
  * flow's inputs and prints the outcome (`login/report.ts`).
  */
+import { InvalidArgumentError } from 'commander';
 import {
   commandConfig,
   defineCommand,
@@ -16,9 +17,13 @@ import { runLoginFlow, sqliteStore } from '../login/flow.js';
 import { chooseProvider, sessionSecret } from '../login/provider.js';
 import { resolve } from 'node:path';
 import { requireBaseUrls } from '../config.js';
+import { postgresStore } from '../login/pg.js';
 import { reportLogin } from '../login/report.js';
 import { RULES, type Rules } from '../dingtalk/identity.js';
 import { CliError } from '../errors.js';
+import { isListenSpec } from '../login/listener.js';
+import { Output } from '../output.js';
+import { safe } from '../sanitize.js';
 
 /** Where emulator runs store their demo users unless `--db` names a database for the run. */
 const EMULATOR_DB = 'muvee-dingtalk-emulator.db';
@@ -42,10 +47,37 @@ const options = {
     'with --emulator: approve as this emulated user without a browser (default zhangsan)',
   ),
   browser: option.negatable('--no-browser', 'do not open a browser; only print the authorize URL'),
-  listen: option.string(
-    '--listen <host:port>',
-    'where the callback listener binds (default: host and port of DINGTALK_REDIRECT_URL)',
+  listen: {
+    ...option.string(
+      '--listen <host:port>',
+      'where the callback listener binds (default: host and port of DINGTALK_REDIRECT_URL)',
+    ),
+    parse: (value: string) => {
+      if (!isListenSpec(value))
+        throw new InvalidArgumentError(
+          `'${value}' is not host:port; use e.g. 127.0.0.1:8080, [::1]:8080 or 8080`,
+        );
+      return value;
+    },
+  },
+  clientId: option.string(
+    '--client-id <appkey>',
+    "the app's AppKey for this run (overrides DINGTALK_CLIENT_ID; the secret only ever comes from the environment)",
   ),
+  redirectUrl: {
+    ...option.string(
+      '--redirect-url <url>',
+      'the callback registered in the console, for this run (overrides DINGTALK_REDIRECT_URL)',
+    ),
+    parse: (value: string) => {
+      if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol))
+        throw new InvalidArgumentError(
+          `'${value}' is not an http(s) URL; use e.g. http://localhost:8080/auth/dingtalk/callback`,
+        );
+      return value;
+    },
+  },
+  quiet: option.flag('--quiet', 'print only the session token on stdout (errors still on stderr)'),
   timeout: option.seconds(
     '--timeout <seconds>',
     'give up waiting for the callback after this long',
@@ -54,6 +86,10 @@ const options = {
   ),
   httpTimeout: httpTimeoutOption,
   store: option.negatable('--no-store', 'do not write the user to the local database'),
+  apply: option.flag(
+    '--apply',
+    "with muvee's PostgreSQL (--db postgres://… or DATABASE_URL): write the login as muvee would (default: a dry run that writes nothing)",
+  ),
   useJwtSecret: option.flag(
     '--use-jwt-secret',
     'with --emulator: sign with JWT_SECRET (default: a random per-run secret, so demo users never get a real session)',
@@ -83,8 +119,30 @@ export const command = defineCommand({
 });
 
 async function run(context: Context, _args: string[], options: LoginOptions): Promise<void> {
-  const { out, io } = context;
-  const config = commandConfig(context);
+  const { io } = context;
+  if (options.quiet && context.globals.json)
+    throw new CliError('usage', '--quiet and --json ask for different stdout; pick one');
+  if (options.emulator && (options.clientId !== undefined || options.redirectUrl !== undefined))
+    throw new CliError(
+      'usage',
+      '--client-id and --redirect-url are for real DingTalk; --emulator uses its demo app and a free loopback port',
+    );
+  // Flags, then the environment, then the env file: the two flags override for this run.
+  const config = {
+    ...commandConfig(context),
+    ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
+    ...(options.redirectUrl !== undefined ? { redirectUrl: options.redirectUrl } : {}),
+  };
+  // --quiet: stdout holds the token alone; everything else a login prints goes to stderr.
+  const out = options.quiet
+    ? new Output({
+        json: false,
+        color: context.globals.color,
+        env: io.env,
+        stdout: io.stderr,
+        stderr: io.stderr,
+      })
+    : context.out;
   if (!options.emulator) requireBaseUrls(config);
   // Ctrl-C from the very start (reading the signal installs the handlers): nothing is stored.
   const { signal } = io;
@@ -98,12 +156,16 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
     const jwt = sessionSecret(config, provider, options.useJwtSecret === true);
     // An emulator run writes its demo users into the configured database only when this run
     // names it (--db); otherwise into a file of its own beside the working directory.
-    const dbFile =
-      provider.emulator && context.globals.db === undefined
-        ? resolve(io.cwd, EMULATOR_DB)
-        : config.dbFile;
-    const dbPath =
-      provider.emulator && context.globals.db === undefined ? `./${EMULATOR_DB}` : config.dbPath;
+    const ownDb = provider.emulator !== undefined && context.globals.db === undefined;
+    const dbFile = ownDb ? resolve(io.cwd, EMULATOR_DB) : config.dbFile;
+    const dbPath = ownDb ? `./${EMULATOR_DB}` : config.dbPath;
+    const postgres = !ownDb && config.dbIsPostgres;
+    if (options.apply && !postgres) {
+      throw new CliError(
+        'usage',
+        "--apply is for muvee's PostgreSQL (--db postgres://… or DATABASE_URL); the local SQLite store is always written",
+      );
+    }
     const outcome = await runLoginFlow({
       config,
       provider,
@@ -118,11 +180,22 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
       signal,
       openBrowser: browser ? systemBrowser(out) : undefined,
       paste: () => io.stdin(),
-      openStore: options.store !== false ? sqliteStore(dbFile, signal) : undefined,
+      openStore:
+        options.store === false
+          ? undefined
+          : postgres
+            ? postgresStore(dbFile, options.apply === true, signal)
+            : sqliteStore(dbFile, signal),
       beforeFirstRequest: io.beforeFirstRequest,
     });
+    if (options.quiet) {
+      out.note(`${out.c.green('✓')} signed in as ${safe(outcome.email)} (${outcome.role})`);
+      io.stdout.write(`${outcome.token}\n`);
+      return;
+    }
     reportLogin(out, outcome, {
       dbPath,
+      dryRun: postgres ? options.apply !== true : undefined,
       showMobile: options.showMobile === true,
       baseDomain: config.baseDomain,
       demoSecret: jwt.demo,

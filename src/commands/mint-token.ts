@@ -73,10 +73,15 @@ async function run(
     if (!roleFlag) throw new CliError('usage', '--uid needs --role admin|member');
     subject = { uid: uidFlag, email, role: roleFlag };
   } else if (email !== undefined) {
-    const { Store } = await import('../store.js');
-    const store = Store.openExisting(config.dbFile);
-    const user = store?.findByEmail(email);
-    store?.close();
+    // The local store, or muvee's PostgreSQL (then the uid and role are muvee's own).
+    const { openExistingUserStore } = await import('../user-store.js');
+    const store = await openExistingUserStore(config.dbFile);
+    let user;
+    try {
+      user = await store?.findByEmail(email);
+    } finally {
+      await store?.close();
+    }
     if (!user) {
       throw new CliError(
         'usage',
@@ -85,6 +90,10 @@ async function run(
     }
     if (roleFlag && roleFlag !== user.role)
       out.warn(`the stored role is ${user.role}; signing role ${roleFlag} as asked`);
+    if (!user.authorized)
+      out.warn(
+        `${user.email} is not let in by muvee (${user.member ? 'pending approval' : 'no platform membership'}): muvee refuses this session until an admin approves`,
+      );
     subject = { uid: user.id, email: user.email, role: roleFlag ?? user.role };
   } else {
     throw new CliError(

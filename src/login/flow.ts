@@ -31,7 +31,14 @@ import { approveHeadlessly, BROWSER_FAILED, type BrowserOpener } from './browser
 import { bindListener } from './listener.js';
 import type { Provider } from './provider.js';
 import { printProfile } from './report.js';
-import { realClock, waitForCallback, type Clock, type PasteSource } from './wait.js';
+import {
+  realClock,
+  rejectionReporter,
+  StatusLine,
+  waitForCallback,
+  type Clock,
+  type PasteSource,
+} from './wait.js';
 
 export type { Clock, PasteSource } from './wait.js';
 export type { BrowserOpener } from './browser.js';
@@ -42,8 +49,9 @@ export type DingTalkApi = Pick<DingTalkClient, 'exchangeCode' | 'getProfile' | '
 
 /** Where the user is written (`Store`, or a fake). */
 export interface LoginStore {
-  recordLogin(input: LoginInput): LoginResult;
-  close(): void;
+  /** Writes the login (or, for a dry run, says what writing it would do). */
+  recordLogin(input: LoginInput): LoginResult | Promise<LoginResult>;
+  close(): void | Promise<void>;
 }
 
 export interface LoginFlowInputs {
@@ -146,12 +154,18 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
     if (signal.aborted) throw interruptedError();
     for (const warning of inputs.openStore?.warnings ?? []) out.warn(warning);
     const state = newState();
+    // The live line of the wait; refused callbacks are one line each above it.
+    const status = new StatusLine(out);
     const { server, redirectUrl } = await bindListener({
       redirectUrl: inputs.config.redirectUrl,
       listen: inputs.options.listen,
       provider,
       state,
       out,
+      onRejected: rejectionReporter(
+        (text) => status.note(`${out.c.yellow('⚠')} ${text}`),
+        () => clock.now(),
+      ),
     });
     if (server) cleanup.push(() => server.close());
     const authorizeUrl = buildAuthorizeUrl(
@@ -168,6 +182,7 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
       out.note(out.c.dim(`emulator: approving as '${provider.autoApprove}' without a browser`));
       aborts.push(approveHeadlessly(authorizeUrl));
     } else if (inputs.openBrowser) {
+      progress(out, 'opening the browser…');
       try {
         await inputs.openBrowser(authorizeUrl);
       } catch {
@@ -184,6 +199,7 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
       aborts,
       // Nobody pastes when the tool approves itself (and opening stdin costs ~8 ms).
       paste: provider.autoApprove === undefined ? inputs.paste : undefined,
+      status,
     });
     const dingtalk =
       inputs.dingtalk?.(provider.apiBase) ??
@@ -199,7 +215,7 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
     let outcome: LoginOutcome;
     try {
       outcome = await Promise.race([
-        completeLogin(accepted.result, { ...inputs, clock, api: dingtalk }),
+        completeLogin(accepted.result, { ...inputs, clock, api: announced(dingtalk, out) }),
         interrupted,
       ]);
     } catch (error) {
@@ -282,7 +298,7 @@ async function completeLogin(
     const store = await ctx.openStore();
     try {
       if (signal.aborted) throw interruptedError();
-      stored = store.recordLogin({
+      stored = await store.recordLogin({
         email: resolved.email,
         name: typeof profile.nick === 'string' ? profile.nick : '',
         avatarUrl: typeof profile.avatarUrl === 'string' ? profile.avatarUrl : '',
@@ -291,7 +307,7 @@ async function completeLogin(
         now: new Date(now),
       });
     } finally {
-      store.close();
+      await store.close();
     }
   }
   if (stored && stored.otherUnionIds.length > 0) {
@@ -319,6 +335,26 @@ async function completeLogin(
     token,
     exp: claims.exp,
     uid,
+  };
+}
+
+/** A progress line on a terminal (quiet under --json and when stderr is not a terminal). */
+function progress(out: Output, text: string): void {
+  if (out.interactive) out.note(out.c.dim(text));
+}
+
+/** The DingTalk calls, each announced as it starts (they can take seconds). */
+function announced(api: DingTalkApi, out: Output): DingTalkApi {
+  return {
+    exchangeCode: (...args) => {
+      progress(out, 'exchanging the code with DingTalk…');
+      return api.exchangeCode(...args);
+    },
+    getProfile: (...args) => {
+      progress(out, 'fetching the profile…');
+      return api.getProfile(...args);
+    },
+    close: () => api.close(),
   };
 }
 

@@ -70,7 +70,7 @@ export function printProfile(
 /** `login --json`'s document: the shape the README promises, keys in this order. */
 export function loginDocument(
   outcome: LoginOutcome,
-  options: { showMobile?: boolean } = {},
+  options: { showMobile?: boolean; dryRun?: boolean } = {},
 ): Record<string, unknown> {
   const { stored } = outcome;
   return {
@@ -84,6 +84,7 @@ export function loginDocument(
       typeof outcome.profile.mobile === 'string' && !options.showMobile
         ? { ...outcome.profile, mobile: maskMobile(outcome.profile.mobile) }
         : outcome.profile,
+    ...(options.dryRun !== undefined ? { dryRun: options.dryRun } : {}),
     user: stored
       ? {
           id: stored.user.id,
@@ -104,6 +105,8 @@ export interface ReportContext {
   baseDomain: string | undefined;
   /** A random secret made for this run signed the token (an emulator run). */
   demoSecret: boolean;
+  /** muvee's PostgreSQL without --apply: the stored user is what muvee would do; nothing written. */
+  dryRun?: boolean;
   /** Show the mobile unmasked (`--show-mobile`); masked everywhere otherwise, JSON included. */
   showMobile?: boolean;
   emulator: boolean;
@@ -130,9 +133,13 @@ export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportConte
         ['id', stored.user.id],
         [
           'status',
-          stored.created
-            ? c.green(`new user, stored in ${ctx.dbPath}`)
-            : `existing user updated in ${ctx.dbPath} (created ${stored.user.createdAt})`,
+          ctx.dryRun
+            ? c.yellow(
+                `dry run: nothing written to ${ctx.dbPath}; muvee would ${stored.created ? 'create this user' : `update this existing user (created ${stored.user.createdAt})`}. --apply writes it`,
+              )
+            : stored.created
+              ? c.green(`new user, stored in ${ctx.dbPath}`)
+              : `existing user updated in ${ctx.dbPath} (created ${stored.user.createdAt})`,
         ],
         ['name', `${safe(stored.user.name)}${refreshed(stored.user.nameOverridden)}`],
         [
@@ -171,7 +178,7 @@ export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportConte
     ]);
   }
   out.line();
-  out.line(c.bold('Stored user'));
+  out.line(c.bold(ctx.dryRun ? "The user in muvee's database (dry run)" : 'Stored user'));
   out.table(userRows);
   const site = ctx.baseDomain ? `https://${ctx.baseDomain}/` : 'http://localhost:8080/';
   out.line();

@@ -1,0 +1,147 @@
+/**
+ * The CLI against muvee's own PostgreSQL (a throwaway cluster with muvee's schema): `login`
+ * is a dry run that leaves every table byte for byte unchanged, `--apply` writes what muvee's
+ * EnsurePlatformMember writes; `mint-token --email` signs muvee's uid and role.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import jwt from 'jsonwebtoken';
+import { json, runCli, SECRET, tempDir } from './helpers.ts';
+import { pgUnavailable, startCluster, type PgCluster } from './pg/cluster.ts';
+
+const skip = pgUnavailable();
+if (skip) console.warn(`\n!!!!! PostgreSQL login tests SKIPPED: ${skip} !!!!!\n`);
+
+interface LoginDoc {
+  email: string;
+  role: string;
+  dryRun?: boolean;
+  user: { id: string } | null;
+  sessionToken: string;
+  error?: { code: string; message: string };
+}
+
+describe("login, mint-token and users on muvee's PostgreSQL", () => {
+  if (skip) {
+    test('PostgreSQL login cases', { skip }, () => {});
+    return;
+  }
+  let cluster: PgCluster;
+  let n = 0;
+  before(async () => {
+    cluster = await startCluster();
+  });
+  after(() => cluster?.stop());
+  const fresh = async () => cluster.url(await cluster.createMuveeDatabase(`login_${++n}`));
+  const rows = async (url: string, sql: string) => {
+    const db = new URL(url).pathname.slice(1);
+    return cluster.sql<Record<string, unknown>>(sql, [], db);
+  };
+
+  const login = async (url: string, args: string[] = [], env: Record<string, string> = {}) => {
+    const r = await runCli(
+      ['login', '--emulator', '--auto-approve', '--json', '--db', url, ...args],
+      {
+        env: { JWT_SECRET: SECRET, ...env },
+        cwd: tempDir(),
+      },
+    );
+    return { ...r, doc: json<LoginDoc>(r) };
+  };
+
+  test('without --apply: the whole flow, what muvee would do, and every table byte for byte unchanged', async () => {
+    const url = await fresh();
+    const db = new URL(url).pathname.slice(1);
+    const before = cluster.dumpData(db);
+    const r = await login(url, [], { ADMIN_EMAILS: 'zhangsan@corp.example' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.doc.dryRun, true);
+    assert.equal(r.doc.role, 'admin');
+    assert.equal(cluster.dumpData(db), before);
+    assert.ok(!(r.stdout + r.stderr).includes(new URL(url).password), 'no password printed');
+  });
+
+  test("--apply: the rows muvee's EnsurePlatformMember writes; a second login keeps the id", async () => {
+    const url = await fresh();
+    const first = await login(url, ['--apply'], { ADMIN_EMAILS: 'zhangsan@corp.example' });
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.doc.dryRun, false);
+    const users = await rows(url, 'SELECT id::text, email, role, name FROM users');
+    assert.equal(users.length, 1);
+    assert.equal(users[0]!.email, 'zhangsan@corp.example');
+    assert.equal(users[0]!.role, 'member', "users.role stays 'member'");
+    assert.equal(users[0]!.id, first.doc.user!.id);
+    const members = await rows(url, 'SELECT user_id::text, role, authorized FROM platform_members');
+    assert.deepEqual(members, [{ user_id: first.doc.user!.id, role: 'admin', authorized: true }]);
+    const again = await login(url, ['--apply']);
+    assert.equal(again.doc.user!.id, first.doc.user!.id);
+    assert.equal(again.doc.role, 'admin', 'never demoted');
+    // The dry run against an existing user names its id.
+    const plan = await login(url);
+    assert.equal(plan.doc.user!.id, first.doc.user!.id);
+    // The tool's own DingTalk link table is never created in muvee's database.
+    const tables = await rows(
+      url,
+      "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'muvee_dingtalk%'",
+    );
+    assert.deepEqual(tables, []);
+  });
+
+  test('invite mode: refused (not_invited) and nothing written, dry run or --apply; request: pending', async () => {
+    const url = await fresh();
+    await rows(url, "INSERT INTO system_settings (key, value) VALUES ('access_mode', 'invite')");
+    for (const args of [[], ['--apply']]) {
+      const r = await login(url, args);
+      assert.equal(r.code, 6, r.stderr);
+      assert.match(r.doc.error!.message, /not_invited/);
+    }
+    assert.deepEqual(await rows(url, 'SELECT * FROM users'), []);
+    await rows(url, "UPDATE system_settings SET value = 'request' WHERE key = 'access_mode'");
+    const r = await login(url, ['--apply']);
+    assert.equal(r.code, 0, r.stderr);
+    const [member] = await rows(url, 'SELECT authorized FROM platform_members');
+    assert.equal(member!.authorized, false);
+  });
+
+  test("mint-token --email: the token's uid is the row's id, the role the platform role", async () => {
+    const url = await fresh();
+    const [user] = await rows(
+      url,
+      "INSERT INTO users (email, name) VALUES ('alice@corp.example', 'Alice') RETURNING id::text",
+    );
+    await rows(
+      url,
+      `INSERT INTO platform_members (user_id, role) VALUES ('${String(user!.id)}', 'admin')`,
+    );
+    const r = await runCli(['mint-token', '--email', 'alice@corp.example', '--db', url], {
+      env: { JWT_SECRET: SECRET },
+      cwd: tempDir(),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const claims = jwt.verify(r.stdout.trim(), SECRET) as { uid: string; role: string };
+    assert.equal(claims.uid, user!.id);
+    assert.equal(claims.role, 'admin');
+  });
+
+  test("DATABASE_URL (muvee's own variable) selects PostgreSQL, redacted; --apply on SQLite is a usage error", async () => {
+    const url = await fresh();
+    const r = await runCli(['check-config', '--json'], {
+      env: { DATABASE_URL: url },
+      cwd: tempDir(),
+    });
+    const doc = json<{ checks: { id: string; message: string }[] }>(r);
+    const db = doc.checks.find((c) => c.id === 'db-path')!.message;
+    assert.match(db, /muvee's PostgreSQL at postgres(ql)?:\/\/[^@]*:\*\*\*@/);
+    assert.ok(!r.stdout.includes(new URL(url).password));
+    const sqlite = await runCli(
+      ['login', '--emulator', '--auto-approve', '--apply', '--db', join(tempDir(), 'x.db')],
+      {
+        env: { JWT_SECRET: SECRET },
+        cwd: tempDir(),
+      },
+    );
+    assert.equal(sqlite.code, 2);
+    assert.match(sqlite.stderr, /--apply is for muvee's PostgreSQL/);
+  });
+});
