@@ -32,11 +32,26 @@ function examples(lines: string[]): string {
 
 type Runner = (spec: CommandSpec, args: string[], command: Command) => Promise<void>;
 
+/** Pure: Levenshtein distance, for "did you mean". */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(
+        row[j]! + 1,
+        next[j - 1]! + 1,
+        row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
 /** One commander command (and its subcommands) from a declaration. */
 function addCommand(parent: Command, spec: CommandSpec, runner: Runner): void {
-  const command = parent
-    .command(spec.name, spec.isDefault ? { isDefault: true } : {})
-    .description(spec.summary);
+  const command = parent.command(spec.name).description(spec.summary);
   for (const argument of spec.arguments ?? []) {
     command.argument(argument.name, argument.description, argument.defaultValue);
   }
@@ -55,6 +70,19 @@ function addCommand(parent: Command, spec: CommandSpec, runner: Runner): void {
   command.addHelpText('after', examples(spec.examples) + (spec.notes ? `\n${spec.notes}\n` : ''));
   if (spec.subcommands) {
     for (const sub of spec.subcommands) addCommand(command, sub, runner);
+    // Reached only when no subcommand matched: the default one for none, else a usage error
+    // with a suggestion (commander would hand `users lst` to the default as an argument).
+    const fallback = spec.subcommands.find((sub) => sub.isDefault);
+    command.allowExcessArguments(true).action(async () => {
+      const [name] = command.args;
+      if (name === undefined && fallback) return runner(fallback, [], command);
+      const names = spec.subcommands!.map((sub) => sub.name);
+      const near = names.find((n) => editDistance(n, name ?? '') <= 2);
+      throw new CliError(
+        'usage',
+        `${name === undefined ? 'no' : `unknown`} ${spec.name} subcommand${name === undefined ? '' : ` '${name}'`}${near ? ` (did you mean ${near}?)` : ''}; one of ${names.join(', ')}`,
+      );
+    });
   } else {
     command.addHelpText('after', GLOBAL_HELP);
     command.action(async (...args: unknown[]) => {

@@ -3,7 +3,7 @@
  * the `muvee_session` cookie. muvee verifies with HMAC only, so verification pins HS256 and
  * rejects everything else before a key is ever used.
  */
-import { createSecretKey } from 'node:crypto';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { CliError } from './errors.js';
 import { goClaims, goUuid, muveeVerdict } from './muvee-token.js';
@@ -87,7 +87,8 @@ export function extractToken(input: string): string {
     const eq = part.indexOf('=');
     if (eq > 0 && part.slice(0, eq).trim() === COOKIE_NAME) return part.slice(eq + 1).trim();
   }
-  if (/^[\w-]+\.[\w-]+\.[\w-]*$/.test(text)) return text;
+  // A token, possibly with base64 padding (then rejected as malformed, exit 5, not a usage error).
+  if (/^[\w-]+=*\.[\w-]+=*\.[\w-]*=*$/.test(text)) return text;
   throw new CliError(
     'usage',
     `no ${COOKIE_NAME} cookie in the input; pass the token itself, 'muvee_session=<jwt>' or the whole Cookie header value`,
@@ -175,7 +176,7 @@ export function verifySessionToken(
   if (!segments[2]) return reject('bad-signature', 'the signature is missing');
   try {
     // A KeyObject: given a string, jsonwebtoken first tries (and fails) to parse it as a PEM key.
-    jwt.verify(token, createSecretKey(Buffer.from(secret, 'utf8')), {
+    jwt.verify(token, secretKey(secret), {
       algorithms: ['HS256'],
       clockTolerance: leeway,
       clockTimestamp: now,
@@ -204,6 +205,14 @@ export function verifySessionToken(
   const problem = claimProblem(claims);
   if (problem) return reject('bad-claims', problem);
   return { valid: true, message: 'valid', header, claims, expiresAt, muveeAccepts: muvee.accepts };
+}
+
+/** The KeyObject for a secret, made once per secret (a batch verifies many tokens with one). */
+let cachedKey: { secret: string; key: KeyObject } | undefined;
+function secretKey(secret: string): KeyObject {
+  if (cachedKey?.secret !== secret)
+    cachedKey = { secret, key: createSecretKey(Buffer.from(secret, 'utf8')) };
+  return cachedKey.key;
 }
 
 /** Pure: the sentence after "muvee itself would accept this token because …". */

@@ -375,3 +375,33 @@ describe('a closed stdout (| head, | true)', () => {
     });
   }
 });
+
+describe('first use', () => {
+  test("'users lst' is a usage error that suggests 'list'; 'users' alone lists", async (t) => {
+    const r = await runCli(['users', 'lst', '--db', join(tempDir(t), 'x.db')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown users subcommand 'lst' \(did you mean list\?\)/);
+    const list = await runCli(['users', '--db', join(tempDir(t), 'x.db')]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stderr, /no database at/);
+  });
+
+  test('a base64-padded token is rejected as a token (exit 5), not a usage error', async (t) => {
+    const r = await runCli(
+      ['verify-token', '--json', 'eyJhbGciOiJIUzI1NiJ9.eyJ1aWQiOiJ4In0.abc='],
+      {
+        env: { JWT_SECRET: SECRET },
+        cwd: tempDir(t),
+      },
+    );
+    assert.equal(r.code, 5, r.stderr);
+    assert.equal(json<{ valid: boolean }>(r).valid, false);
+  });
+
+  test('each command help shows the global options', async () => {
+    for (const name of COMMANDS.filter((c) => c !== 'users' && c !== 'admin')) {
+      const r = await runCli([name, '--help']);
+      assert.match(r.stdout, /Global options[\s\S]*--env-file[\s\S]*--db[\s\S]*--json/, name);
+    }
+  });
+});
