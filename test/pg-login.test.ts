@@ -144,4 +144,23 @@ describe("login, mint-token and users on muvee's PostgreSQL", () => {
     assert.equal(sqlite.code, 2);
     assert.match(sqlite.stderr, /--apply is for muvee's PostgreSQL/);
   });
+
+  test('admin on PostgreSQL: a write without --apply says what would change and writes nothing', async () => {
+    const url = await fresh();
+    const dry = await runCli(['--json', 'admin', 'invite', 'Bob@corp.example', '--db', url], {
+      cwd: tempDir(),
+    });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.deepEqual(json(dry), { dryRun: true, wouldChange: 'invite bob@corp.example' });
+    assert.deepEqual(await rows(url, 'SELECT email FROM invitations'), []);
+    const applied = await runCli(['admin', 'invite', 'Bob@corp.example', '--apply', '--db', url], {
+      cwd: tempDir(),
+    });
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.deepEqual(await rows(url, 'SELECT email FROM invitations'), [
+      { email: 'bob@corp.example' },
+    ]);
+    const mode = await runCli(['admin', 'access-mode', '--db', url], { cwd: tempDir() });
+    assert.equal(mode.stdout.trim(), 'open');
+  });
 });

@@ -6,18 +6,24 @@ import { commandConfig, defineCommand, option, type Context } from '../command.j
 import { CliError } from '../errors.js';
 import { ACCESS_MODES, invitationKey, type AccessMode } from '../muvee-rules.js';
 import { isUuid } from '../shapes.js';
-import type { Store, StoredUser } from '../store.js';
+import type { StoredUser } from '../store.js';
+import type { UserStore } from '../user-store.js';
 
-/** Runs `fn` on the store; without a database file, `missing()` answers (or a usage error). */
+/**
+ * Runs `fn` on the store: the local SQLite file, or muvee's PostgreSQL. Without a database
+ * file, `missing()` answers (or a usage error).
+ */
 async function withStore<T>(
   context: Context,
   create: boolean,
-  fn: (store: Store, where: string) => T,
+  fn: (store: UserStore, where: string, postgres: boolean) => Promise<T>,
   missing?: () => T,
 ): Promise<T> {
   const config = commandConfig(context);
-  const { Store } = await import('../store.js');
-  const store = create ? Store.open(config.dbFile) : Store.openExisting(config.dbFile);
+  const { openExistingUserStore, openUserStore } = await import('../user-store.js');
+  const store = create
+    ? await openUserStore(config.dbFile)
+    : await openExistingUserStore(config.dbFile);
   if (!store && missing) return missing();
   if (!store) {
     throw new CliError(
@@ -26,14 +32,33 @@ async function withStore<T>(
     );
   }
   try {
-    return fn(store, config.dbPath);
+    return await fn(store, config.dbPath, config.dbIsPostgres);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-function userOf(store: Store, key: string, where: string): StoredUser {
-  const user = isUuid(key) ? store.findById(key) : store.findByEmail(key);
+/**
+ * On muvee's PostgreSQL a write needs `--apply`; without it, say what would change and write
+ * nothing. Returns whether to write.
+ */
+function mayWrite(
+  context: Context,
+  postgres: boolean,
+  apply: boolean | undefined,
+  what: string,
+): boolean {
+  if (!postgres || apply) return true;
+  say(
+    context,
+    { dryRun: true, wouldChange: what },
+    `dry run on muvee's database: would ${what}; --apply writes it`,
+  );
+  return false;
+}
+
+async function userOf(store: UserStore, key: string, where: string): Promise<StoredUser> {
+  const user = isUuid(key) ? await store.findById(key) : await store.findByEmail(key);
   if (!user) {
     throw new CliError(
       'usage',
@@ -62,10 +87,16 @@ export const command = defineCommand({
       name: 'access-mode',
       summary: 'show the access mode, or set it: open, invite or request',
       arguments: [{ name: '[mode]', description: 'open | invite | request' }],
+      options: {
+        apply: option.flag(
+          '--apply',
+          "on muvee's PostgreSQL: write it (default there: say what would change)",
+        ),
+      },
       examples: ['muvee-dingtalk admin access-mode', 'muvee-dingtalk admin access-mode request'],
       notes: `    open: anyone DingTalk signs in gets in. invite: only invited emails (and existing
     members, and ADMIN_EMAILS). request: new members wait until an admin approves them.`,
-      run: async (context, [mode]) => {
+      run: async (context, [mode], options) => {
         if (mode === undefined) {
           const current = await withStore(
             context,
@@ -81,18 +112,33 @@ export const command = defineCommand({
             `access mode '${mode}' is not one of ${ACCESS_MODES.join(', ')}`,
           );
         }
-        await withStore(context, true, (store) => store.setAccessMode(mode as AccessMode));
-        say(context, { accessMode: mode }, `access mode set to ${mode}`);
+        const written = await withStore(context, true, async (store, _where, postgres) => {
+          const now = await store.accessMode();
+          if (!mayWrite(context, postgres, options.apply, `set access_mode from ${now} to ${mode}`))
+            return false;
+          await store.setAccessMode(mode as AccessMode);
+          return true;
+        });
+        if (written) say(context, { accessMode: mode }, `access mode set to ${mode}`);
       },
     }),
     defineCommand({
       name: 'invite',
       summary: 'invite an email (stored lower-cased and trimmed, as muvee does)',
       arguments: [{ name: '<email>', description: 'the email to invite' }],
+      options: {
+        apply: option.flag(
+          '--apply',
+          "on muvee's PostgreSQL: write it (default there: say what would change)",
+        ),
+      },
       examples: ['muvee-dingtalk admin invite alice@corp.example'],
-      run: async (context, [email]) => {
-        const added = await withStore(context, true, (store) => store.invite(email!));
+      run: async (context, [email], options) => {
         const key = invitationKey(email!);
+        const added = await withStore(context, true, async (store, _where, postgres) =>
+          mayWrite(context, postgres, options.apply, `invite ${key}`) ? store.invite(email!) : null,
+        );
+        if (added === null) return;
         say(
           context,
           { email: key, invited: true, changed: added },
@@ -104,10 +150,21 @@ export const command = defineCommand({
       name: 'uninvite',
       summary: 'withdraw an invitation',
       arguments: [{ name: '<email>', description: 'the invited email' }],
+      options: {
+        apply: option.flag(
+          '--apply',
+          "on muvee's PostgreSQL: write it (default there: say what would change)",
+        ),
+      },
       examples: ['muvee-dingtalk admin uninvite alice@corp.example'],
-      run: async (context, [email]) => {
-        const removed = await withStore(context, false, (store) => store.uninvite(email!));
+      run: async (context, [email], options) => {
         const key = invitationKey(email!);
+        const removed = await withStore(context, false, async (store, _where, postgres) =>
+          mayWrite(context, postgres, options.apply, `withdraw the invitation of ${key}`)
+            ? store.uninvite(email!)
+            : null,
+        );
+        if (removed === null) return;
         say(
           context,
           { email: key, invited: false, changed: removed },
@@ -138,13 +195,22 @@ export const command = defineCommand({
       name: 'approve',
       summary: 'let a pending member in (request mode)',
       arguments: [{ name: '<email-or-id>', description: 'the user' }],
+      options: {
+        apply: option.flag(
+          '--apply',
+          "on muvee's PostgreSQL: write it (default there: say what would change)",
+        ),
+      },
       examples: ['muvee-dingtalk admin approve alice@corp.example'],
-      run: async (context, [key]) => {
-        const { user, changed } = await withStore(context, false, (store, where) => {
-          const found = userOf(store, key!, where);
-          const changed = store.approve(found.id);
-          return { user: store.findById(found.id)!, changed };
+      run: async (context, [key], options) => {
+        const result = await withStore(context, false, async (store, where, postgres) => {
+          const found = await userOf(store, key!, where);
+          if (!mayWrite(context, postgres, options.apply, `approve ${found.email}`)) return null;
+          const changed = await store.approve(found.id);
+          return { user: (await store.findById(found.id))!, changed };
         });
+        if (!result) return;
+        const { user, changed } = result;
         say(
           context,
           { id: user.id, email: user.email, authorized: user.authorized, changed },
@@ -160,6 +226,10 @@ export const command = defineCommand({
         name: option.string('--name <name>', 'set the name and mark it overridden'),
         avatar: option.string('--avatar <url>', 'set the avatar URL and mark it overridden'),
         clearName: option.flag('--clear-name', 'the next login refreshes the name from DingTalk'),
+        apply: option.flag(
+          '--apply',
+          "on muvee's PostgreSQL: write it (default there: say what would change)",
+        ),
         clearAvatar: option.flag(
           '--clear-avatar',
           'the next login refreshes the avatar from DingTalk',
@@ -186,14 +256,25 @@ export const command = defineCommand({
           (options.avatar !== undefined && options.clearAvatar)
         )
           throw new CliError('usage', 'set a value or clear it, not both');
-        const user = await withStore(context, false, (store, where) => {
-          const found = userOf(store, key!, where);
-          if (options.name !== undefined) store.setOverride(found.id, 'name', options.name);
-          if (options.clearName) store.setOverride(found.id, 'name', undefined);
-          if (options.avatar !== undefined) store.setOverride(found.id, 'avatar', options.avatar);
-          if (options.clearAvatar) store.setOverride(found.id, 'avatar', undefined);
-          return store.findById(found.id)!;
+        const user = await withStore(context, false, async (store, where, postgres) => {
+          const found = await userOf(store, key!, where);
+          if (
+            !mayWrite(
+              context,
+              postgres,
+              options.apply,
+              `change the name/avatar override of ${found.email}`,
+            )
+          )
+            return null;
+          if (options.name !== undefined) await store.setOverride(found.id, 'name', options.name);
+          if (options.clearName) await store.setOverride(found.id, 'name', undefined);
+          if (options.avatar !== undefined)
+            await store.setOverride(found.id, 'avatar', options.avatar);
+          if (options.clearAvatar) await store.setOverride(found.id, 'avatar', undefined);
+          return (await store.findById(found.id))!;
         });
+        if (!user) return;
         say(
           context,
           {
