@@ -21,6 +21,18 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   }
   // Built (dist/cli.cjs): serve our modules from compiled-code caches (runtime/code-cache.ts).
   if (import.meta.url.endsWith('.cjs')) enableCodeCache(dirname(fileURLToPath(import.meta.url)));
+  // A plain verify-token runs without commander (runtime/fast-verify-token.ts).
+  if (args.includes('verify-token')) {
+    const [{ fastVerifyToken }, { processIo }] = await Promise.all([
+      import('./runtime/fast-verify-token.js'),
+      import('./runtime/process-io.js'),
+    ]);
+    const exitCode = await fastVerifyToken(args, processIo());
+    if (exitCode !== undefined) {
+      process.exitCode = exitCode;
+      return exitCode;
+    }
+  }
   const [{ runCli }, { processIo }] = await Promise.all([
     import('./program.js'),
     import('./runtime/process-io.js'),

@@ -124,6 +124,22 @@ const USER_SELECT = `SELECT u.*, m.role AS member_role, m.authorized AS member_a
   (SELECT max(l.last_login_at) FROM muvee_dingtalk_links l WHERE l.user_id = u.id) AS last_login_at
   FROM users u LEFT JOIN platform_members m ON m.user_id = u.id`;
 
+/** A page of `users list`: skip `offset` users, then at most `limit`. */
+export interface ListPage {
+  offset?: number;
+  limit?: number | undefined;
+}
+
+/** A row of `users list`'s table: email, role, authorized, name, last login, id. */
+export type ListRow = [string, Role, boolean, string, string | null, string];
+
+const LAST_LOGIN =
+  '(SELECT max(l.last_login_at) FROM muvee_dingtalk_links l WHERE l.user_id = u.id)';
+const LIST_FROM = 'FROM users u LEFT JOIN platform_members m ON m.user_id = u.id';
+/** users_created_at_email's order, so SQLite walks the index instead of sorting. */
+const PAGE = 'ORDER BY u.created_at, u.email LIMIT ? OFFSET ?';
+const pageArgs = (page: ListPage): [number, number] => [page.limit ?? -1, page.offset ?? 0];
+
 export interface LoginInput {
   email: string;
   name: string;
@@ -348,16 +364,89 @@ export class Store {
 
   /**
    * `list()` one row at a time, in the same order (created_at, email: the
-   * users_created_at_email index, so SQLite sorts nothing), for `users list` on a big table:
-   * only the current row is held. `offset` rows are skipped, then at most `limit` returned.
+   * users_created_at_email index, so SQLite sorts nothing): only the current row is held.
+   * `offset` rows are skipped, then at most `limit` returned.
    */
-  *iterate(options: { offset?: number; limit?: number } = {}): Generator<StoredUser> {
+  *iterate(page: ListPage = {}): Generator<StoredUser> {
     const rows = this.db
-      .prepare<[number, number], UserRow>(
-        `${USER_SELECT} ORDER BY u.created_at, u.email LIMIT ? OFFSET ?`,
-      )
-      .iterate(options.limit ?? -1, options.offset ?? 0);
+      .prepare<[number, number], UserRow>(`${USER_SELECT} ${PAGE}`)
+      .iterate(...pageArgs(page));
     for (const row of rows) yield toUser(row);
+  }
+
+  /**
+   * `iterate()`'s users as JSON texts (the same fields and values as JSON.stringify of a
+   * StoredUser), built by SQLite: for a big list, one string per row is far cheaper than a
+   * row object, a StoredUser and JSON.stringify.
+   */
+  *iterateJson(page: ListPage = {}): Generator<string> {
+    const bool = (test: string) => `json(CASE WHEN ${test} THEN 'true' ELSE 'false' END)`;
+    const rows = this.db
+      .prepare<[number, number], string>(
+        `SELECT json_object('id', u.id, 'email', u.email, 'name', u.name, 'avatarUrl', u.avatar_url,
+           'role', coalesce(m.role, 'member'), 'authorized', ${bool('m.authorized <> 0')},
+           'member', ${bool('m.role IS NOT NULL')}, 'legacyRole', u.role,
+           'nameOverridden', ${bool('u.name_overridden <> 0')},
+           'avatarOverridden', ${bool('u.avatar_overridden <> 0')},
+           'createdAt', u.created_at, 'lastLoginAt', ${LAST_LOGIN})
+         ${LIST_FROM} ${PAGE}`,
+      )
+      .pluck()
+      .iterate(...pageArgs(page));
+    yield* rows;
+  }
+
+  /** `iterate()`'s users as the rows of `users list`'s table: arrays, cheaper than objects. */
+  *iterateRows(page: ListPage = {}): Generator<ListRow> {
+    const rows = this.db
+      .prepare<[number, number], ListRow>(
+        `SELECT u.email, coalesce(m.role, 'member'), coalesce(m.authorized, 0) <> 0, u.name,
+           ${LAST_LOGIN}, u.id ${LIST_FROM} ${PAGE}`,
+      )
+      .raw()
+      .iterate(...pageArgs(page));
+    for (const row of rows) {
+      row[2] = Boolean(row[2]);
+      yield row;
+    }
+  }
+
+  /**
+   * For `users list`'s table: how many users the page has, and the widest email, name, last
+   * login and id, computed inside SQLite without handing the rows over. `width` measures a
+   * value that is not printable ASCII (its display width); any other value is its length.
+   */
+  listWidths(
+    page: ListPage,
+    width: (text: string) => number,
+  ): { rows: number; email: number; name: number; lastLoginAt: number; id: number } {
+    this.db.function('muvee_width', { deterministic: true }, (text: unknown) =>
+      typeof text === 'string' ? width(text) : 0,
+    );
+    const w = (column: string) =>
+      `max(CASE WHEN ${column} GLOB '*[^ -~]*' THEN muvee_width(${column}) ELSE length(${column}) END)`;
+    type Widths = (number | null)[];
+    const row =
+      page.limit === undefined && !page.offset
+        ? // The whole table: no order needed (every DingTalk link belongs to a user).
+          this.db
+            .prepare<[], Widths>(
+              `SELECT count(*), ${w('email')}, ${w('name')},
+                 (SELECT ${w('last_login_at')} FROM muvee_dingtalk_links), ${w('id')}
+               FROM users`,
+            )
+            .raw()
+            .get()!
+        : this.db
+            .prepare<[number, number], Widths>(
+              `SELECT count(*), ${w('email')}, ${w('name')}, ${w('last_login_at')}, ${w('id')}
+               FROM (SELECT u.email, u.name, ${LAST_LOGIN} AS last_login_at, u.id
+                     ${LIST_FROM} ${PAGE})`,
+            )
+            .raw()
+            .get(...pageArgs(page))!;
+    const [rows, email, name, lastLoginAt, id] = row.map((n) => n ?? 0);
+    return { rows: rows!, email: email!, name: name!, lastLoginAt: lastLoginAt!, id: id! };
   }
 
   /** `findById` with its statement prepared once, for many lookups (verify-token --each). */

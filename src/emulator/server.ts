@@ -77,6 +77,8 @@ export interface Emulator {
   readonly hits: Record<Endpoint, number>;
   /** Every access and refresh token handed out, for tests that look for leaks. */
   readonly issuedTokens: readonly string[];
+  /** How many codes and access tokens it holds (expired ones are swept), for tests. */
+  held(): { codes: number; accessTokens: number };
   close(): Promise<void>;
 }
 
@@ -121,6 +123,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
   const timers = new Set<NodeJS.Timeout>();
   const issuedTokens: string[] = [];
+
+  /**
+   * Drops expired codes and access tokens, at most once a second (a long-running emulator holds
+   * only live ones). An expired entry is refused exactly as an unknown one, so this changes no
+   * answer; a spent code is dropped when it is used.
+   */
+  let nextSweep = 0;
+  function sweep(now = Date.now()): void {
+    if (now < nextSweep) return;
+    nextSweep = now + 1000;
+    for (const [code, grant] of grants) if (grant.expiresAt < now) grants.delete(code);
+    for (const [token, entry] of userTokens) if (entry.expiresAt < now) userTokens.delete(token);
+  }
 
   const findUser = (id: string) => users.find((u) => u.id === id || u.unionId === id);
   if (autoApprove !== undefined && !findUser(autoApprove)) {
@@ -261,6 +276,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   function approve(res: ServerResponse, params: URLSearchParams, user: EmulatorUser): void {
     const code = randomBytes(16).toString('hex');
+    sweep();
     grants.set(code, {
       clientId: params.get('client_id') ?? '',
       userId: user.id,
@@ -417,6 +433,7 @@ ${list}
         return apiError(res, 400, 'invalidParameter.authCode.notFound', '不合法的临时授权码');
       }
       grant.used = true;
+      grants.delete(body.code); // single use: from now on it is refused as unknown
       userId = grant.userId;
       scope = grant.scope;
     } else if (body.grantType === 'refresh_token') {
@@ -439,6 +456,7 @@ ${list}
     const accessToken = randomBytes(16).toString('hex');
     const refreshToken = randomBytes(16).toString('hex');
     issuedTokens.push(accessToken, refreshToken);
+    sweep();
     userTokens.set(accessToken, {
       userId,
       clientId: client.clientId,
@@ -560,6 +578,7 @@ ${list}
     users,
     hits,
     issuedTokens,
+    held: () => ({ codes: grants.size, accessTokens: userTokens.size }),
     registerRedirectUri,
     setFault,
     setAutoApprove(userId) {
