@@ -24,7 +24,7 @@ export interface CallbackServerOptions {
   path: string;
   expectedState: string;
   /** Told about every refused request (the login mentions them in the terminal). */
-  onRejected?: (status: number, reason: string) => void;
+  onRejected?: (status: number, reason: string, path: string) => void;
   /** Timeouts and the connection cap of the listener (tests shorten them). */
   limits?: Pick<
     HttpListenerOptions,
@@ -79,7 +79,7 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
     message: string,
     extra?: Record<string, string>,
   ) => {
-    options.onRejected?.(status, message);
+    options.onRejected?.(status, message, (res.req.url ?? '/').split('?')[0]!.slice(0, 200));
     void send(
       res,
       status,

@@ -11,7 +11,17 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startEmulator, type Emulator } from '../src/emulator/server.ts';
 import { EMULATOR_CLIENT_ID as ID, EMULATOR_CLIENT_SECRET } from '../src/emulator/users.ts';
-import { json, runCli, SECRET, tempDir } from './helpers.ts';
+import jwt from 'jsonwebtoken';
+import {
+  AUTHORIZE_URL,
+  decide,
+  freePort,
+  json,
+  runCli,
+  SECRET,
+  startCli,
+  tempDir,
+} from './helpers.ts';
 
 let emu: Emulator;
 before(async () => {
@@ -124,4 +134,118 @@ describe('8a: an unusable DB path fails before the browser opens', () => {
     assert.ok(warning >= 0, result.stderr);
     assert.ok(warning < result.stderr.indexOf('oauth2/auth'), 'warned before the URL');
   });
+});
+
+describe('13: a redirect URL elsewhere', () => {
+  test('the hint says muvee spends the code first once deployed, and how to use localhost', async (t) => {
+    const result = await runCli(['login', '--no-browser', '--no-store', '--timeout', '1'], {
+      env: env({ DINGTALK_REDIRECT_URL: 'https://muvee.corp.example/auth/dingtalk/callback' }),
+      cwd: tempDir(t),
+    });
+    assert.equal(result.code, 4, result.stderr);
+    assert.match(result.stderr, /paste it here/);
+    assert.match(result.stderr, /muvee is NOT deployed there/);
+    assert.match(result.stderr, /spends the single-use code/);
+    assert.match(
+      result.stderr,
+      /DINGTALK_REDIRECT_URL=http:\/\/localhost:8080\/auth\/dingtalk\/callback/,
+    );
+  });
+});
+
+describe('14: login flags', () => {
+  /** A login run completed by this test as the browser; returns the result and the URL. */
+  async function login(args: string[], extra: Record<string, string>, cwd: string) {
+    const run = startCli(['login', '--no-browser', ...args], { env: env(extra), cwd });
+    const [, url] = await run.waitForStderr(AUTHORIZE_URL);
+    await decide(url!, 'approve');
+    return { result: await run.done, url: new URL(url!) };
+  }
+  const registered = async () => {
+    const redirect = `http://127.0.0.1:${await freePort()}/auth/dingtalk/callback`;
+    emu.registerRedirectUri(redirect);
+    return redirect;
+  };
+
+  test('--client-id and --redirect-url override the environment for this run', async (t) => {
+    const dir = tempDir(t);
+    const redirect = await registered();
+    const { result, url } = await login(
+      ['--json', '--client-id', ID, '--redirect-url', redirect],
+      {
+        DINGTALK_CLIENT_ID: 'dingnotthisapp0000000',
+        DINGTALK_REDIRECT_URL: 'http://127.0.0.1:1/not/this',
+        MUVEE_DINGTALK_DB: join(dir, 'u.db'),
+      },
+      dir,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(url.searchParams.get('client_id'), ID);
+    assert.equal(url.searchParams.get('redirect_uri'), redirect);
+    assert.equal(json<{ email: string }>(result).email, 'zhangsan@corp.example');
+  });
+
+  test('no --client-secret: secrets never on the command line', async (t) => {
+    const result = await runCli(['login', '--client-secret', 'x'], { env: env(), cwd: tempDir(t) });
+    assert.equal(result.code, 2);
+  });
+
+  test('--redirect-url that is not a URL: usage error', async (t) => {
+    const result = await runCli(['login', '--redirect-url', 'nope'], {
+      env: env(),
+      cwd: tempDir(t),
+    });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /http:\/\/localhost:8080\/auth\/dingtalk\/callback/);
+  });
+
+  test('--quiet: stdout holds the session token alone', async (t) => {
+    const dir = tempDir(t);
+    const redirect = await registered();
+    const { result } = await login(
+      ['--quiet'],
+      { DINGTALK_REDIRECT_URL: redirect, MUVEE_DINGTALK_DB: join(dir, 'u.db') },
+      dir,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const claims = jwt.verify(result.stdout.trim(), SECRET) as Record<string, unknown>;
+    assert.equal(claims.email, 'zhangsan@corp.example');
+  });
+
+  test('--quiet: a refusal prints nothing on stdout, the error on stderr', async (t) => {
+    const dir = tempDir(t);
+    const redirect = await registered();
+    const { result } = await login(
+      ['--quiet'],
+      {
+        DINGTALK_REDIRECT_URL: redirect,
+        MUVEE_DINGTALK_DB: join(dir, 'u.db'),
+        ALLOWED_DOMAINS: 'elsewhere.example',
+      },
+      dir,
+    );
+    assert.equal(result.code, 6);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /^✗ .*zhangsan@corp\.example/m);
+  });
+
+  test('--quiet with --json is a usage error', async (t) => {
+    const result = await runCli(['login', '--quiet', '--json'], { env: env(), cwd: tempDir(t) });
+    assert.equal(result.code, 2);
+  });
+
+  for (const value of ['nonsense', 'foo:bar', '127.0.0.1:99999', 'a b:80']) {
+    test(`--listen '${value}' is a usage error with the expected form`, async (t) => {
+      for (const extra of [[], ['--emulator']]) {
+        const result = await runCli(['login', '--no-browser', ...extra, '--listen', value], {
+          env: env(),
+          cwd: tempDir(t),
+        });
+        assert.equal(result.code, 2, result.stderr);
+        assert.match(result.stderr, /host:port/);
+        assert.match(result.stderr, /127\.0\.0\.1:8080/);
+      }
+    });
+  }
 });

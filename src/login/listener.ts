@@ -8,11 +8,20 @@ import { CALLBACK_PATH } from '../checks.js';
 import { isLoopbackHost } from '../config.js';
 import { CliError } from '../errors.js';
 import type { Output } from '../output.js';
+import { safe } from '../sanitize.js';
 import type { Provider } from './provider.js';
+
+const LISTEN = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):)?(\d{1,5})$/;
+
+/** Whether `text` is a `--listen` value: `host:port`, `[v6]:port`, `:port` or `port`. */
+export function isListenSpec(text: string): boolean {
+  const match = LISTEN.exec(text.trim());
+  return match !== null && Number(match[2]) <= 65535;
+}
 
 /** `127.0.0.1:8080`, `[::1]:8080`, `localhost:0`, `:8080` or `8080`. */
 export function parseListen(text: string): { host: string; port: number } {
-  const match = /^(?:(\[[^\]]+\]|[^:]*):)?(\d{1,5})$/.exec(text.trim());
+  const match = LISTEN.exec(text.trim());
   const port = Number(match?.[2]);
   if (!match || port > 65535) {
     throw new CliError('usage', `--listen '${text}' is not host:port; use e.g. 127.0.0.1:8080`);
@@ -27,6 +36,8 @@ export async function bindListener(input: {
   provider: Provider;
   state: string;
   out: Output;
+  /** Told about every refused request (the login mentions them in the terminal). */
+  onRejected?: (status: number, reason: string, path: string) => void;
 }): Promise<{ server: CallbackServer | undefined; redirectUrl: string }> {
   const { provider, state, out } = input;
   if (provider.emulator) {
@@ -36,6 +47,7 @@ export async function bindListener(input: {
       port: 0,
       path: CALLBACK_PATH,
       expectedState: state,
+      onRejected: input.onRejected,
     });
     const redirectUrl = `http://127.0.0.1:${server.port}${CALLBACK_PATH}`;
     provider.emulator.registerRedirectUri(redirectUrl);
@@ -59,9 +71,13 @@ export async function bindListener(input: {
   if (!target) {
     out.note(
       out.c.yellow(
-        `DINGTALK_REDIRECT_URL is on '${redirect.hostname}', not this machine, so DingTalk will send the browser there.\n` +
+        `DINGTALK_REDIRECT_URL is on '${safe(redirect.hostname)}', not this machine, so DingTalk will send the browser there.\n` +
           'When the browser lands on that page (it may fail to load), copy the whole URL from the address bar\n' +
-          'and paste it here, then press Enter. (Or use --listen host:port behind a tunnel.)',
+          'and paste it here, then press Enter. (Or use --listen host:port behind a tunnel.)\n' +
+          'This works only while muvee is NOT deployed there: a running muvee spends the single-use code\n' +
+          'first, and the pasted one is then refused. Register a second redirect URI on localhost in the\n' +
+          "DingTalk console and use it for this tool's runs:\n" +
+          `  DINGTALK_REDIRECT_URL=http://localhost:8080${CALLBACK_PATH} (or --redirect-url)`,
       ),
     );
     return { server: undefined, redirectUrl: input.redirectUrl };
@@ -81,6 +97,7 @@ export async function bindListener(input: {
     ...target,
     path: redirect.pathname,
     expectedState: state,
+    onRejected: input.onRejected,
   });
   return { server, redirectUrl: input.redirectUrl };
 }

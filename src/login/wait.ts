@@ -7,6 +7,7 @@ import type { AcceptedCallback, CallbackServer } from '../callback-server.js';
 import { parsePasted, type CallbackResult } from '../dingtalk/authorize.js';
 import { CliError } from '../errors.js';
 import { humanDuration, type Output } from '../output.js';
+import { safe } from '../sanitize.js';
 
 /** Time and timers; the real one by default, a fake in tests. */
 export interface Clock {
@@ -44,6 +45,8 @@ export interface WaitInput {
   aborts: Promise<never>[];
   /** Absent: nobody can paste (the tool approves by itself, or no input was given). */
   paste: PasteSource | undefined;
+  /** The live line on stderr, shared with whoever reports refused callbacks meanwhile. */
+  status?: StatusLine;
 }
 
 /** Races the callback, a pasted URL or code, the timeout and the aborts. */
@@ -55,13 +58,27 @@ export async function waitForCallback(input: WaitInput): Promise<Waited> {
   if (input.server)
     waits.push(input.server.accepted.then((a) => ({ result: a.result, respond: a.respond })));
 
-  const stopSpinner = progress(out, clock, deadline, timeoutSeconds, input.paste !== undefined);
-  stops.push(stopSpinner);
+  const status = input.status ?? new StatusLine(out);
+  let pasted: ReturnType<typeof readPasted> | undefined;
   if (input.paste) {
-    const pasted = readPasted(input.paste, input.state, out, stopSpinner);
+    pasted = readPasted(input.paste, input.state, {
+      // A chunk arrived: the spinner steps aside; a refused line brings it back.
+      onInput: () => status.pause(),
+      onRefused: () => status.resume(),
+      warn: (text) => status.note(`${out.c.yellow('⚠')} ${text}`),
+    });
     stops.push(pasted.stop);
     waits.push(pasted.result);
   }
+  status.start({
+    clock,
+    deadline,
+    timeoutSeconds,
+    pasting: input.paste !== undefined,
+    // Someone may be typing on a terminal: its echo must never be redrawn over.
+    typing: pasted?.isTTY === true,
+  });
+  stops.push(() => status.stop());
   waits.push(
     new Promise<never>((_resolve, reject) => {
       const timer = clock.setTimeout(
@@ -84,40 +101,142 @@ export async function waitForCallback(input: WaitInput): Promise<Waited> {
   }
 }
 
-/** A spinner with the time left on a terminal, one line otherwise. Returns its stop. */
-function progress(
-  out: Output,
-  clock: Clock,
-  deadline: number,
-  timeoutSeconds: number,
-  pasting: boolean,
-): () => void {
-  const pasteHint = pasting ? 'paste the URL the browser landed on' : '';
-  if (!out.interactive) {
-    out.note(
-      out.c.dim(
-        `waiting up to ${humanDuration(timeoutSeconds)} for the callback${pasteHint ? ` (or ${pasteHint})` : ''}`,
-      ),
-    );
-    return () => {};
+/**
+ * The live line of a wait on stderr. Not a terminal (or `--json`): one line saying how long
+ * the wait may take. A terminal: a spinner with the time left, redrawn in place; when someone
+ * may be typing a paste on that terminal, a line printed once instead (a redraw would wipe the
+ * echo of what is being typed), printed again after a refused paste. Notes (refused callbacks,
+ * refused pastes) clear the spinner first; it comes back at its next frame.
+ */
+export class StatusLine {
+  private draw: (() => void) | undefined;
+  private timer: unknown;
+  private clock: Clock | undefined;
+  /** A spinner is redrawn in place (a terminal nobody types on). */
+  private animated = false;
+  /** A spinner frame is on the screen without a newline. */
+  private drawn = false;
+  private paused = false;
+  private stopped = false;
+
+  constructor(private readonly out: Output) {}
+
+  start(options: {
+    clock: Clock;
+    deadline: number;
+    timeoutSeconds: number;
+    pasting: boolean;
+    typing: boolean;
+  }): void {
+    const { out } = this;
+    const { clock, deadline, timeoutSeconds, pasting, typing } = options;
+    this.clock = clock;
+    const pasteHint = pasting ? 'paste the URL the browser landed on' : '';
+    if (!out.interactive) {
+      out.note(
+        out.c.dim(
+          `waiting up to ${humanDuration(timeoutSeconds)} for the callback${pasteHint ? ` (or ${pasteHint})` : ''}`,
+        ),
+      );
+      return;
+    }
+    if (typing) {
+      const line = () =>
+        out.note(
+          out.c.dim(
+            `waiting for the callback… (up to ${humanDuration((deadline - clock.now()) / 1000)}; Ctrl-C to cancel; or ${pasteHint} and press Enter)`,
+          ),
+        );
+      line();
+      this.draw = line; // only on resume(), never by a timer
+      return;
+    }
+    const frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
+    let i = 0;
+    const frame = () => {
+      this.timer = undefined;
+      if (this.stopped || this.paused) return;
+      const left = humanDuration((deadline - clock.now()) / 1000);
+      out.errorStream.write(
+        `\r\x1b[2K${frames[i++ % frames.length]} waiting for the callback… (${left} left; Ctrl-C to cancel${pasteHint ? `; or ${pasteHint}` : ''})`,
+      );
+      this.drawn = true;
+      this.timer = clock.setTimeout(frame, 120);
+    };
+    this.draw = () => {
+      if (this.timer === undefined) this.timer = clock.setTimeout(frame, 120);
+    };
+    this.animated = true;
+    frame();
   }
-  const frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
-  const stream = out.errorStream;
-  let i = 0;
-  let stopped = false;
-  const draw = () => {
-    const left = humanDuration((deadline - clock.now()) / 1000);
-    stream.write(
-      `\r\x1b[2K${frames[i++ % frames.length]} waiting for DingTalk (${left} left; Ctrl-C to cancel${pasteHint ? `; or ${pasteHint}` : ''})`,
+
+  /** Input is arriving: the spinner steps aside (a typed line stays as it is). */
+  pause(): void {
+    if (this.stopped || this.paused) return;
+    this.paused = true;
+    this.cancelTimer();
+    this.clear();
+  }
+
+  /** After a refused paste: the spinner (or the waiting line) comes back. */
+  resume(): void {
+    if (this.stopped) return;
+    this.paused = false;
+    this.draw?.();
+  }
+
+  /** A line of its own above the spinner, which redraws at its next frame. */
+  note(text: string): void {
+    this.clear();
+    this.out.note(text);
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.cancelTimer();
+    this.clear();
+  }
+
+  private clear(): void {
+    if (this.animated && this.drawn) this.out.errorStream.write('\r\x1b[2K');
+    this.drawn = false;
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== undefined) this.clock?.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/**
+ * Refused callbacks, one sanitised line each in the terminal, at most one a second: those in
+ * between are counted into the next line. Requests for a favicon (browsers ask) are not news.
+ */
+export function rejectionReporter(
+  note: (text: string) => void,
+  now: () => number,
+  intervalMs = 1000,
+): (status: number, reason: string, path: string) => void {
+  let last = -Infinity;
+  let skipped = 0;
+  return (status, reason, path) => {
+    if (/^\/(favicon\.ico|robots\.txt|apple-touch-icon[^/]*\.png)$/.test(path)) return;
+    const at = now();
+    if (at - last < intervalMs) {
+      skipped++;
+      return;
+    }
+    last = at;
+    const more = skipped > 0 ? ` (and ${skipped} more refused before it)` : '';
+    skipped = 0;
+    const shown = (text: string) => {
+      const clean = safe(text);
+      return clean.length > 160 ? `${clean.slice(0, 157)}...` : clean;
+    };
+    note(
+      `refused a request to the callback listener: ${status} for ${shown(path)}: ${shown(reason)}${more}; still waiting for the real one`,
     );
-    timer = clock.setTimeout(draw, 120);
-  };
-  let timer = clock.setTimeout(draw, 120);
-  return () => {
-    if (stopped) return;
-    stopped = true;
-    clock.clearTimeout(timer);
-    stream.write('\r\x1b[2K');
   };
 }
 
@@ -131,9 +250,8 @@ const MAX_PASTE_BUFFER = 64 * 1024;
 function readPasted(
   source: PasteSource,
   state: string,
-  out: Output,
-  onInput: () => void,
-): { result: Promise<Waited>; stop(): void } {
+  hooks: { onInput(): void; onRefused(): void; warn(text: string): void },
+): { result: Promise<Waited>; stop(): void; isTTY: boolean } {
   let input: (AsyncIterable<string | Uint8Array> & { destroy?: () => void }) | undefined;
   let iterator: AsyncIterator<string | Uint8Array> | undefined;
   let stopped = false;
@@ -152,9 +270,10 @@ function readPasted(
       try {
         return { result: parsePasted(line, state), respond: undefined };
       } catch (error) {
-        out.warn(
-          `not accepted: ${(error as Error).message}; paste the whole URL the browser landed on, or the code`,
+        hooks.warn(
+          `not accepted: ${safe((error as Error).message)}; paste the whole URL the browser landed on, or the code`,
         );
+        hooks.onRefused();
         return undefined;
       }
     };
@@ -172,7 +291,7 @@ function readPasted(
           if (last) resolve(last);
           return;
         }
-        onInput();
+        hooks.onInput();
         buffer +=
           typeof next.value === 'string'
             ? next.value
@@ -191,6 +310,7 @@ function readPasted(
   });
   return {
     result,
+    isTTY: (input as { isTTY?: boolean } | undefined)?.isTTY === true,
     stop() {
       stopped = true;
       // A stream is destroyed, so standard input holds the process open no longer (a stream's
