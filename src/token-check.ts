@@ -15,7 +15,7 @@ import {
   requireJwtSecret,
   type Config,
 } from './config.js';
-import { CliError } from './errors.js';
+import { CliError, isCliError } from './errors.js';
 import { humanDuration, humanTime } from './output.js';
 import { safe } from './sanitize.js';
 import { extractToken, nowSeconds, verifySessionToken, type VerifyResult } from './session.js';
@@ -60,22 +60,31 @@ export async function verifyToken(
 
   // The store is opened only when a database file exists; nothing is created here.
   let user: StoredUser | undefined | null = null;
+  let dbProblem: string | undefined;
   const uid = result.claims?.uid;
   if (typeof uid === 'string') {
-    const lookup = await userLookup(config);
-    if (lookup) {
-      try {
-        user = lookup.find(uid);
-      } finally {
-        lookup.close();
+    // The database is optional here: one that cannot be read is said, not a failure of the
+    // verdict (a valid token stays exit 0, a forged one exit 5).
+    try {
+      const lookup = await userLookup(config);
+      if (lookup) {
+        try {
+          user = await lookup.find(uid);
+        } finally {
+          await lookup.close();
+        }
       }
+    } catch (error) {
+      if (!isCliError(error)) throw error;
+      dbProblem = error.message;
+      user = null;
     }
   }
   const userInDb = user === null ? null : user !== undefined;
   const roleInDb = user?.role ?? null;
 
   if (out.json) {
-    out.document(jsonResult(result, user));
+    out.document({ ...jsonResult(result, user), ...(dbProblem ? { dbProblem } : {}) });
     return result.valid ? 0 : 5;
   }
 
@@ -88,11 +97,20 @@ export async function verifyToken(
   );
   if (result.muveeNote) out.line(`  ${c.yellow('⚠')} ${safe(result.muveeNote)}`);
   const rows: [string, string][] = [];
-  if (result.header) rows.push(['header', safe(JSON.stringify(result.header))]);
+  // A token whose signature did not verify says only what its author wrote: shown as such,
+  // never in the layout of a valid one.
+  const unverified = !result.valid && !SIGNED_REASONS.has(result.reason ?? '');
+  const label = (name: string) => (unverified ? `${name} (unverified)` : name);
+  if (unverified) out.line(c.dim('  the claims below are NOT verified: anyone can write them'));
+  if (result.header) rows.push([label('header'), safe(JSON.stringify(result.header))]);
   if (result.claims) {
     const { uid: u, email, role, iat, exp, ...rest } = result.claims;
     const now = nowSeconds();
-    rows.push(['uid', safe(u ?? '—')], ['email', safe(email ?? '—')], ['role', safe(role ?? '—')]);
+    rows.push(
+      [label('uid'), safe(u ?? '—')],
+      [label('email'), safe(email ?? '—')],
+      [label('role'), safe(role ?? '—')],
+    );
     if (typeof iat === 'number')
       rows.push(['issued', `${humanTime(iat)} (${humanDuration(now - iat)} ago)`]);
     if (typeof exp === 'number') {
@@ -106,7 +124,9 @@ export async function verifyToken(
   rows.push([
     'local user',
     userInDb === null
-      ? `not checked (no database at ${config.dbPath})`
+      ? dbProblem
+        ? c.yellow(`not checked: ${safe(dbProblem)}`)
+        : `not checked (no database at ${config.dbPath})`
       : userInDb
         ? roleInDb === result.claims?.role
           ? `yes, role ${roleInDb} matches`
@@ -141,10 +161,28 @@ function jsonResult(
   };
 }
 
-/** A lookup of users by id in the configured database, or undefined when it has no file. */
-async function userLookup(
-  config: Config,
-): Promise<{ find: (id: string) => StoredUser | undefined; close: () => void } | undefined> {
+/** Reasons that come after a verified signature: the claims are the signer's. */
+const SIGNED_REASONS = new Set(['expired', 'not-yet-valid', 'bad-claims']);
+
+/**
+ * A lookup of users by id in the configured database (the local file, or muvee's PostgreSQL:
+ * then muvee's own user and platform role), or undefined when there is no database file.
+ */
+async function userLookup(config: Config): Promise<
+  | {
+      find: (id: string) => StoredUser | undefined | Promise<StoredUser | undefined>;
+      close: () => void | Promise<void>;
+    }
+  | undefined
+> {
+  if (config.dbIsPostgres) {
+    const { openUserStore } = await import('./user-store.js');
+    const store = await openUserStore(config.dbFile);
+    return {
+      find: async (id) => (/^[0-9a-f-]{36}$/i.test(id) ? store.findById(id) : undefined),
+      close: () => store.close(),
+    };
+  }
   if (!existsSync(config.dbFile)) return undefined;
   const { Store } = await import('./store.js');
   const store = Store.openExisting(config.dbFile);
@@ -187,7 +225,8 @@ async function verifyEach(
   let valid = 0;
   let pending = '';
   let buffered = '';
-  const verifyLine = (line: string) => {
+  // Synchronous for the local store (throughput); a PostgreSQL lookup returns a promise.
+  const verifyLine = (line: string): void | Promise<void> => {
     lineNumber++;
     const text = line.trim();
     if (text === '') return;
@@ -209,12 +248,17 @@ async function verifyEach(
     }
     if (result.valid) valid++;
     const uid = result.claims?.uid;
-    const user = lookup && typeof uid === 'string' ? lookup.find(uid) : null;
-    buffered += `${JSON.stringify({ line: lineNumber, ...jsonResult(result, user) })}\n`;
-    if (buffered.length >= CHUNK) {
-      io.stdout.write(buffered);
-      buffered = '';
-    }
+    const found = lookup && typeof uid === 'string' ? lookup.find(uid) : null;
+    const at = lineNumber;
+    const emit = (user: StoredUser | undefined | null) => {
+      buffered += `${JSON.stringify({ line: at, ...jsonResult(result, user) })}\n`;
+      if (buffered.length >= CHUNK) {
+        io.stdout.write(buffered);
+        buffered = '';
+      }
+    };
+    if (found instanceof Promise) return found.then(emit);
+    emit(found);
   };
   try {
     const { StringDecoder } = await import('node:string_decoder');
@@ -223,16 +267,17 @@ async function verifyEach(
       const text = pending + (typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
       let start = 0;
       for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
-        verifyLine(text.slice(start, end));
+        const wait = verifyLine(text.slice(start, end));
+        if (wait) await wait;
         start = end + 1;
       }
       pending = text.slice(start);
     }
     pending += decoder.end();
-    if (pending !== '') verifyLine(pending);
+    if (pending !== '') await verifyLine(pending);
   } finally {
     if (buffered !== '') io.stdout.write(buffered);
-    lookup?.close();
+    await lookup?.close();
   }
   if (count === 0) {
     throw new CliError('usage', 'no tokens on stdin; pipe them in, one per line');

@@ -163,4 +163,75 @@ describe("login, mint-token and users on muvee's PostgreSQL", () => {
     const mode = await runCli(['admin', 'access-mode', '--db', url], { cwd: tempDir() });
     assert.equal(mode.stdout.trim(), 'open');
   });
+
+  test("users list/show and verify-token read muvee's users and platform roles", async () => {
+    const url = await fresh();
+    const [user] = await rows(
+      url,
+      "INSERT INTO users (email, name) VALUES ('carol@corp.example', 'Carol') RETURNING id::text",
+    );
+    const id = String(user!.id);
+    await rows(
+      url,
+      `INSERT INTO platform_members (user_id, role, authorized) VALUES ('${id}', 'admin', false)`,
+    );
+    const list = await runCli(['--json', 'users', 'list', '--db', url], { cwd: tempDir() });
+    assert.equal(list.code, 0, list.stderr);
+    const users = json<{ users: { id: string; role: string; authorized: boolean }[] }>(list).users;
+    assert.deepEqual(
+      users.map((u) => [u.id, u.role, u.authorized]),
+      [[id, 'admin', false]],
+    );
+    const show = await runCli(['users', 'show', 'carol@corp.example', '--db', url], {
+      cwd: tempDir(),
+    });
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /pending approval/);
+    const minted = await runCli(['mint-token', '--email', 'carol@corp.example', '--db', url], {
+      env: { JWT_SECRET: SECRET },
+      cwd: tempDir(),
+    });
+    assert.match(minted.stderr, /not let in by muvee/);
+    const verified = await runCli(['verify-token', '--json', minted.stdout.trim(), '--db', url], {
+      env: { JWT_SECRET: SECRET },
+      cwd: tempDir(),
+    });
+    assert.equal(verified.code, 0, verified.stderr);
+    const doc = json<{ userInDb: boolean; roleInDb: string }>(verified);
+    assert.equal(doc.userInDb, true);
+    assert.equal(doc.roleInDb, 'admin');
+  });
+
+  test('verify-token with an unreachable database: the verdict stands, the lookup is said', async () => {
+    const token = (
+      await runCli(
+        [
+          'mint-token',
+          '--uid',
+          '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a',
+          '--email',
+          'a@b.example',
+          '--role',
+          'member',
+        ],
+        {
+          env: { JWT_SECRET: SECRET },
+          cwd: tempDir(),
+        },
+      )
+    ).stdout.trim();
+    const r = await runCli(
+      ['verify-token', '--json', token, '--db', 'postgres://u:pw@127.0.0.1:1/none'],
+      {
+        env: { JWT_SECRET: SECRET },
+        cwd: tempDir(),
+      },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const doc = json<{ valid: boolean; userInDb: null; dbProblem: string }>(r);
+    assert.equal(doc.valid, true);
+    assert.equal(doc.userInDb, null);
+    assert.match(doc.dbProblem, /\*\*\*/);
+    assert.ok(!r.stdout.includes(':pw@'));
+  });
 });

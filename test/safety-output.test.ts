@@ -149,3 +149,45 @@ test('check-config shows a hostile config value escaped', async (t) => {
   assert.ok(!r.stdout.includes(ESC + '[2J'));
   assert.ok(!r.stdout.includes(ESC + ']0;'));
 });
+
+describe('verify-token never dresses a forged token as a valid one', () => {
+  const UID = '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a';
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const forged = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ uid: `${UID}${ESC}[1A✓ valid`, email: 'a@b.example', role: 'admin', exp: 9999999999 })}.AAAA`;
+
+  test('a forged token: claims marked unverified, escapes shown escaped, exit 5', async (t) => {
+    const r = await runCli(['verify-token', forged], {
+      env: { JWT_SECRET: SECRET },
+      cwd: tempDir(t),
+    });
+    assert.equal(r.code, 5);
+    assert.doesNotMatch(r.stdout, /^✓/m);
+    assert.match(r.stdout, /NOT verified/);
+    assert.match(r.stdout, /uid \(unverified\)/);
+    assert.ok(!r.stdout.includes(ESC));
+  });
+
+  test('an unusable local DB does not change the verdict (0 valid, 5 forged); it is said', async (t) => {
+    const dir = tempDir(t);
+    const db = join(dir, 'junk.db');
+    (await import('node:fs')).writeFileSync(db, Buffer.alloc(4096, 0x5a));
+    const minted = await runCli(
+      ['mint-token', '--uid', UID, '--email', 'a@b.example', '--role', 'member'],
+      {
+        env: { JWT_SECRET: SECRET },
+        cwd: dir,
+      },
+    );
+    const valid = await runCli(['verify-token', '--json', minted.stdout.trim(), '--db', db], {
+      env: { JWT_SECRET: SECRET },
+      cwd: dir,
+    });
+    assert.equal(valid.code, 0, valid.stderr);
+    assert.match(json<{ dbProblem: string }>(valid).dbProblem, /junk\.db/);
+    const bad = await runCli(['verify-token', '--json', forged, '--db', db], {
+      env: { JWT_SECRET: SECRET },
+      cwd: dir,
+    });
+    assert.equal(bad.code, 5);
+  });
+});

@@ -79,16 +79,20 @@ export const command = defineCommand({
 async function show(context: Context, key: string): Promise<void> {
   const { out } = context;
   const config = commandConfig(context);
-  const store = Store.openExisting(config.dbFile);
+  // The local store, or muvee's PostgreSQL (which holds no DingTalk link of this tool's).
+  const { openExistingUserStore } = await import('../user-store.js');
+  const store = await openExistingUserStore(config.dbFile);
   try {
-    const user = isUuid(key) ? store?.findById(key) : store?.findByEmail(key);
+    const user = isUuid(key) ? await store?.findById(key) : await store?.findByEmail(key);
     if (!store || !user) {
       throw new CliError(
         'usage',
         `no user '${key}' in ${config.dbPath}${store ? '' : ' (no database there yet)'}; 'muvee-dingtalk users list' shows who is there`,
       );
     }
-    const unionIds = store.unionIdsOf(user.id);
+    const local = config.dbIsPostgres ? null : Store.openExisting(config.dbFile);
+    const unionIds = local?.unionIdsOf(user.id) ?? [];
+    local?.close();
     if (out.json) return out.document({ ...user, unionIds });
     out.table(
       [
@@ -116,7 +120,27 @@ async function show(context: Context, key: string): Promise<void> {
     );
     return;
   } finally {
-    store?.close();
+    await store?.close();
+  }
+}
+
+/** `users list` on muvee's PostgreSQL: a page at a time from the server. */
+async function listPostgres(context: Context, url: string, page: ListPage): Promise<void> {
+  const { openPgStore } = await import('../pg-store.js');
+  const store = await openPgStore(url);
+  try {
+    const users = await store.list({
+      ...(page.offset !== undefined ? { offset: page.offset } : {}),
+      ...(page.limit !== undefined ? { limit: page.limit } : {}),
+    });
+    if (context.out.json) return context.out.document({ users });
+    if (users.length === 0) return context.out.note(`no users in ${store.location}`);
+    context.out.columns(
+      ['EMAIL', 'ROLE', 'STATUS', 'NAME', 'ID'],
+      users.map((u) => [u.email, u.role, u.authorized ? 'active' : 'pending', u.name, u.id]),
+    );
+  } finally {
+    await store.close();
   }
 }
 
@@ -132,6 +156,7 @@ async function show(context: Context, key: string): Promise<void> {
 async function list(context: Context, page: ListPage): Promise<void> {
   const { out, io } = context;
   const config = commandConfig(context);
+  if (config.dbIsPostgres) return listPostgres(context, config.dbFile, page);
   const store = Store.openExisting(config.dbFile);
   try {
     const writer = chunkedWriter(io.stdout);
