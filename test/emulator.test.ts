@@ -8,7 +8,9 @@ import {
   EMULATOR_CLIENT_SECRET as SECRET,
   parseUsers,
 } from '../src/emulator/users.ts';
-import { http, runCli, startCli } from './helpers.ts';
+import { http, runCli, startCli, tempDir } from './helpers.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const REDIRECT = 'http://127.0.0.1:1/auth/dingtalk/callback';
 const authorizeParams = (extra: Record<string, string> = {}) =>
@@ -340,6 +342,29 @@ describe('emulator command', () => {
     child.kill('SIGINT');
     const done = await child.done;
     assert.equal(done.code, 0);
+  });
+
+  test('--client-secret warns (the process list shows it); --client-secret-file is read instead', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'secret');
+    writeFileSync(file, 'file-secret-0123456789abcdef\n');
+    for (const args of [
+      ['--client-secret', 'cmdline-secret-0123'],
+      ['--client-secret-file', file],
+    ]) {
+      const child = startCli(['emulator', '--port', '0', '--client-id', 'dingotherapp', ...args]);
+      await new Promise<void>((resolve) => {
+        const check = () =>
+          /listening on/.test(child.stdoutText()) ? resolve() : setTimeout(check, 20);
+        check();
+      });
+      child.kill('SIGINT');
+      const done = await child.done;
+      assert.equal(done.code, 0, done.stderr);
+      if (args[0] === '--client-secret') assert.match(done.stderr, /process list/);
+      else assert.doesNotMatch(done.stderr, /process list/);
+      assert.ok(!(done.stdout + done.stderr).includes('file-secret-0123456789abcdef'));
+    }
   });
 
   test('check-config --live passes with the right secret and fails with exit 7 and invalidClientIdOrSecret otherwise', async () => {

@@ -8,6 +8,7 @@ import {
   type Context,
   type OptionValues,
 } from '../command.js';
+import { readFileSync } from 'node:fs';
 import { CliError } from '../errors.js';
 import { parseFaultSpec } from '../emulator/faults.js';
 import { startEmulator, type EmulatorClient } from '../emulator/server.js';
@@ -35,7 +36,11 @@ const options = {
   ),
   clientSecret: option.string(
     '--client-secret <secret>',
-    'the AppSecret it accepts (default: DINGTALK_CLIENT_SECRET, else the demo secret)',
+    'discouraged: the process list shows it; prefer DINGTALK_CLIENT_SECRET or --client-secret-file',
+  ),
+  clientSecretFile: option.string(
+    '--client-secret-file <path>',
+    'read the AppSecret it accepts from this file (default: DINGTALK_CLIENT_SECRET, else the demo secret)',
   ),
   redirectUri: option.list(
     '--redirect-uri <url>',
@@ -69,8 +74,13 @@ async function run(
   const users = flags.users !== undefined ? loadUsersFile(flags.users) : [...BUILTIN_USERS];
   const redirectUris = flags.redirectUri ?? [config.redirectUrl];
   const clientId = flags.clientId ?? config.clientId ?? EMULATOR_CLIENT_ID;
+  if (flags.clientSecret !== undefined)
+    out.warn(
+      '--client-secret puts the AppSecret in the process list (/proc/<pid>/cmdline) for every local user to read; use DINGTALK_CLIENT_SECRET or --client-secret-file',
+    );
   const clientSecret =
     flags.clientSecret ??
+    (flags.clientSecretFile !== undefined ? readSecretFile(flags.clientSecretFile) : undefined) ??
     (clientId === EMULATOR_CLIENT_ID ? EMULATOR_CLIENT_SECRET : config.clientSecret);
   if (!clientSecret) {
     throw new CliError(
@@ -135,4 +145,19 @@ async function run(
   await server.close();
   out.note('emulator stopped');
   return 0;
+}
+
+/** The first line of a secret file; a usage error naming the path (never the content). */
+function readSecretFile(path: string): string {
+  try {
+    const secret = readFileSync(path, 'utf8').split(/\r?\n/)[0]!.trim();
+    if (secret === '') throw new CliError('usage', `--client-secret-file '${path}' is empty`);
+    return secret;
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(
+      'usage',
+      `--client-secret-file '${path}' cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
 }
