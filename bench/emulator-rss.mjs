@@ -22,13 +22,13 @@ export const rssMiB = (pid) =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 /** Starts the emulator with `node`; resolves with its pid, URL and a stop function. */
-export function startEmulatorProcess(node, env) {
+export function startEmulatorProcess(node, env, bin = BIN) {
   return new Promise((resolve, reject) => {
     const child = spawn(
       node,
       [
         '--',
-        BIN,
+        bin,
         'emulator',
         '--port',
         '0',
@@ -113,8 +113,8 @@ export async function login(agent, base) {
 }
 
 /** RSS (MiB) of an emulator run by `node` after each checkpoint's number of logins. */
-export async function emulatorRss(node, env, checkpoints = [1000, 10000]) {
-  const emulator = await startEmulatorProcess(node, env);
+export async function emulatorRss(node, env, checkpoints = [1000, 10000], bin = BIN) {
+  const emulator = await startEmulatorProcess(node, env, bin);
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   const rss = {};
   try {

@@ -12,9 +12,9 @@ const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const require = createRequire(import.meta.url);
 
 /** Creates `file` with `count` users; returns the id of the first one (an admin). */
-export function populate(file, count) {
-  const { Store } = require(join(DIST, 'store.cjs'));
-  const { Database, NATIVE_BINDING } = require(join(DIST, 'sqlite.cjs'));
+export function populate(file, count, dist = DIST) {
+  const { Store } = require(join(dist, 'store.cjs'));
+  const { Database, NATIVE_BINDING } = require(join(dist, 'sqlite.cjs'));
   Store.open(file).close();
   const db = new Database(file, NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {});
   const users = db.prepare(

@@ -13,14 +13,16 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import {
+  closeSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
-  openSync,
-  closeSync,
 } from 'node:fs';
 import { request } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -30,13 +32,20 @@ import { emulatorRss } from './emulator-rss.mjs';
 import { populate } from './populate.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(ROOT, 'bin', 'muvee-dingtalk.js');
 const RSS_PROBE = join(ROOT, 'bench', 'rss-probe.mjs');
 const RUNS = Number(process.env.BENCH_RUNS ?? 21);
 const WARMUP = 3;
 const SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
 const BATCH_TOKENS = 100_000;
 const work = mkdtempSync(join(tmpdir(), 'muvee-dingtalk-bench-'));
+// A private copy of the built CLI: other work in the checkout (a test run's build) may
+// rebuild dist/ while the benchmark runs.
+const APP = join(work, 'app');
+for (const part of ['package.json', 'bin', 'dist']) {
+  cpSync(join(ROOT, part), join(APP, part), { recursive: true });
+}
+symlinkSync(join(ROOT, 'node_modules'), join(APP, 'node_modules'));
+const BIN = join(APP, 'bin', 'muvee-dingtalk.js');
 const env = {
   PATH: process.env.PATH,
   HOME: process.env.HOME,
@@ -202,7 +211,7 @@ const dbUser = {};
 for (const count of [1, 10, 1000, 100_000]) {
   const dir = join(work, `db-${count}`);
   mkdirSync(dir);
-  dbUser[count] = populate(join(dir, 'muvee-dingtalk.db'), count);
+  dbUser[count] = populate(join(dir, 'muvee-dingtalk.db'), count, join(APP, 'dist'));
   dbDirs[count] = dir;
 }
 const tokenNoDb = token('7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a', 'a@corp.example', 'admin');
@@ -336,7 +345,7 @@ for (const { major, node, version } of nodes) {
 
   // The emulator: RSS after 1,000 and 10,000 logins.
   {
-    const rss = await emulatorRss(node, { PATH: env.PATH, HOME: env.HOME }, [1000, 10000]);
+    const rss = await emulatorRss(node, { PATH: env.PATH, HOME: env.HOME }, [1000, 10000], BIN);
     results.push(
       { name: 'emulator RSS after 1,000 logins', kind: 'MiB', value: rss[1000], target: Infinity },
       {
@@ -356,10 +365,7 @@ for (const { major, node, version } of nodes) {
 
   // Floors: what the dependencies alone cost to load, measured the same way. They explain
   // the targets this project cannot reach without replacing a chosen dependency.
-  const require = (file, then = '') => [
-    '-e',
-    `require(${JSON.stringify(join(ROOT, file))})${then}`,
-  ];
+  const require = (file, then = '') => ['-e', `require(${JSON.stringify(join(APP, file))})${then}`];
   const floors =
     process.env.BENCH_FLOORS === '0'
       ? []
