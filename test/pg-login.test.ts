@@ -234,4 +234,37 @@ describe("login, mint-token and users on muvee's PostgreSQL", () => {
     assert.match(doc.dbProblem, /\*\*\*/);
     assert.ok(!r.stdout.includes(':pw@'));
   });
+
+  test("users export --sql from the local store imports into muvee's PostgreSQL as it is", async () => {
+    const dir = tempDir();
+    const db = join(dir, 'local.db');
+    for (const who of ['zhangsan', 'lisi']) {
+      const r = await runCli(['login', '--emulator', '--auto-approve', who, '--json', '--db', db], {
+        env: { JWT_SECRET: SECRET, ADMIN_EMAILS: 'zhangsan@corp.example' },
+        cwd: dir,
+      });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    await runCli(['admin', 'invite', "o'brien@corp.example", '--db', db], { cwd: dir });
+    await runCli(['admin', 'access-mode', 'invite', '--db', db], { cwd: dir });
+    const sql = await runCli(['users', 'export', '--sql', '--db', db], { cwd: dir });
+    assert.equal(sql.code, 0, sql.stderr);
+    const url = await fresh();
+    await rows(url, sql.stdout);
+    const users = await rows(
+      url,
+      'SELECT u.email, m.role FROM users u JOIN platform_members m ON m.user_id = u.id ORDER BY u.email',
+    );
+    assert.deepEqual(users, [
+      { email: 'emuUnionLisi00000002@dingtalk.local', role: 'member' },
+      { email: 'zhangsan@corp.example', role: 'admin' },
+    ]);
+    assert.deepEqual(await rows(url, 'SELECT email FROM invitations'), [
+      { email: "o'brien@corp.example" },
+    ]);
+    assert.deepEqual(
+      await rows(url, "SELECT value FROM system_settings WHERE key = 'access_mode'"),
+      [{ value: 'invite' }],
+    );
+  });
 });
