@@ -29,6 +29,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { emulatorRss } from './emulator-rss.mjs';
+import { startPg } from './pg-cluster.mjs';
 import { populate } from './populate.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -205,6 +206,9 @@ async function successToExit(node) {
 
 // --- fixtures, shared by every Node version -----------------------------------------------
 const nodes = nodeBinaries();
+// muvee's own PostgreSQL, for login against it (dry run and --apply) beside SQLite.
+const pg = await startPg();
+if (pg.why) process.stderr.write(`bench: login against PostgreSQL not measured: ${pg.why}\n`);
 writeFileSync(join(work, 'empty.cjs'), '');
 const dbDirs = {};
 const dbUser = {};
@@ -254,6 +258,41 @@ for (const { major, node, version } of nodes) {
       3,
       (i) => mkdtempSync(join(work, `login-${i}-`)),
     ),
+    ...(pg.url
+      ? [
+          paired(
+            "login --emulator ... against muvee's PostgreSQL, dry run / node -e 0",
+            [
+              '--',
+              BIN,
+              'login',
+              '--emulator',
+              '--auto-approve',
+              '--no-browser',
+              '--json',
+              '--db',
+              pg.url,
+            ],
+            Infinity,
+          ),
+          paired(
+            "login --emulator ... against muvee's PostgreSQL, --apply / node -e 0",
+            [
+              '--',
+              BIN,
+              'login',
+              '--emulator',
+              '--auto-approve',
+              '--no-browser',
+              '--json',
+              '--db',
+              pg.url,
+              '--apply',
+            ],
+            Infinity,
+          ),
+        ]
+      : []),
     await successToExit(node),
   ];
   {
@@ -396,6 +435,7 @@ for (const { major, node, version } of nodes) {
         ];
   byNode.push({ major, node: version, results, floors, seconds: (Date.now() - started) / 1000 });
 }
+pg.stop?.();
 rmSync(work, { recursive: true, force: true });
 
 // --- report -------------------------------------------------------------------------------
