@@ -144,6 +144,20 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
       })
     : context.out;
   if (!options.emulator) requireBaseUrls(config);
+  // Everything that can be refused is refused before anything starts or opens.
+  const rules = rulesOf(options.rules ?? config.rules);
+  // An emulator run writes its demo users into the configured database only when this run
+  // names it (--db); otherwise into a file of its own beside the working directory.
+  const ownDb = options.emulator === true && context.globals.db === undefined;
+  const dbFile = ownDb ? resolve(io.cwd, EMULATOR_DB) : config.dbFile;
+  const dbPath = ownDb ? `./${EMULATOR_DB}` : config.dbPath;
+  const postgres = !ownDb && config.dbIsPostgres;
+  if (options.apply && !postgres) {
+    throw new CliError(
+      'usage',
+      "--apply is for muvee's PostgreSQL (--db postgres://… or DATABASE_URL); the local SQLite store is always written",
+    );
+  }
   // Ctrl-C from the very start (reading the signal installs the handlers): nothing is stored.
   const { signal } = io;
   const browser = options.browser !== false;
@@ -154,24 +168,12 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
   });
   try {
     const jwt = sessionSecret(config, provider, options.useJwtSecret === true);
-    // An emulator run writes its demo users into the configured database only when this run
-    // names it (--db); otherwise into a file of its own beside the working directory.
-    const ownDb = provider.emulator !== undefined && context.globals.db === undefined;
-    const dbFile = ownDb ? resolve(io.cwd, EMULATOR_DB) : config.dbFile;
-    const dbPath = ownDb ? `./${EMULATOR_DB}` : config.dbPath;
-    const postgres = !ownDb && config.dbIsPostgres;
-    if (options.apply && !postgres) {
-      throw new CliError(
-        'usage',
-        "--apply is for muvee's PostgreSQL (--db postgres://… or DATABASE_URL); the local SQLite store is always written",
-      );
-    }
     const outcome = await runLoginFlow({
       config,
       provider,
       jwtSecret: jwt.secret,
       options: {
-        rules: rulesOf(options.rules ?? config.rules),
+        rules,
         timeoutSeconds: options.timeout,
         listen: options.listen,
         httpTimeoutSeconds: options.httpTimeout,
