@@ -7,7 +7,7 @@
  * them typed (`options.timeout` is a number) instead of cast from `Record<string, unknown>`.
  */
 import { InvalidArgumentError } from 'commander';
-import { assertEnvFileWellFormed, loadConfig, type Config } from './config.js';
+import { runConfig, type Config } from './config.js';
 import type { Output } from './output.js';
 
 /** A place text goes: the process's descriptors in the bin, buffers in tests. */
@@ -47,18 +47,12 @@ export interface Context {
   globals: GlobalOptions;
 }
 
-/** The configuration for a command; a malformed `.env` line is a `config` error. */
+/** The configuration for a command (config.ts `runConfig`). */
 export function commandConfig(
   context: Context,
   options: { tolerateEnvFile?: boolean } = {},
 ): Config {
-  const config = loadConfig({
-    flags: { envFile: context.globals.envFile, db: context.globals.db },
-    env: context.io.env,
-    cwd: context.io.cwd,
-  });
-  if (!options.tolerateEnvFile) assertEnvFileWellFormed(config);
-  return config;
+  return runConfig(context.globals, context.io, options);
 }
 
 /** All of stdin as text (for tokens piped in, so they stay out of shell history). */

@@ -330,6 +330,25 @@ export function findMalformedLines(text: string): { line: number; text: string; 
   return malformed;
 }
 
+/**
+ * The configuration of one run: the global `--env-file`/`--db` flags over the run's
+ * environment and working directory; a malformed `.env` line is a `config` error unless
+ * tolerated (check-config reports it instead). Every command reads its configuration here.
+ */
+export function runConfig(
+  globals: { envFile?: string | undefined; db?: string | undefined },
+  io: { env: NodeJS.ProcessEnv; cwd: string },
+  options: { tolerateEnvFile?: boolean } = {},
+): Config {
+  const config = loadConfig({
+    flags: { envFile: globals.envFile, db: globals.db },
+    env: io.env,
+    cwd: io.cwd,
+  });
+  if (!options.tolerateEnvFile) assertEnvFileWellFormed(config);
+  return config;
+}
+
 /** Throws the `config` error every command uses when the env file has lines dotenv drops. */
 export function assertEnvFileWellFormed(config: Config): void {
   const first = config.envFile.malformed[0];

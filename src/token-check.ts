@@ -8,13 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Context } from './command.js';
-import {
-  assertEnvFileWellFormed,
-  jwtSecretWhitespace,
-  loadConfig,
-  requireJwtSecret,
-  type Config,
-} from './config.js';
+import { jwtSecretWhitespace, requireJwtSecret, runConfig, type Config } from './config.js';
 import { CliError, isCliError } from './errors.js';
 import { humanDuration, humanTime } from './output.js';
 import { safe } from './sanitize.js';
@@ -33,13 +27,8 @@ export async function verifyToken(
   options: VerifyTokenOptions,
 ): Promise<number> {
   const { out } = context;
-  // As commandConfig (command.ts) does; that module loads commander, which this path avoids.
-  const config = loadConfig({
-    flags: { envFile: context.globals.envFile, db: context.globals.db },
-    env: context.io.env,
-    cwd: context.io.cwd,
-  });
-  assertEnvFileWellFormed(config);
+  // runConfig, not command.ts's commandConfig: that module loads commander, which this path avoids.
+  const config = runConfig(context.globals, context.io);
   const secret = requireJwtSecret(config);
   const whitespace = jwtSecretWhitespace(config);
   if (whitespace) out.warn(whitespace);
