@@ -394,3 +394,30 @@ export async function emulatorLoginEnv(
     },
   };
 }
+
+/**
+ * A real-mode `login --no-browser` against an emulator, in-process, approved as `who` by
+ * this test playing the browser; with the emulator's demo app, SECRET and `db` (default: a
+ * fresh file in `cwd`).
+ */
+export async function loginAs(
+  emulator: { url: string; registerRedirectUri(uri: string): void },
+  who: string,
+  options: { cwd: string; db?: string; args?: string[]; env?: Record<string, string> },
+): Promise<RunResult & { db: string }> {
+  const { EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET } = await import('../src/emulator/users.ts');
+  const db = options.db ?? join(options.cwd, `${who}-${Math.random().toString(36).slice(2)}.db`);
+  const { env } = await emulatorLoginEnv(emulator, {
+    clientId: EMULATOR_CLIENT_ID,
+    clientSecret: EMULATOR_CLIENT_SECRET,
+    jwtSecret: SECRET,
+    db,
+  });
+  const run = startCli(['login', '--no-browser', ...(options.args ?? [])], {
+    env: { ...env, ...options.env },
+    cwd: options.cwd,
+  });
+  const [, url] = await run.waitForStderr(AUTHORIZE_URL);
+  await decide(url!, 'approve', who);
+  return { ...(await run.done), db };
+}

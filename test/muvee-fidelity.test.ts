@@ -7,22 +7,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startEmulator, type Emulator } from '../src/emulator/server.ts';
-import {
-  BUILTIN_USERS,
-  EMULATOR_CLIENT_ID as ID,
-  EMULATOR_CLIENT_SECRET as CLIENT_SECRET,
-  type EmulatorUser,
-} from '../src/emulator/users.ts';
+import { BUILTIN_USERS, type EmulatorUser } from '../src/emulator/users.ts';
 import { Store } from '../src/store.ts';
-import {
-  AUTHORIZE_URL,
-  decide,
-  emulatorLoginEnv,
-  json,
-  SECRET,
-  startCli,
-  tempDir,
-} from './helpers.ts';
+import { json, loginAs, tempDir } from './helpers.ts';
 
 const user = (id: string, email: string | undefined, unionId = `emuUnion-${id}`): EmulatorUser => ({
   id,
@@ -66,21 +53,12 @@ describe("muvee's real rules, login by login", () => {
     who: string,
     options: { env?: Record<string, string>; args?: string[]; db?: string } = {},
   ): Promise<{ code: number | null; doc: Doc; stderr: string; db: string }> {
-    const db = options.db ?? join(dir, `${Math.random().toString(36).slice(2)}.db`);
-    const { env } = await emulatorLoginEnv(emu, {
-      clientId: ID,
-      clientSecret: CLIENT_SECRET,
-      jwtSecret: SECRET,
-      db,
-    });
-    const run = startCli(['login', '--no-browser', '--json', ...(options.args ?? [])], {
-      env: { ...env, ...options.env },
+    const result = await loginAs(emu, who, {
+      ...options,
       cwd: dir,
+      args: ['--json', ...(options.args ?? [])],
     });
-    const [, url] = await run.waitForStderr(AUTHORIZE_URL);
-    await decide(url!, 'approve', who);
-    const result = await run.done;
-    return { code: result.code, doc: json<Doc>(result), stderr: result.stderr, db };
+    return { code: result.code, doc: json<Doc>(result), stderr: result.stderr, db: result.db };
   }
 
   test('ADMIN_EMAILS=Boss@corp.example, profile boss@corp.example: member (exact), with a hint', async () => {
@@ -228,16 +206,7 @@ describe("muvee's real rules, login by login", () => {
     const other: EmulatorUser = user('impostor', 'boss@corp.example', 'emuUnion-impostor');
     const emu2 = await startEmulator({ users: [other] });
     try {
-      const { env } = await emulatorLoginEnv(emu2, {
-        clientId: ID,
-        clientSecret: CLIENT_SECRET,
-        jwtSecret: SECRET,
-        db,
-      });
-      const run = startCli(['login', '--no-browser', '--json'], { env, cwd: dir });
-      const [, url] = await run.waitForStderr(AUTHORIZE_URL);
-      await decide(url!, 'approve', 'impostor');
-      const doc = json<Doc>(await run.done);
+      const doc = json<Doc>(await loginAs(emu2, 'impostor', { cwd: dir, db, args: ['--json'] }));
       assert.equal(doc.user!.id, first.doc.user!.id, "muvee's outcome: the same user");
       assert.match(
         doc.warnings.join('\n'),

@@ -7,23 +7,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseProfileResponse } from '../src/dingtalk/client.ts';
 import { startEmulator, type Emulator } from '../src/emulator/server.ts';
-import {
-  BUILTIN_USERS,
-  EMULATOR_CLIENT_ID as ID,
-  EMULATOR_CLIENT_SECRET as CLIENT_SECRET,
-} from '../src/emulator/users.ts';
+import { BUILTIN_USERS } from '../src/emulator/users.ts';
 import { hasControl, safe } from '../src/sanitize.ts';
 import { Store } from '../src/store.ts';
-import {
-  AUTHORIZE_URL,
-  decide,
-  emulatorLoginEnv,
-  json,
-  runCli,
-  SECRET,
-  startCli,
-  tempDir,
-} from './helpers.ts';
+import { json, loginAs, runCli, SECRET, tempDir } from './helpers.ts';
 
 const ESC = '\u001b';
 const EVIL = `${ESC}[2J${ESC}]0;pwned\u0007\u009b31m\u202eevil`;
@@ -88,19 +75,7 @@ describe('a hostile profile, end to end', () => {
   });
   after(() => emu.close());
 
-  async function login(who: string, args: string[] = []) {
-    const db = join(dir, `${who}-${Math.random().toString(36).slice(2)}.db`);
-    const { env } = await emulatorLoginEnv(emu, {
-      clientId: ID,
-      clientSecret: CLIENT_SECRET,
-      jwtSecret: SECRET,
-      db,
-    });
-    const run = startCli(['login', '--no-browser', ...args], { env, cwd: dir });
-    const [, url] = await run.waitForStderr(AUTHORIZE_URL);
-    await decide(url!, 'approve', who);
-    return { ...(await run.done), db };
-  }
+  const login = (who: string, args: string[] = []) => loginAs(emu, who, { cwd: dir, args });
 
   test('escape sequences in the nick and avatar are shown escaped, never raw', async () => {
     const r = await login('evil');
