@@ -236,6 +236,15 @@ for (const { major, node, version } of nodes) {
   const started = Date.now();
   process.stderr.write(`bench: Node ${version} ...\n`);
   const { paired, timeRun, peakRss } = runner(node);
+  const emulatorLogin = [
+    '--',
+    BIN,
+    'login',
+    '--emulator',
+    '--auto-approve',
+    '--no-browser',
+    '--json',
+  ];
   const results = [
     paired('verify-token <jwt>, no DB / node -e 0', ['--', BIN, 'verify-token', tokenNoDb], 1.3),
     paired(
@@ -260,38 +269,15 @@ for (const { major, node, version } of nodes) {
     ),
     ...(pg.url
       ? [
+          ['dry run', []],
+          ['--apply', ['--apply']],
+        ].map(([label, extra]) =>
           paired(
-            "login --emulator ... against muvee's PostgreSQL, dry run / node -e 0",
-            [
-              '--',
-              BIN,
-              'login',
-              '--emulator',
-              '--auto-approve',
-              '--no-browser',
-              '--json',
-              '--db',
-              pg.url,
-            ],
+            `login --emulator ... against muvee's PostgreSQL, ${label} / node -e 0`,
+            [...emulatorLogin, '--db', pg.url, ...extra],
             Infinity,
           ),
-          paired(
-            "login --emulator ... against muvee's PostgreSQL, --apply / node -e 0",
-            [
-              '--',
-              BIN,
-              'login',
-              '--emulator',
-              '--auto-approve',
-              '--no-browser',
-              '--json',
-              '--db',
-              pg.url,
-              '--apply',
-            ],
-            Infinity,
-          ),
-        ]
+        )
       : []),
     await successToExit(node),
   ];
