@@ -9,7 +9,7 @@
  * concurrent runs wait instead of failing; the file created with mode 0600.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, openSync, constants as fs } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync, constants as fs } from 'node:fs';
 import { CliError, isCliError } from './errors.js';
 import {
   accessModeOf,
@@ -219,6 +219,50 @@ export class Store {
   /** Returns null when there is no file at `path` (nothing to look in, and nothing created). */
   static openExisting(path: string): Store | null {
     return existsSync(path) ? Store.open(path, { create: false }) : null;
+  }
+
+  /**
+   * For commands that only read (users, verify-token, mint-token): the file opened read-only,
+   * never migrated, its journal mode left as it is; null when there is no file. A file of an
+   * older schema is read through a migrated in-memory copy, so the file stays as it was.
+   */
+  static openReadOnly(path: string): Store | null {
+    if (!existsSync(path)) return null;
+    const binding = NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {};
+    let db: Database | undefined;
+    try {
+      try {
+        db = new Database(path, {
+          readonly: true,
+          fileMustExist: true,
+          timeout: 15_000,
+          ...binding,
+        });
+        db.pragma('user_version', { simple: true });
+      } catch (error) {
+        // A WAL file in a folder this user cannot write: SQLite cannot create the shared-memory
+        // file it reads through. With no pending WAL, the file alone is the whole database.
+        const code = (error as { code?: string }).code ?? '';
+        if (!/^SQLITE_(READONLY_DIRECTORY|CANTOPEN)/.test(code) || hasPendingWal(path)) throw error;
+        db?.close();
+        const bytes = readFileSync(path);
+        if (bytes.length >= 20) bytes[18] = bytes[19] = 1; // as a rollback-journal file, in memory
+        db = new Database(bytes, binding);
+      }
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > SCHEMA_VERSION) throw newerSchema(version);
+      if (version < SCHEMA_VERSION) {
+        const copy = new Database(db.serialize(), binding);
+        db.close();
+        db = copy;
+        migrate(db);
+      }
+      db.pragma('query_only = ON');
+      return new Store(db, path);
+    } catch (error) {
+      db?.close();
+      throw unusable(path, error);
+    }
   }
 
   close(): void {
@@ -573,15 +617,25 @@ function migrate(db: Database): void {
   // IMMEDIATE: two processes opening a new file at once must not both migrate.
   db.transaction(() => {
     const from = version();
-    if (from > SCHEMA_VERSION) {
-      throw new CliError(
-        'db-unusable',
-        `schema version ${from} is newer than this muvee-dingtalk understands (${SCHEMA_VERSION}); upgrade muvee-dingtalk`,
-      );
-    }
+    if (from > SCHEMA_VERSION) throw newerSchema(from);
     for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
+}
+
+function hasPendingWal(path: string): boolean {
+  try {
+    return statSync(`${path}-wal`).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+function newerSchema(version: number): CliError {
+  return new CliError(
+    'db-unusable',
+    `schema version ${version} is newer than this muvee-dingtalk understands (${SCHEMA_VERSION}); upgrade muvee-dingtalk`,
+  );
 }
 
 function unusable(path: string, error: unknown): CliError {

@@ -174,7 +174,7 @@ async function userLookup(config: Config): Promise<
   }
   if (!existsSync(config.dbFile)) return undefined;
   const { Store } = await import('./store.js');
-  const store = Store.openExisting(config.dbFile);
+  const store = Store.openReadOnly(config.dbFile);
   if (!store) return undefined;
   try {
     return { find: store.userFinder(), close: () => store.close() };

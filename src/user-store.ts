@@ -107,11 +107,14 @@ export async function openUserStore(
  */
 export async function openExistingUserStore(
   db: string,
-  options: Omit<OpenUserStoreOptions, 'create'> = {},
+  options: Omit<OpenUserStoreOptions, 'create'> & {
+    /** Only reads: a SQLite file is opened read-only and never migrated (Store.openReadOnly). */
+    readOnly?: boolean;
+  } = {},
 ): Promise<UserStore | null> {
   if (isPostgresUrl(db)) return openUserStore(db, options);
   const { Store } = await import('./store.js');
-  const store = Store.openExisting(db);
+  const store = options.readOnly ? Store.openReadOnly(db) : Store.openExisting(db);
   return store && sqliteUserStore(store);
 }
 

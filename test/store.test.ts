@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Database } from '../src/sqlite.ts';
 import { isCliError } from '../src/errors.ts';
 import { MIGRATIONS, SCHEMA_VERSION, Store } from '../src/store.ts';
-import { ROOT, tempDir } from './helpers.ts';
+import { ROOT, runCli, SECRET, tempDir } from './helpers.ts';
 
 const login = (email: string, extra: Partial<Parameters<Store['recordLogin']>[0]> = {}) => ({
   email,
@@ -64,39 +65,7 @@ describe('store', () => {
 
   test('migrates a version 2 file (the previous release) keeping every user, id and role', (t) => {
     const path = join(tempDir(t), 'v2.db');
-    const old = new Database(path);
-    old.exec(MIGRATIONS[0]!);
-    old.exec(MIGRATIONS[1]!);
-    old.pragma('user_version = 2');
-    const insert = old.prepare(
-      'INSERT INTO users (id, email, name, role, created_at, updated_at, last_login_at, name_overridden) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    insert.run(
-      '11111111-1111-4111-8111-111111111111',
-      'boss@corp.example',
-      'Boss',
-      'admin',
-      '2026-01-01T00:00:00.000Z',
-      'x',
-      '2026-02-01T00:00:00.000Z',
-      1,
-    );
-    insert.run(
-      '22222222-2222-4222-8222-222222222222',
-      'zs@corp.example',
-      'ZS',
-      'member',
-      '2026-01-02T00:00:00.000Z',
-      'x',
-      null,
-      0,
-    );
-    old
-      .prepare(
-        "INSERT INTO oauth_accounts (provider, provider_user_id, user_id) VALUES ('dingtalk', 'U-boss', ?)",
-      )
-      .run('11111111-1111-4111-8111-111111111111');
-    old.close();
+    writeVersion2File(path);
 
     const store = Store.open(path);
     const boss = store.findByEmail('boss@corp.example')!;
@@ -380,3 +349,97 @@ describe("access modes and platform_members, as muvee's EnsurePlatformMember", (
     );
   });
 });
+
+describe('commands that only read open the file read-only and never migrate it', () => {
+  const BOSS = '11111111-1111-4111-8111-111111111111';
+  const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+  test("users, mint-token and verify-token leave a previous release's file byte for byte", async (t) => {
+    const dir = tempDir(t);
+    const db = join(dir, 'v2.db');
+    writeVersion2File(db);
+    const before = digest(db);
+    const env = { JWT_SECRET: SECRET, MUVEE_DINGTALK_DB: db };
+    const list = await runCli(['users', 'list', '--json'], { env, cwd: dir });
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(
+      (JSON.parse(list.stdout) as { users: { email: string }[] }).users.map((u) => u.email).sort(),
+      ['boss@corp.example', 'zs@corp.example'],
+    );
+    const show = await runCli(['users', 'show', 'boss@corp.example', '--json'], { env, cwd: dir });
+    assert.equal(show.code, 0, show.stderr);
+    assert.equal(JSON.parse(show.stdout).role, 'admin', 'read through the migrated copy');
+    const mint = await runCli(['mint-token', '--email', 'boss@corp.example'], { env, cwd: dir });
+    assert.equal(mint.code, 0, mint.stderr);
+    const verify = await runCli(['verify-token', mint.stdout.trim(), '--json'], { env, cwd: dir });
+    assert.equal(verify.code, 0, verify.stderr);
+    assert.equal(JSON.parse(verify.stdout).claims.uid, BOSS);
+
+    assert.equal(digest(db), before, 'the file is unchanged');
+    assert.ok(!existsSync(`${db}-wal`), 'not switched to WAL');
+    const check = new Database(db, { readonly: true });
+    assert.equal(check.pragma('user_version', { simple: true }), 2);
+    assert.equal(check.pragma('journal_mode', { simple: true }), 'delete');
+    check.close();
+  });
+
+  test('a file another user owns, in a folder this user cannot write: read all the same', async (t) => {
+    const dir = tempDir(t);
+    chmodSync(dir, 0o755);
+    const db = join(dir, 'team.db');
+    const store = Store.open(db); // WAL, as a login leaves it
+    store.recordLogin(login('zs@corp.example'));
+    store.close();
+    chmodSync(db, 0o644);
+    const before = digest(db);
+    const nobody = { uid: 65534, gid: 65534, cwd: '/tmp' };
+    const env = { JWT_SECRET: SECRET, MUVEE_DINGTALK_DB: db };
+    const list = await runCli(['users', 'list', '--json'], { env, ...nobody });
+    assert.equal(list.code, 0, list.stderr);
+    assert.equal(
+      (JSON.parse(list.stdout) as { users: { email: string }[] }).users[0]!.email,
+      'zs@corp.example',
+    );
+    const mint = await runCli(['mint-token', '--email', 'zs@corp.example'], { env, ...nobody });
+    assert.equal(mint.code, 0, mint.stderr);
+    assert.equal(digest(db), before);
+    assert.deepEqual(readdirSync(dir), ['team.db']);
+  });
+});
+
+/** A file as the previous release (schema version 2) left it: two users, one DingTalk link. */
+function writeVersion2File(path: string): void {
+  const old = new Database(path);
+  old.exec(MIGRATIONS[0]!);
+  old.exec(MIGRATIONS[1]!);
+  old.pragma('user_version = 2');
+  const insert = old.prepare(
+    'INSERT INTO users (id, email, name, role, created_at, updated_at, last_login_at, name_overridden) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  insert.run(
+    '11111111-1111-4111-8111-111111111111',
+    'boss@corp.example',
+    'Boss',
+    'admin',
+    '2026-01-01T00:00:00.000Z',
+    'x',
+    '2026-02-01T00:00:00.000Z',
+    1,
+  );
+  insert.run(
+    '22222222-2222-4222-8222-222222222222',
+    'zs@corp.example',
+    'ZS',
+    'member',
+    '2026-01-02T00:00:00.000Z',
+    'x',
+    null,
+    0,
+  );
+  old
+    .prepare(
+      "INSERT INTO oauth_accounts (provider, provider_user_id, user_id) VALUES ('dingtalk', 'U-boss', ?)",
+    )
+    .run('11111111-1111-4111-8111-111111111111');
+  old.close();
+}

@@ -75,7 +75,7 @@ async function run(
   } else if (email !== undefined) {
     // The local store, or muvee's PostgreSQL (then the uid and role are muvee's own).
     const { openExistingUserStore } = await import('../user-store.js');
-    const store = await openExistingUserStore(config.dbFile);
+    const store = await openExistingUserStore(config.dbFile, { readOnly: true });
     let user;
     try {
       user = await store?.findByEmail(email);

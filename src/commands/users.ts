@@ -61,7 +61,7 @@ export const command = defineCommand({
       run: async (context, _args, options) => {
         if (!options.sql) throw new CliError('usage', "say the format: 'users export --sql'");
         const config = commandConfig(context);
-        const store = Store.openExisting(config.dbFile);
+        const store = Store.openReadOnly(config.dbFile);
         if (!store)
           throw new CliError('usage', `no database at ${config.dbPath}; nothing to export`);
         try {
@@ -81,7 +81,7 @@ async function show(context: Context, key: string): Promise<void> {
   const config = commandConfig(context);
   // The local store, or muvee's PostgreSQL (which holds no DingTalk link of this tool's).
   const { openExistingUserStore } = await import('../user-store.js');
-  const store = await openExistingUserStore(config.dbFile);
+  const store = await openExistingUserStore(config.dbFile, { readOnly: true });
   try {
     const user = isUuid(key) ? await store?.findById(key) : await store?.findByEmail(key);
     if (!store || !user) {
@@ -90,7 +90,7 @@ async function show(context: Context, key: string): Promise<void> {
         `no user '${key}' in ${config.dbPath}${store ? '' : ' (no database there yet)'}; 'muvee-dingtalk users list' shows who is there`,
       );
     }
-    const local = config.dbIsPostgres ? null : Store.openExisting(config.dbFile);
+    const local = config.dbIsPostgres ? null : Store.openReadOnly(config.dbFile);
     const unionIds = local?.unionIdsOf(user.id) ?? [];
     local?.close();
     if (out.json) return out.document({ ...user, unionIds });
@@ -157,7 +157,7 @@ async function list(context: Context, page: ListPage): Promise<void> {
   const { out, io } = context;
   const config = commandConfig(context);
   if (config.dbIsPostgres) return listPostgres(context, config.dbFile, page);
-  const store = Store.openExisting(config.dbFile);
+  const store = Store.openReadOnly(config.dbFile);
   try {
     const writer = chunkedWriter(io.stdout);
     if (out.json) {
