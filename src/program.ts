@@ -22,6 +22,7 @@ export function version(): string {
 const GLOBAL_HELP = `
 Global options (before or after the command):
   --env-file <path>  read variables from this file (default: ./.env when present)
+  --env <path>       the same; use it with npx, whose Node reads --env-file itself
   --db <path>        the SQLite user store (default: MUVEE_DINGTALK_DB or ./muvee-dingtalk.db)
   --json             exactly one JSON document on stdout; everything else on stderr
   --no-color         no colours in the output`;
@@ -102,6 +103,7 @@ export function buildProgram(specs: CommandSpec[], runner: Runner, io?: Io): Com
     )
     .version(version(), '-V, --version', 'print the version')
     .option('--env-file <path>', 'read variables from this file (default: ./.env when present)')
+    .option('--env <path>', 'the same as --env-file, for npx (Node reads --env-file itself)')
     .option(
       '--db <path>',
       'the SQLite user store (overrides MUVEE_DINGTALK_DB; default ./muvee-dingtalk.db)',
@@ -160,6 +162,20 @@ export function commandNameIn(args: string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * `--env <path>` is `--env-file <path>` under another name: Node scans every argument of its
+ * own command line for `--env-file` (Node 20 to 24), so `npx muvee-dingtalk --env-file x`
+ * is read, or refused with exit 9, by the Node that runs npx before this tool starts.
+ */
+function envFileAlias(globals: GlobalOptions & { env?: string }): GlobalOptions {
+  const { env, ...rest } = globals;
+  if (env === undefined) return rest;
+  if (rest.envFile !== undefined && rest.envFile !== env) {
+    throw new CliError('usage', '--env and --env-file name two files; pass one of them');
+  }
+  return { ...rest, envFile: env };
+}
+
 /** Prints an error the one way: a red ✗ line with the fix, or `{ "error": ... }` under --json. */
 export function reportError(error: unknown, out: Output, env: NodeJS.ProcessEnv): number {
   const cliError = isCliError(error)
@@ -207,7 +223,7 @@ export async function runCli(args: string[], io: Io): Promise<number> {
     const program = buildProgram(
       specs,
       async (spec, positional, command) => {
-        const globals = command.optsWithGlobals() as GlobalOptions;
+        const globals = envFileAlias(command.optsWithGlobals() as GlobalOptions & { env?: string });
         const context: Context = {
           out: outputFor(Boolean(globals.json), globals.color !== false),
           io,

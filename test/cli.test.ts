@@ -398,6 +398,38 @@ describe('first use', () => {
     assert.equal(json<{ valid: boolean }>(r).valid, false);
   });
 
+  test('--env <path> is --env-file under a name Node does not read itself', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'team.env'), 'DINGTALK_CLIENT_ID=dingfromthefile12345\n');
+    const r = await runCli(['check-config', '--json', '--env', 'team.env'], { cwd: dir });
+    const ids = json<{ checks: { name: string; message: string }[] }>(r).checks.filter((c) =>
+      c.message.includes('dingfromthefile12345'),
+    );
+    assert.ok(ids.length > 0, r.stdout);
+    const missing = await runCli(['check-config', '--env', 'missing.env'], { cwd: dir });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /env file '.*missing\.env' does not exist/);
+    const both = await runCli(['check-config', '--env', 'a.env', '--env-file', 'b.env'], {
+      cwd: dir,
+    });
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--env and --env-file name two files/);
+  });
+
+  test('through npx, --env reaches this tool (Node running npx reads --env-file itself)', (t) => {
+    const npx = spawnSync(
+      'npx',
+      ['--prefix', ROOT, 'muvee-dingtalk', '--env', 'missing.env', 'check-config'],
+      {
+        cwd: tempDir(t),
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true' },
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(npx.status, 2, npx.stderr);
+    assert.match(npx.stderr, /✗ env file '.*missing\.env' does not exist/);
+  });
+
   test('each command help shows the global options', async () => {
     for (const name of COMMANDS.filter((c) => c !== 'users' && c !== 'admin')) {
       const r = await runCli([name, '--help']);
