@@ -39,5 +39,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   ]);
   const exitCode = await runCli(args, processIo());
   process.exitCode = exitCode;
+  // Interrupted: said and reported; work the command left pending must not keep the process.
+  if (exitCode === 130) process.exit(130);
   return exitCode;
 }

@@ -163,6 +163,49 @@ export function commandNameIn(args: string[]): string | undefined {
 }
 
 /**
+ * Runs a command so that Ctrl-C or SIGTERM ends it the one way (exit 130, a line, the JSON
+ * error under --json), not silently with 143. A command that reads `io.signal` itself (login,
+ * the emulator) is left to end on its own terms; for the others the run is abandoned (the bin
+ * then exits: cli.ts).
+ */
+async function untilInterrupted(
+  run: (io: Io) => Promise<number | void>,
+  io: Io,
+  name: string,
+): Promise<number | void> {
+  let watched = false;
+  const watchedIo: Io = Object.create(io, {
+    signal: {
+      get: () => {
+        watched = true;
+        return io.signal;
+      },
+    },
+  });
+  const signal = io.signal;
+  const interrupted = () =>
+    new CliError(
+      'interrupted',
+      `${name} interrupted (${String(signal.reason)}) before it finished; run it again to complete it`,
+    );
+  if (signal.aborted) throw interrupted();
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      run(watchedIo),
+      new Promise<never>((_resolve, reject) => {
+        onAbort = () => {
+          if (!watched) reject(interrupted());
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
  * `--env <path>` is `--env-file <path>` under another name: Node scans every argument of its
  * own command line for `--env-file` (Node 20 to 24), so `npx muvee-dingtalk --env-file x`
  * is read, or refused with exit 9, by the Node that runs npx before this tool starts.
@@ -229,7 +272,12 @@ export async function runCli(args: string[], io: Io): Promise<number> {
           io,
           globals,
         };
-        exitCode = (await spec.run!(context, positional, command.opts() as never)) ?? 0;
+        const run = (watchedIo: Io) =>
+          spec.run!({ ...context, io: watchedIo }, positional, command.opts() as never);
+        const path = command.parent?.parent
+          ? `${command.parent.name()} ${command.name()}`
+          : command.name();
+        exitCode = (await untilInterrupted(run, io, path)) ?? 0;
       },
       io,
     );

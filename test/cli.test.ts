@@ -9,7 +9,8 @@ import { describe, test } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { createRequire } from 'node:module';
 import { COMMANDS as COMMAND_MODULES } from '../src/commands/index.ts';
-import { BIN, json, ROOT, runBin, runCli, SECRET, tempDir } from './helpers.ts';
+import { createServer } from 'node:net';
+import { BIN, json, ROOT, runBin, runCli, SECRET, startBin, startCli, tempDir } from './helpers.ts';
 import { spawnSync } from 'node:child_process';
 
 const UID = '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a';
@@ -435,5 +436,50 @@ describe('first use', () => {
       const r = await runCli([name, '--help']);
       assert.match(r.stdout, /Global options[\s\S]*--env-file[\s\S]*--db[\s\S]*--json/, name);
     }
+  });
+});
+
+describe('Ctrl-C and SIGTERM end every command the one way', () => {
+  test('a command that does not watch the signal: exit 130, a line, the JSON error', async (t) => {
+    const run = startCli(['verify-token', '--each', '-', '--json'], {
+      env: { JWT_SECRET: SECRET },
+      cwd: tempDir(t),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // reading stdin, which stays open
+    run.kill('SIGTERM');
+    const r = await run.done;
+    assert.equal(r.code, 130, r.stderr);
+    const error = (JSON.parse(r.stdout) as { error: { code: string; message: string } }).error;
+    assert.equal(error.code, 'interrupted');
+    assert.match(error.message, /verify-token interrupted \(SIGTERM\)/);
+  });
+
+  test('the bin: SIGTERM during a DingTalk call that never answers is exit 130, not 143', async (t) => {
+    const sockets: import('node:net').Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket)); // accepts, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    });
+    const { port } = silent.address() as import('node:net').AddressInfo;
+    const child = startBin(['check-config', '--live', '--json'], {
+      cwd: tempDir(t),
+      env: {
+        DINGTALK_CLIENT_ID: 'dingabcdefghij123456',
+        DINGTALK_CLIENT_SECRET: 's'.repeat(40),
+        DINGTALK_REDIRECT_URL: 'http://localhost:8080/auth/dingtalk/callback',
+        JWT_SECRET: SECRET,
+        DINGTALK_API_BASE: `http://127.0.0.1:${port}`,
+      },
+    });
+    while (sockets.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill('SIGTERM');
+    const r = await child.done;
+    assert.equal(r.signal, null);
+    assert.equal(r.code, 130, r.stderr);
+    assert.equal(JSON.parse(r.stdout).error.code, 'interrupted');
+    assert.match(r.stderr, /check-config interrupted \(SIGTERM\)/);
+    assert.ok(!r.stdout.includes('s'.repeat(40)) && !r.stderr.includes('s'.repeat(40)));
   });
 });
