@@ -12,6 +12,7 @@ import {
 import { runStaticChecks, type Check, type DbProbe } from '../checks.js';
 import type { Config } from '../config.js';
 import { judgeDbPath } from '../db-probe.js';
+import type { Tracer } from '../dingtalk/trace.js';
 import { isCliError } from '../errors.js';
 import { safe } from '../sanitize.js';
 
@@ -22,6 +23,10 @@ export const command = defineCommand({
     live: option.flag('--live', 'also ask DingTalk whether DINGTALK_CLIENT_ID/SECRET are valid'),
     httpTimeout: httpTimeoutOption,
     strict: option.flag('--strict', 'warnings fail too'),
+    verbose: option.flag(
+      '--verbose',
+      "with --live: print DingTalk's request and answer on stderr (secret and token redacted)",
+    ),
   },
   examples: [
     'muvee-dingtalk check-config',
@@ -33,7 +38,7 @@ export const command = defineCommand({
 async function run(
   context: Context,
   _args: string[],
-  options: { live?: boolean; httpTimeout: number; strict?: boolean },
+  options: { live?: boolean; httpTimeout: number; strict?: boolean; verbose?: boolean },
 ): Promise<number> {
   const { out } = context;
   const config = commandConfig(context, { tolerateEnvFile: true });
@@ -45,8 +50,16 @@ async function run(
   const dbCheck = checks.find((check) => check.id === 'db-path');
   if (dbCheck && dbCheck.status === 'pass' && db.warnings.length > 0)
     Object.assign(dbCheck, { status: 'warn', message: db.warnings.join('; ') });
-  if (options.live)
-    checks.push(await liveCheck(config, options.httpTimeout * 1000, context.io.beforeFirstRequest));
+  if (options.verbose && !options.live)
+    out.warn('--verbose shows DingTalk calls; without --live there are none');
+  if (options.live) {
+    const trace = options.verbose
+      ? (await import('../dingtalk/trace.js')).verboseTracer(out)
+      : undefined;
+    checks.push(
+      await liveCheck(config, options.httpTimeout * 1000, context.io.beforeFirstRequest, trace),
+    );
+  }
 
   const strict = Boolean(options.strict);
   const ok = checks.every(
@@ -86,6 +99,7 @@ async function liveCheck(
   config: Config,
   timeoutMs: number,
   beforeFirstRequest: (() => Promise<void>) | undefined,
+  trace: Tracer | undefined,
 ): Promise<Check> {
   if (!config.clientId || !config.clientSecret) {
     return {
@@ -96,7 +110,12 @@ async function liveCheck(
     };
   }
   const { DingTalkClient } = await import('../dingtalk/client.js');
-  const client = new DingTalkClient({ apiBase: config.apiBase, timeoutMs, beforeFirstRequest });
+  const client = new DingTalkClient({
+    apiBase: config.apiBase,
+    timeoutMs,
+    beforeFirstRequest,
+    trace,
+  });
   try {
     const token = await client.getAppAccessToken({
       clientId: config.clientId,

@@ -95,6 +95,10 @@ const options = {
     'with --emulator: sign with JWT_SECRET (default: a random per-run secret, so demo users never get a real session)',
   ),
   showMobile: option.flag('--show-mobile', "show the profile's mobile number unmasked"),
+  verbose: option.flag(
+    '--verbose',
+    'print each DingTalk request and answer on stderr (secrets, codes and tokens redacted)',
+  ),
   rules: option.choice(
     '--rules <rules>',
     "ALLOWED_DOMAINS as muvee's docs say (documented, the default) or as its server code does (server); default MUVEE_DINGTALK_RULES",
@@ -189,6 +193,9 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
             ? postgresStore(dbFile, options.apply === true, signal)
             : sqliteStore(dbFile, signal),
       beforeFirstRequest: io.beforeFirstRequest,
+      trace: options.verbose
+        ? (await import('../dingtalk/trace.js')).verboseTracer(out)
+        : undefined,
     });
     if (options.quiet) {
       out.note(`${out.c.green('✓')} signed in as ${safe(outcome.email)} (${outcome.role})`);

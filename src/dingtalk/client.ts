@@ -11,6 +11,7 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { CliError, isCliError } from '../errors.js';
+import type { Tracer } from './trace.js';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -61,6 +62,8 @@ export interface DingTalkClientOptions {
   timeoutMs?: number;
   /** Awaited once, before the first request (the bin's start-up trick: runtime/wasm.ts). */
   beforeFirstRequest?: (() => Promise<void>) | undefined;
+  /** `--verbose`: told of each request and answer (trace.ts redacts). */
+  trace?: Tracer | undefined;
 }
 
 export class DingTalkClient {
@@ -69,8 +72,10 @@ export class DingTalkClient {
   private readonly ownDispatcher: boolean;
   private readonly timeoutMs: number;
   private beforeFirstRequest: (() => Promise<void>) | undefined;
+  private readonly trace: Tracer | undefined;
 
   constructor(options: DingTalkClientOptions) {
+    this.trace = options.trace;
     this.apiBase = options.apiBase.replace(/\/+$/, '');
     this.beforeFirstRequest = options.beforeFirstRequest;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -95,6 +100,7 @@ export class DingTalkClient {
         code,
         grantType: 'authorization_code',
       },
+      secrets: [credentials.clientSecret, code],
     });
     return parseUserTokenResponse(response, [credentials.clientSecret, code]);
   }
@@ -103,6 +109,7 @@ export class DingTalkClient {
   async getProfile(accessToken: string): Promise<Profile> {
     const response = await this.send('profile', 'GET', '/v1.0/contact/users/me', {
       headers: { 'x-acs-dingtalk-access-token': accessToken },
+      secrets: [accessToken],
     });
     return parseProfileResponse(response, [accessToken]);
   }
@@ -111,6 +118,7 @@ export class DingTalkClient {
   async getAppAccessToken(credentials: Credentials): Promise<AppToken> {
     const response = await this.send('app token', 'POST', '/v1.0/oauth2/accessToken', {
       body: { appKey: credentials.clientId, appSecret: credentials.clientSecret },
+      secrets: [credentials.clientSecret],
     });
     return parseAppTokenResponse(response, [credentials.clientSecret]);
   }
@@ -119,7 +127,7 @@ export class DingTalkClient {
     step: Step,
     method: 'GET' | 'POST',
     path: string,
-    options: { body?: unknown; headers?: Record<string, string> },
+    options: { body?: unknown; headers?: Record<string, string>; secrets: readonly string[] },
   ): Promise<ApiResponse> {
     const url = `${this.apiBase}${path}`;
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
@@ -127,6 +135,8 @@ export class DingTalkClient {
     const first = this.beforeFirstRequest;
     this.beforeFirstRequest = undefined;
     await first?.();
+    this.trace?.request(method, url, headers, options.body, options.secrets);
+    const started = performance.now();
     try {
       const response = await request(url, {
         method,
@@ -151,13 +161,16 @@ export class DingTalkClient {
         chunks.push(chunk as Buffer);
       }
       const contentType = response.headers['content-type'];
-      return {
+      const answer = {
         status: response.statusCode,
         contentType: (Array.isArray(contentType) ? contentType[0] : contentType) ?? '',
         text: Buffer.concat(chunks).toString('utf8'),
       };
+      this.trace?.response(answer, performance.now() - started, options.secrets);
+      return answer;
     } catch (error) {
       if (isCliError(error)) throw error;
+      this.trace?.failure(error, performance.now() - started);
       throw unreachable(step, this.apiBase, this.timeoutMs, error);
     }
   }

@@ -13,6 +13,7 @@ import type { Config } from '../config.js';
 import { requireUsableDb } from '../db-probe.js';
 import { buildAuthorizeUrl, newState, type CallbackResult } from '../dingtalk/authorize.js';
 import { DingTalkClient, type Profile } from '../dingtalk/client.js';
+import type { Tracer } from '../dingtalk/trace.js';
 import {
   adminHint,
   admission as bothRules,
@@ -89,6 +90,8 @@ export interface LoginFlowInputs {
   dingtalk?: (apiBase: string) => DingTalkApi;
   /** Given to the default client: awaited before its first request (`Io.beforeFirstRequest`). */
   beforeFirstRequest?: (() => Promise<void>) | undefined;
+  /** Given to the default client: `--verbose` (dingtalk/trace.ts). */
+  trace?: Tracer | undefined;
 }
 
 export interface LoginOutcome {
@@ -206,6 +209,7 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
       new DingTalkClient({
         apiBase: provider.apiBase,
         beforeFirstRequest: inputs.beforeFirstRequest,
+        trace: inputs.trace,
         timeoutMs:
           inputs.options.httpTimeoutSeconds === undefined
             ? undefined

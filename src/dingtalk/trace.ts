@@ -1,0 +1,138 @@
+/**
+ * `--verbose`: each DingTalk request and answer as lines for stderr (`> ` out, `< ` in, as
+ * `gh --verbose` and `curl -v` show them), safe to paste into a bug report or leave in a CI
+ * log: secrets, codes and tokens are replaced by their length, the mobile is masked, any
+ * known secret echoed elsewhere (a proxy's error page) is cut out, and every line goes
+ * through the sanitiser.
+ */
+import { maskMobile } from './identity.js';
+import type { Output } from '../output.js';
+import { safe } from '../sanitize.js';
+
+/** Fields whose value is a credential in DingTalk's answers (and in requests). */
+const SECRET_FIELDS = new Set([
+  'clientsecret',
+  'appsecret',
+  'accesstoken',
+  'refreshtoken',
+  'access_token',
+  'refresh_token',
+  'x-acs-dingtalk-access-token',
+]);
+/** In requests `code` is the authorization code; in answers it is DingTalk's error code. */
+const REQUEST_SECRET_FIELDS = new Set([...SECRET_FIELDS, 'code', 'authcode']);
+
+/** Longer bodies are cut (an HTML error page says what it is in its first lines). */
+const MAX_SHOWN = 2000;
+
+const redacted = (value: unknown) => `<redacted: ${String(value).length} chars>`;
+
+/** Pure: a JSON value with credential fields redacted and the mobile masked, at any depth. */
+export function redactFields(value: unknown, fields: ReadonlySet<string> = SECRET_FIELDS): unknown {
+  if (Array.isArray(value)) return value.map((item) => redactFields(item, fields));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, field]) => [
+      key,
+      fields.has(key.toLowerCase())
+        ? redacted(field)
+        : key === 'mobile' && typeof field === 'string'
+          ? maskMobile(field)
+          : redactFields(field, fields),
+    ]),
+  );
+}
+
+/** Pure: `text` with every known secret cut out, on one sanitised line. */
+export function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) out = out.split(secret).join(redacted(secret));
+  }
+  return safe(out);
+}
+
+/** Pure: a body as shown: JSON redacted field by field, anything else scrubbed and cut. */
+export function showBody(text: string, secrets: readonly string[]): string {
+  if (text === '') return '(empty body)';
+  try {
+    return scrub(JSON.stringify(redactFields(JSON.parse(text))), secrets);
+  } catch {
+    const cut =
+      text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}… (${text.length} chars)` : text;
+    return scrub(cut, secrets);
+  }
+}
+
+/** Pure: the lines of a request. */
+export function requestLines(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body: unknown,
+  secrets: readonly string[],
+): string[] {
+  return [
+    `> ${method} ${scrub(url, secrets)}`,
+    ...Object.entries(headers).map(
+      ([name, value]) =>
+        `> ${name}: ${SECRET_FIELDS.has(name.toLowerCase()) ? redacted(value) : scrub(value, secrets)}`,
+    ),
+    ...(body === undefined
+      ? []
+      : [`> ${scrub(JSON.stringify(redactFields(body, REQUEST_SECRET_FIELDS)), secrets)}`]),
+  ];
+}
+
+/** Pure: the lines of an answer. */
+export function responseLines(
+  response: { status: number; contentType: string; text: string },
+  ms: number,
+  secrets: readonly string[],
+): string[] {
+  return [
+    `< ${response.status} (${scrub(response.contentType || 'no content-type', secrets)}), ${Buffer.byteLength(response.text)} bytes, ${Math.round(ms)} ms`,
+    `< ${showBody(response.text, secrets)}`,
+  ];
+}
+
+/** What the client calls around each request (client.ts `DingTalkClientOptions.trace`). */
+export interface Tracer {
+  request(
+    method: string,
+    url: string,
+    headers: Record<string, string>,
+    body: unknown,
+    secrets: readonly string[],
+  ): void;
+  response(
+    response: { status: number; contentType: string; text: string },
+    ms: number,
+    secrets: readonly string[],
+  ): void;
+  failure(error: unknown, ms: number): void;
+}
+
+/** A tracer writing its lines with `write` (one call a line). */
+export function tracer(write: (line: string) => void): Tracer {
+  return {
+    request: (...args) => requestLines(...args).forEach((line) => write(line)),
+    response: (...args) => responseLines(...args).forEach((line) => write(line)),
+    failure: (error, ms) => {
+      const err = error as {
+        code?: string;
+        name?: string;
+        message?: string;
+        cause?: { code?: string };
+      };
+      write(
+        `< no answer after ${Math.round(ms)} ms: ${safe(err.code ?? err.cause?.code ?? err.name ?? String(error))}`,
+      );
+    },
+  };
+}
+
+/** `--verbose` as the commands print it: dim lines on stderr, under --json too. */
+export function verboseTracer(out: Output): Tracer {
+  return tracer((line) => out.note(out.c.dim(line)));
+}
