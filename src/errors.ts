@@ -30,7 +30,7 @@ export type ErrorCode =
   // 130: interrupted
   | 'interrupted';
 
-const EXIT_CODES: Record<ErrorCode, number> = {
+export const EXIT_CODES: Record<ErrorCode, number> = {
   internal: 1,
   'db-error': 1,
   usage: 2,

@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { createRequire } from 'node:module';
 import { COMMANDS as COMMAND_MODULES } from '../src/commands/index.ts';
+import { EXIT_CODES } from '../src/errors.ts';
 import { createServer } from 'node:net';
 import { BIN, json, ROOT, runBin, runCli, SECRET, startBin, startCli, tempDir } from './helpers.ts';
 import { spawnSync } from 'node:child_process';
@@ -429,6 +430,26 @@ describe('first use', () => {
     );
     assert.equal(npx.status, 2, npx.stderr);
     assert.match(npx.stderr, /✗ env file '.*missing\.env' does not exist/);
+  });
+
+  test('emulator --port 70000 or banana is a usage error naming the range', async () => {
+    for (const port of ['70000', 'banana', '-1']) {
+      const r = await runCli(['emulator', '--port', port]);
+      assert.equal(r.code, 2, port);
+      assert.match(r.stderr, new RegExp(`must be a port number 0–65535, got '${port}'`));
+    }
+  });
+
+  test('the README lists every error.code with its exit code', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+    const listed = /The `code` values, by exit code: (.*?)\. Where/.exec(readme)?.[1] ?? '';
+    const inReadme = new Map<string, number>();
+    for (const [, exit, codes] of listed.matchAll(/(\d+) ((?:`[a-z-]+`,? ?)+)/g))
+      for (const [, code] of codes!.matchAll(/`([a-z-]+)`/g)) inReadme.set(code!, Number(exit));
+    const actual = new Map(
+      Object.entries(EXIT_CODES).map(([code, exit]) => [code, exit] as [string, number]),
+    );
+    assert.deepEqual(inReadme, actual);
   });
 
   test('each command help shows the global options', async () => {
