@@ -96,6 +96,9 @@ export function extractToken(input: string): string {
 }
 
 /** `7d`, `12h`, `30m`, `45s` or plain seconds → seconds. */
+/** The longest `--ttl`: ten years. */
+export const MAX_TTL_SECONDS = 3650 * 86400;
+
 export function parseTtl(text: string): number {
   const match = /^\s*(\d+)\s*([smhdw]?)\s*$/i.exec(text);
   const size: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
@@ -104,6 +107,13 @@ export function parseTtl(text: string): number {
     throw new CliError(
       'usage',
       `invalid --ttl '${text}'; use a positive duration such as 7d, 12h, 30m or 3600`,
+    );
+  }
+  // Dates end at year 275760; muvee's own sessions last 7 days.
+  if (seconds > MAX_TTL_SECONDS) {
+    throw new CliError(
+      'usage',
+      `--ttl '${text}' is longer than 3650d (ten years); use a shorter one`,
     );
   }
   return seconds;

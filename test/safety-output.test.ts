@@ -116,6 +116,29 @@ describe('a hostile profile, end to end', () => {
   });
 });
 
+test('mint-token --ttl beyond ten years is a usage error, not a crash', async (t) => {
+  const args = [
+    'mint-token',
+    '--uid',
+    '11111111-1111-4111-8111-111111111111',
+    '--email',
+    'a@b.example',
+  ];
+  for (const ttl of ['9007199254740991', '3651d', '99999999999w']) {
+    const r = await runCli([...args, '--ttl', ttl], {
+      env: { JWT_SECRET: SECRET },
+      cwd: tempDir(t),
+    });
+    assert.equal(r.code, 2, `${ttl}: ${r.stderr}`);
+    assert.match(r.stderr, /(longer than 3650d|invalid --ttl)/);
+  }
+  const r = await runCli([...args, '--ttl', '3650d'], {
+    env: { JWT_SECRET: SECRET },
+    cwd: tempDir(t),
+  });
+  assert.equal(r.code, 0, r.stderr);
+});
+
 test('check-config shows a hostile config value escaped', async (t) => {
   const r = await runCli(['check-config'], {
     env: { DINGTALK_CLIENT_ID: `ding${ESC}[2Jx`, BASE_DOMAIN: `corp${ESC}]0;t\u0007.example` },
