@@ -123,6 +123,8 @@ test('mint-token --ttl beyond ten years is a usage error, not a crash', async (t
     '11111111-1111-4111-8111-111111111111',
     '--email',
     'a@b.example',
+    '--role',
+    'member',
   ];
   for (const ttl of ['9007199254740991', '3651d', '99999999999w']) {
     const r = await runCli([...args, '--ttl', ttl], {
