@@ -42,6 +42,12 @@ const VENDOR = {
   chalk: 'esm',
   open: 'esm',
 };
+/**
+ * Vendored dependencies our files load on first use of an export rather than when the file
+ * loads: chalk only in a run that colours (src/output.ts), dotenv only when an env file exists
+ * (src/config.ts). Each lists every export our sources import from it (checked when building).
+ */
+const LAZY_VENDOR = { chalk: ['Chalk'], dotenv: ['parse'] };
 /** Loaded from node_modules at run time (native addon; heavy and optional). */
 const EXTERNAL = ['better-sqlite3', 'better-sqlite3-node20', 'pg'];
 
@@ -79,8 +85,22 @@ const common = {
 const ownFiles = {
   name: 'own-files',
   setup(b) {
+    // A lazy dependency (LAZY_VENDOR): a getter per export that requires the bundle.
+    b.onLoad({ filter: /.*/, namespace: 'lazy-vendor' }, (args) => ({
+      contents: [
+        'let loaded;',
+        `const load = () => (loaded ??= require(${JSON.stringify(args.path)}));`,
+        "Object.defineProperty(exports, '__esModule', { value: true });",
+        ...args.pluginData.names.map(
+          (name) =>
+            `Object.defineProperty(exports, ${JSON.stringify(name)}, { enumerable: true, get: () => load()[${JSON.stringify(name)}] });`,
+        ),
+      ].join('\n'),
+      loader: 'js',
+    }));
     b.onResolve({ filter: /.*/ }, (args) => {
       if (args.kind === 'entry-point') return undefined;
+      if (args.namespace === 'lazy-vendor') return { path: args.path, external: true };
       const outDir = dirname(join(dist, relative(src, args.importer)));
       if (args.path.startsWith('.')) {
         return { path: args.path.replace(/\.(js|ts)$/, '.cjs'), external: true };
@@ -91,6 +111,10 @@ const ownFiles = {
       if (Object.hasOwn(VENDOR, args.path)) {
         let path = relative(outDir, join(dist, 'vendor', `${args.path}.cjs`));
         if (!path.startsWith('.')) path = `./${path}`;
+        if (Object.hasOwn(LAZY_VENDOR, args.path)) {
+          const names = LAZY_VENDOR[args.path];
+          return { path, namespace: 'lazy-vendor', pluginData: { names } };
+        }
         return { path, external: true };
       }
       throw new Error(
@@ -194,6 +218,15 @@ function checkStandIns() {
     throw new Error(
       `lazy requires no longer match: ${unapplied.map((r) => r.from).join(', ')}; update LAZY_REQUIRES`,
     );
+  }
+  // A lazy dependency must still export every name our sources take from it.
+  for (const [name, exports] of Object.entries(LAZY_VENDOR)) {
+    const loaded = require(join(dist, 'vendor', `${name}.cjs`));
+    const missing = exports.filter((key) => loaded[key] === undefined);
+    if (missing.length > 0)
+      throw new Error(
+        `dist/vendor/${name}.cjs no longer exports ${missing.join(', ')}: update LAZY_VENDOR`,
+      );
   }
   // The semver stand-in answers fixed questions: every semver call jsonwebtoken makes must be one.
   const { ANSWERS } = require(vendorStandIn('semver-node20.cjs'));

@@ -19,15 +19,15 @@ function distFilesContaining(marker: string): string[] {
   return files.filter((f) => readFileSync(f, 'utf8').includes(marker));
 }
 
-function loadedBy(args: string[], cwd: string): string[] {
+function loadedBy(args: string[], cwd: string, env: Record<string, string> = {}): string[] {
   const traceFile = join(cwd, `trace-${Math.random()}.txt`);
   writeFileSync(traceFile, '');
   const r = spawnSync(process.execPath, ['-r', TRACER, '--', BIN, ...args], {
     cwd,
-    env: baseEnv({ TRACE_FILE: traceFile, JWT_SECRET: SECRET }),
+    env: baseEnv({ TRACE_FILE: traceFile, JWT_SECRET: SECRET, ...env }),
     encoding: 'utf8',
   });
-  assert.ok(r.status === 0 || r.status === 5, r.stderr);
+  assert.ok(r.status === 0 || r.status === 5 || r.status === 7, r.stderr);
   return readFileSync(traceFile, 'utf8').split('\n').filter(Boolean);
 }
 
@@ -55,6 +55,19 @@ describe('lazy imports', () => {
     assertNone(loaded, 'open', (f) => isPackage('open')(f) || f.endsWith('login.cjs'));
     assertNone(loaded, 'better-sqlite3', isSqlite);
     assertNone(loaded, 'child_process', (f) => f === 'node:child_process');
+  });
+
+  test('chalk only when colouring, dotenv only with an env file', (t) => {
+    const chalk = (f: string) => f.endsWith('/vendor/chalk.cjs');
+    const dotenv = (f: string) => f.endsWith('/vendor/dotenv.cjs');
+    const plain = loadedBy(['verify-token', TOKEN], tempDir(t));
+    assertNone(plain, 'chalk', chalk);
+    assertNone(plain, 'dotenv', dotenv);
+    const dir = tempDir(t);
+    writeFileSync(join(dir, '.env'), 'DINGTALK_CLIENT_ID=x\n');
+    const withEnv = loadedBy(['check-config'], dir, { FORCE_COLOR: '1' });
+    assert.ok(withEnv.some(dotenv), 'dotenv reads the .env');
+    assert.ok(withEnv.some(chalk), 'chalk colours under FORCE_COLOR');
   });
 
   test('verify-token with a DB file loads better-sqlite3, still no undici or open', (t) => {
