@@ -78,7 +78,8 @@ const common = {
     __MUVEE_DINGTALK_VERSION__: JSON.stringify(pkg.version),
     'import.meta.url': '__import_meta_url',
   },
-  banner: { js: "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+  // Only into the files that use import.meta.url (a few), not a banner in every file.
+  inject: [vendorStandIn('import-meta-url.mjs')],
 };
 
 /** Our files: every import stays an import of the one file that holds it. */
