@@ -2,7 +2,8 @@
 //
 // - Each source file becomes one CommonJS file at the same place (src/x/y.ts → dist/x/y.cjs):
 //   one copy of every module (one CliError class), and `import()` stays a lazy `require`, so a
-//   command loads only the files it uses. No list of commands or modules lives here.
+//   command loads only the files it uses. No list of commands or modules lives here. The
+//   exceptions are BUNDLES: the entry and verify-token's path, each one file.
 // - Each runtime dependency becomes one bundle in dist/vendor/ (better-sqlite3, a native
 //   addon, and pg stay in node_modules), with the start-up trims of src/runtime/vendor/:
 //   slim stand-ins and lazy requires. Every trim is checked here, so a dependency update that
@@ -82,8 +83,33 @@ const common = {
   inject: [vendorStandIn('import-meta-url.mjs')],
 };
 
-/** Our files: every import stays an import of the one file that holds it. */
-const ownFiles = {
+/**
+ * Files built as one bundle each instead of one file per source: loading a file costs ~0.5 ms,
+ * a large share of a command meant to cost little more than `node -e 0` (bench/RESULTS.md).
+ * - cli.ts, the entry: with the helpers every start runs (code cache, prerendered help, fd).
+ * - verify-token's path from the bin (runtime/fast-verify-token.ts): ~15 files and
+ *   jsonwebtoken as one. `separate` stay in their own files: errors.ts (the one CliError
+ *   class, so `instanceof` holds everywhere), and what only some runs load.
+ * A bundle holds its own copy of what it inlines (stateless helpers; nothing compares them).
+ */
+const BUNDLES = [
+  {
+    entry: 'cli.ts',
+    inline: ['runtime/code-cache.ts', 'runtime/fd.ts', 'runtime/prerendered.ts'],
+    vendor: [],
+  },
+  {
+    entry: 'runtime/fast-verify-token.ts',
+    separate: ['errors.ts', 'program.ts', 'store.ts', 'user-store.ts'],
+    vendor: ['jsonwebtoken'],
+  },
+];
+
+/**
+ * Our files: every import stays an import of the one file that holds it; for a bundle (one of
+ * BUNDLES), everything but its `separate` files and lazy dependencies is inlined.
+ */
+const ownFiles = (bundle) => ({
   name: 'own-files',
   setup(b) {
     // A lazy dependency (LAZY_VENDOR): a getter per export that requires the bundle.
@@ -102,13 +128,26 @@ const ownFiles = {
     b.onResolve({ filter: /.*/ }, (args) => {
       if (args.kind === 'entry-point') return undefined;
       if (args.namespace === 'lazy-vendor') return { path: args.path, external: true };
-      const outDir = dirname(join(dist, relative(src, args.importer)));
+      // Inside a dependency a bundle inlines: its requires, resolved as usual (then slimAliases).
+      if (args.importer.includes('/node_modules/')) return undefined;
+      const outDir = dirname(
+        join(dist, relative(src, bundle ? join(src, bundle.entry) : args.importer)),
+      );
       if (args.path.startsWith('.')) {
-        return { path: args.path.replace(/\.(js|ts)$/, '.cjs'), external: true };
+        const file = relative(src, join(dirname(args.importer), args.path)).replace(/\.js$/, '.ts');
+        if (!bundle) return { path: args.path.replace(/\.(js|ts)$/, '.cjs'), external: true };
+        const inline = bundle.inline
+          ? bundle.inline.includes(file)
+          : !bundle.separate.includes(file);
+        if (inline) return undefined;
+        let path = relative(outDir, join(dist, file.replace(/\.ts$/, '.cjs')));
+        if (!path.startsWith('.')) path = `./${path}`;
+        return { path, external: true };
       }
       if (args.path.startsWith('node:') || EXTERNAL.includes(args.path)) {
         return { path: args.path, external: true };
       }
+      if (bundle?.vendor.includes(args.path)) return undefined;
       if (Object.hasOwn(VENDOR, args.path)) {
         let path = relative(outDir, join(dist, 'vendor', `${args.path}.cjs`));
         if (!path.startsWith('.')) path = `./${path}`;
@@ -123,7 +162,7 @@ const ownFiles = {
       );
     });
   },
-};
+});
 
 /** `semver`, `undici` and chalk's `#supports-color` → the stand-ins in src/runtime/vendor. */
 const slimAliases = {
@@ -177,10 +216,12 @@ const vendorEntries = {
   },
 };
 
+/** Our source files, but the entries of BUNDLES (built on their own). */
 function sourceFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return entry.name === 'vendor' ? [] : sourceFiles(path);
+    if (BUNDLES.some((bundle) => join(src, bundle.entry) === path)) return [];
     return entry.name.endsWith('.ts') ? [path] : [];
   });
 }
@@ -193,8 +234,16 @@ await Promise.all([
     outbase: src,
     outdir: dist,
     outExtension: { '.js': '.cjs' },
-    plugins: [ownFiles],
+    plugins: [ownFiles()],
   }),
+  ...BUNDLES.map((bundle) =>
+    build({
+      ...common,
+      entryPoints: [join(src, bundle.entry)],
+      outfile: join(dist, bundle.entry.replace(/\.ts$/, '.cjs')),
+      plugins: [slimAliases, ownFiles(bundle)],
+    }),
+  ),
   build({
     ...common,
     entryPoints: Object.fromEntries(Object.keys(VENDOR).map((name) => [name, `vendor:${name}`])),

@@ -57,6 +57,16 @@ describe('lazy imports', () => {
     assertNone(loaded, 'child_process', (f) => f === 'node:child_process');
   });
 
+  test('verify-token is one file of dist/ besides the entry and the CliError class', (t) => {
+    const loaded = loadedBy(['verify-token', TOKEN], tempDir(t));
+    const ours = loaded.filter((f) => f.startsWith(join(ROOT, 'dist')));
+    assert.deepEqual([...new Set(ours)].map((f) => f.slice(ROOT.length)).sort(), [
+      'dist/cli.cjs',
+      'dist/errors.cjs',
+      'dist/runtime/fast-verify-token.cjs',
+    ]);
+  });
+
   test('chalk only when colouring, dotenv only with an env file', (t) => {
     const chalk = (f: string) => f.endsWith('/vendor/chalk.cjs');
     const dotenv = (f: string) => f.endsWith('/vendor/dotenv.cjs');
