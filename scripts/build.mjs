@@ -42,6 +42,10 @@ const VENDOR = {
   undici: 'cjs',
   chalk: 'esm',
   open: 'esm',
+  // The JavaScript of both builds (src/sqlite.ts picks one); the native addon stays in
+  // node_modules (PACKAGE_DIRS).
+  'better-sqlite3': 'cjs',
+  'better-sqlite3-node20': 'cjs',
 };
 /**
  * Vendored dependencies our files load on first use of an export rather than when the file
@@ -49,8 +53,8 @@ const VENDOR = {
  * (src/config.ts). Each lists every export our sources import from it (checked when building).
  */
 const LAZY_VENDOR = { chalk: ['Chalk'], dotenv: ['parse'] };
-/** Loaded from node_modules at run time (native addon; heavy and optional). */
-const EXTERNAL = ['better-sqlite3', 'better-sqlite3-node20', 'pg'];
+/** Loaded from node_modules at run time (heavy and optional). */
+const EXTERNAL = ['pg'];
 
 const vendorStandIn = (file) => join(src, 'runtime', 'vendor', file);
 
@@ -180,7 +184,33 @@ const slimAliases = {
   },
 };
 
+/**
+ * Bundled files that look for files beside themselves: their `__dirname` becomes their
+ * directory in the installed package, found at run time by resolving `sibling`, a module in
+ * that directory (better-sqlite3 13 finds its native addon from lib/binding.js; its exports
+ * map lets only lib/index.js be resolved).
+ */
+const PACKAGE_DIRS = [
+  { file: /node_modules\/better-sqlite3\/lib\/binding\.js$/, sibling: 'better-sqlite3' },
+];
+
 const applied = new Set();
+const packageDirs = {
+  name: 'package-dirs',
+  setup(b) {
+    b.onLoad({ filter: /node_modules\/better-sqlite3\/lib\/binding\.js$/ }, (args) => {
+      const rule = PACKAGE_DIRS.find((r) => r.file.test(args.path));
+      const text = readFileSync(args.path, 'utf8');
+      if (!rule || !text.includes('__dirname')) return undefined;
+      applied.add(rule);
+      // Resolved once, from the bundle's place in dist/vendor/ as a require of the package is.
+      const sibling = `require('node:module').createRequire(__filename).resolve(${JSON.stringify(rule.sibling)})`;
+      const dir = `(__packageDir ??= require('node:path').dirname(${sibling}))`;
+      return { contents: `var __packageDir;\n${text.replaceAll('__dirname', dir)}`, loader: 'js' };
+    });
+  },
+};
+
 const lazyRequires = {
   name: 'lazy-requires',
   setup(b) {
@@ -250,7 +280,7 @@ await Promise.all([
     outdir: join(dist, 'vendor'),
     outExtension: { '.js': '.cjs' },
     external: EXTERNAL,
-    plugins: [vendorEntries, slimAliases, lazyRequires],
+    plugins: [vendorEntries, slimAliases, lazyRequires, packageDirs],
   }),
 ]);
 checkStandIns();
@@ -267,6 +297,12 @@ function checkStandIns() {
   if (unapplied.length > 0) {
     throw new Error(
       `lazy requires no longer match: ${unapplied.map((r) => r.from).join(', ')}; update LAZY_REQUIRES`,
+    );
+  }
+  const unplaced = PACKAGE_DIRS.filter((rule) => !applied.has(rule));
+  if (unplaced.length > 0) {
+    throw new Error(
+      `no __dirname in ${unplaced.map((r) => r.file).join(', ')} any more; update PACKAGE_DIRS`,
     );
   }
   // A lazy dependency must still export every name our sources take from it.

@@ -42,7 +42,10 @@ describe('lazy imports', () => {
   const assertNone = (loaded: string[], what: string, match: (file: string) => boolean) =>
     assert.deepEqual(loaded.filter(match), [], `${what} was loaded`);
   const isPackage = (name: string) => (file: string) => file.includes(`/node_modules/${name}/`);
-  const isSqlite = (file: string) => /\/node_modules\/better-sqlite3(-node20)?\//.test(file);
+  const isSqlite = (file: string) =>
+    /\/node_modules\/better-sqlite3(-node20)?\/|\/dist\/vendor\/better-sqlite3(-node20)?\.cjs$/.test(
+      file,
+    );
   const isUndici = (file: string) => undiciFiles.includes(file) || isPackage('undici')(file);
 
   test('verify-token without a DB file loads no undici, open or better-sqlite3', (t) => {
@@ -93,6 +96,10 @@ describe('lazy imports', () => {
     const loaded = loadedBy(['verify-token', TOKEN], dir);
     assert.ok(loaded.some(isSqlite), 'better-sqlite3 is loaded when the DB exists');
     assertNone(loaded, 'undici', isUndici);
+    // Its JavaScript is one bundle in dist/vendor/; only the addon comes from node_modules.
+    assertNone(loaded, "better-sqlite3's own files", (f) =>
+      /\/better-sqlite3(-node20)?\/lib\/(database\.js|methods\/)/.test(f),
+    );
   });
 
   test('--help loads neither commander nor any command', (t) => {
