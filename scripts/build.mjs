@@ -2,7 +2,8 @@
 //
 // - Each source file becomes one CommonJS file at the same place (src/x/y.ts → dist/x/y.cjs):
 //   one copy of every module (one CliError class), and `import()` stays a lazy `require`, so a
-//   command loads only the files it uses. No list of commands or modules lives here.
+//   command loads only the files it uses. No list of commands or modules lives here. The
+//   exceptions are BUNDLES: the entry and verify-token's path, each one file.
 // - Each runtime dependency becomes one bundle in dist/vendor/ (better-sqlite3, a native
 //   addon, and pg stay in node_modules), with the start-up trims of src/runtime/vendor/:
 //   slim stand-ins and lazy requires. Every trim is checked here, so a dependency update that
@@ -41,9 +42,19 @@ const VENDOR = {
   undici: 'cjs',
   chalk: 'esm',
   open: 'esm',
+  // The JavaScript of both builds (src/sqlite.ts picks one); the native addon stays in
+  // node_modules (PACKAGE_DIRS).
+  'better-sqlite3': 'cjs',
+  'better-sqlite3-node20': 'cjs',
 };
-/** Loaded from node_modules at run time (native addon; heavy and optional). */
-const EXTERNAL = ['better-sqlite3', 'better-sqlite3-node20', 'pg'];
+/**
+ * Vendored dependencies our files load on first use of an export rather than when the file
+ * loads: chalk only in a run that colours (src/output.ts), dotenv only when an env file exists
+ * (src/config.ts). Each lists every export our sources import from it (checked when building).
+ */
+const LAZY_VENDOR = { chalk: ['Chalk'], dotenv: ['parse'] };
+/** Loaded from node_modules at run time (heavy and optional). */
+const EXTERNAL = ['pg'];
 
 const vendorStandIn = (file) => join(src, 'runtime', 'vendor', file);
 
@@ -72,25 +83,82 @@ const common = {
     __MUVEE_DINGTALK_VERSION__: JSON.stringify(pkg.version),
     'import.meta.url': '__import_meta_url',
   },
-  banner: { js: "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+  // Only into the files that use import.meta.url (a few), not a banner in every file.
+  inject: [vendorStandIn('import-meta-url.mjs')],
 };
 
-/** Our files: every import stays an import of the one file that holds it. */
-const ownFiles = {
+/**
+ * Files built as one bundle each instead of one file per source: loading a file costs ~0.5 ms,
+ * a large share of a command meant to cost little more than `node -e 0` (bench/RESULTS.md).
+ * - cli.ts, the entry: with the helpers every start runs (code cache, prerendered help, fd).
+ * - verify-token's path from the bin (runtime/fast-verify-token.ts): ~15 files and
+ *   jsonwebtoken as one. `separate` stay in their own files: errors.ts (the one CliError
+ *   class, so `instanceof` holds everywhere), and what only some runs load.
+ * A bundle holds its own copy of what it inlines (stateless helpers; nothing compares them).
+ */
+const BUNDLES = [
+  {
+    entry: 'cli.ts',
+    inline: ['runtime/code-cache.ts', 'runtime/fd.ts', 'runtime/prerendered.ts'],
+    vendor: [],
+  },
+  {
+    entry: 'runtime/fast-verify-token.ts',
+    separate: ['errors.ts', 'program.ts', 'store.ts', 'user-store.ts'],
+    vendor: ['jsonwebtoken'],
+  },
+];
+
+/**
+ * Our files: every import stays an import of the one file that holds it; for a bundle (one of
+ * BUNDLES), everything but its `separate` files and lazy dependencies is inlined.
+ */
+const ownFiles = (bundle) => ({
   name: 'own-files',
   setup(b) {
+    // A lazy dependency (LAZY_VENDOR): a getter per export that requires the bundle.
+    b.onLoad({ filter: /.*/, namespace: 'lazy-vendor' }, (args) => ({
+      contents: [
+        'let loaded;',
+        `const load = () => (loaded ??= require(${JSON.stringify(args.path)}));`,
+        "Object.defineProperty(exports, '__esModule', { value: true });",
+        ...args.pluginData.names.map(
+          (name) =>
+            `Object.defineProperty(exports, ${JSON.stringify(name)}, { enumerable: true, get: () => load()[${JSON.stringify(name)}] });`,
+        ),
+      ].join('\n'),
+      loader: 'js',
+    }));
     b.onResolve({ filter: /.*/ }, (args) => {
       if (args.kind === 'entry-point') return undefined;
-      const outDir = dirname(join(dist, relative(src, args.importer)));
+      if (args.namespace === 'lazy-vendor') return { path: args.path, external: true };
+      // Inside a dependency a bundle inlines: its requires, resolved as usual (then slimAliases).
+      if (args.importer.includes('/node_modules/')) return undefined;
+      const outDir = dirname(
+        join(dist, relative(src, bundle ? join(src, bundle.entry) : args.importer)),
+      );
       if (args.path.startsWith('.')) {
-        return { path: args.path.replace(/\.(js|ts)$/, '.cjs'), external: true };
+        const file = relative(src, join(dirname(args.importer), args.path)).replace(/\.js$/, '.ts');
+        if (!bundle) return { path: args.path.replace(/\.(js|ts)$/, '.cjs'), external: true };
+        const inline = bundle.inline
+          ? bundle.inline.includes(file)
+          : !bundle.separate.includes(file);
+        if (inline) return undefined;
+        let path = relative(outDir, join(dist, file.replace(/\.ts$/, '.cjs')));
+        if (!path.startsWith('.')) path = `./${path}`;
+        return { path, external: true };
       }
       if (args.path.startsWith('node:') || EXTERNAL.includes(args.path)) {
         return { path: args.path, external: true };
       }
+      if (bundle?.vendor.includes(args.path)) return undefined;
       if (Object.hasOwn(VENDOR, args.path)) {
         let path = relative(outDir, join(dist, 'vendor', `${args.path}.cjs`));
         if (!path.startsWith('.')) path = `./${path}`;
+        if (Object.hasOwn(LAZY_VENDOR, args.path)) {
+          const names = LAZY_VENDOR[args.path];
+          return { path, namespace: 'lazy-vendor', pluginData: { names } };
+        }
         return { path, external: true };
       }
       throw new Error(
@@ -98,7 +166,7 @@ const ownFiles = {
       );
     });
   },
-};
+});
 
 /** `semver`, `undici` and chalk's `#supports-color` → the stand-ins in src/runtime/vendor. */
 const slimAliases = {
@@ -116,7 +184,33 @@ const slimAliases = {
   },
 };
 
+/**
+ * Bundled files that look for files beside themselves: their `__dirname` becomes their
+ * directory in the installed package, found at run time by resolving `sibling`, a module in
+ * that directory (better-sqlite3 13 finds its native addon from lib/binding.js; its exports
+ * map lets only lib/index.js be resolved).
+ */
+const PACKAGE_DIRS = [
+  { file: /node_modules\/better-sqlite3\/lib\/binding\.js$/, sibling: 'better-sqlite3' },
+];
+
 const applied = new Set();
+const packageDirs = {
+  name: 'package-dirs',
+  setup(b) {
+    b.onLoad({ filter: /node_modules\/better-sqlite3\/lib\/binding\.js$/ }, (args) => {
+      const rule = PACKAGE_DIRS.find((r) => r.file.test(args.path));
+      const text = readFileSync(args.path, 'utf8');
+      if (!rule || !text.includes('__dirname')) return undefined;
+      applied.add(rule);
+      // Resolved once, from the bundle's place in dist/vendor/ as a require of the package is.
+      const sibling = `require('node:module').createRequire(__filename).resolve(${JSON.stringify(rule.sibling)})`;
+      const dir = `(__packageDir ??= require('node:path').dirname(${sibling}))`;
+      return { contents: `var __packageDir;\n${text.replaceAll('__dirname', dir)}`, loader: 'js' };
+    });
+  },
+};
+
 const lazyRequires = {
   name: 'lazy-requires',
   setup(b) {
@@ -152,10 +246,12 @@ const vendorEntries = {
   },
 };
 
+/** Our source files, but the entries of BUNDLES (built on their own). */
 function sourceFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return entry.name === 'vendor' ? [] : sourceFiles(path);
+    if (BUNDLES.some((bundle) => join(src, bundle.entry) === path)) return [];
     return entry.name.endsWith('.ts') ? [path] : [];
   });
 }
@@ -168,15 +264,23 @@ await Promise.all([
     outbase: src,
     outdir: dist,
     outExtension: { '.js': '.cjs' },
-    plugins: [ownFiles],
+    plugins: [ownFiles()],
   }),
+  ...BUNDLES.map((bundle) =>
+    build({
+      ...common,
+      entryPoints: [join(src, bundle.entry)],
+      outfile: join(dist, bundle.entry.replace(/\.ts$/, '.cjs')),
+      plugins: [slimAliases, ownFiles(bundle)],
+    }),
+  ),
   build({
     ...common,
     entryPoints: Object.fromEntries(Object.keys(VENDOR).map((name) => [name, `vendor:${name}`])),
     outdir: join(dist, 'vendor'),
     outExtension: { '.js': '.cjs' },
     external: EXTERNAL,
-    plugins: [vendorEntries, slimAliases, lazyRequires],
+    plugins: [vendorEntries, slimAliases, lazyRequires, packageDirs],
   }),
 ]);
 checkStandIns();
@@ -194,6 +298,21 @@ function checkStandIns() {
     throw new Error(
       `lazy requires no longer match: ${unapplied.map((r) => r.from).join(', ')}; update LAZY_REQUIRES`,
     );
+  }
+  const unplaced = PACKAGE_DIRS.filter((rule) => !applied.has(rule));
+  if (unplaced.length > 0) {
+    throw new Error(
+      `no __dirname in ${unplaced.map((r) => r.file).join(', ')} any more; update PACKAGE_DIRS`,
+    );
+  }
+  // A lazy dependency must still export every name our sources take from it.
+  for (const [name, exports] of Object.entries(LAZY_VENDOR)) {
+    const loaded = require(join(dist, 'vendor', `${name}.cjs`));
+    const missing = exports.filter((key) => loaded[key] === undefined);
+    if (missing.length > 0)
+      throw new Error(
+        `dist/vendor/${name}.cjs no longer exports ${missing.join(', ')}: update LAZY_VENDOR`,
+      );
   }
   // The semver stand-in answers fixed questions: every semver call jsonwebtoken makes must be one.
   const { ANSWERS } = require(vendorStandIn('semver-node20.cjs'));

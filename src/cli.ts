@@ -23,11 +23,9 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   if (import.meta.url.endsWith('.cjs')) enableCodeCache(dirname(fileURLToPath(import.meta.url)));
   // A plain verify-token runs without commander (runtime/fast-verify-token.ts).
   if (args.includes('verify-token')) {
-    const [{ fastVerifyToken }, { processIo }] = await Promise.all([
-      import('./runtime/fast-verify-token.js'),
-      import('./runtime/process-io.js'),
-    ]);
-    const exitCode = await fastVerifyToken(args, processIo());
+    // One file in dist/, its process-io included (scripts/build.mjs, BUNDLES).
+    const { fastVerifyToken } = await import('./runtime/fast-verify-token.js');
+    const exitCode = await fastVerifyToken(args);
     if (exitCode !== undefined) {
       process.exitCode = exitCode;
       return exitCode;

@@ -54,14 +54,18 @@ function numericDate(value: unknown): number | undefined {
   return undefined;
 }
 
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** Pure: muvee's uuid.Parse: canonical, `{…}`, `urn:uuid:…`, or 32 hex digits. */
 export function goUuid(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
+  // The common case, as muvee mints them: already canonical.
+  if (CANONICAL_UUID.test(value)) return value;
   const text = value
     .replace(/^urn:uuid:/i, '')
     .replace(/^\{(.*)\}$/, '$1')
     .toLowerCase();
-  const hex = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(text)
+  const hex = CANONICAL_UUID.test(text)
     ? text.replace(/-/g, '')
     : /^[0-9a-f]{32}$/.test(text)
       ? text
@@ -77,17 +81,40 @@ export function goUuid(value: unknown): string | undefined {
 export function muveeVerdict(token: string, secret: string, now: number): MuveeVerdict {
   const parts = token.split('.');
   if (parts.length !== 3) return { accepts: false, reason: 'not three segments' };
-  const [h = '', p = '', s = ''] = parts;
-  const header = jsonObject(rawUrl(h));
-  const payload = jsonObject(rawUrl(p));
+  return muveeVerdictOf(
+    parts,
+    jsonObject(rawUrl(parts[0] ?? '')),
+    jsonObject(rawUrl(parts[1] ?? '')),
+    secret,
+    now,
+  );
+}
+
+/**
+ * Pure: {@link muveeVerdict} of a token already split into its three segments and decoded as
+ * Go decodes them (base64url without padding, then a JSON object; anything else null), so a
+ * caller that has done that (session.ts) does not do it twice. `hs256Verified`: the caller has
+ * already verified the HS256 signature against `secret` (jsonwebtoken compares the canonical
+ * base64url text, so the same bytes verify here too) and muvee's HMAC is not computed again.
+ */
+export function muveeVerdictOf(
+  parts: readonly string[],
+  header: Record<string, unknown> | null | undefined,
+  payload: Record<string, unknown> | null | undefined,
+  secret: string,
+  now: number,
+  hs256Verified = false,
+): MuveeVerdict {
   if (!header || !payload) return { accepts: false, reason: 'header or payload is not JSON' };
   const hash = typeof header.alg === 'string' ? HMAC[header.alg] : undefined;
   if (!hash) return { accepts: false, reason: `alg ${JSON.stringify(header.alg)} is not HMAC` };
-  const signature = rawUrl(s);
-  const expected = createHmac(hash, Buffer.from(secret, 'utf8')).update(`${h}.${p}`).digest();
-  if (!signature || signature.length !== expected.length || !timingSafeEqual(signature, expected))
-    return { accepts: false, reason: 'signature does not match' };
-
+  if (!(hs256Verified && header.alg === 'HS256')) {
+    const [h = '', p = '', s = ''] = parts;
+    const signature = rawUrl(s);
+    const expected = createHmac(hash, Buffer.from(secret, 'utf8')).update(`${h}.${p}`).digest();
+    if (!signature || signature.length !== expected.length || !timingSafeEqual(signature, expected))
+      return { accepts: false, reason: 'signature does not match' };
+  }
   const claims = goClaims(payload);
   for (const key of ['iss', 'sub']) {
     if (key in claims && typeof claims[key] !== 'string')

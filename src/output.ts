@@ -25,13 +25,15 @@ export class Output {
     this.options = options;
   }
 
-  /** chalk at the colour level of the stream human text goes to. */
+  /**
+   * chalk at the colour level of the stream human text goes to; without colour (a pipe, a
+   * file, `--no-color`), {@link PLAIN}, so chalk is loaded only by a run that colours.
+   */
   get c(): ChalkInstance {
     if (!this.chalk) {
       const human = this.json ? this.options.stderr : this.options.stdout;
-      this.chalk = new Chalk({
-        level: this.options.color ? colorLevel(human.isTTY, this.options.env) : 0,
-      });
+      const level = this.options.color ? colorLevel(human.isTTY, this.options.env) : 0;
+      this.chalk = level === 0 ? PLAIN : new Chalk({ level });
     }
     return this.chalk;
   }
@@ -96,6 +98,19 @@ export class Output {
     for (const r of rows) this.line(fmt(r));
   }
 }
+
+/**
+ * chalk at level 0 without loading chalk (building its styles costs ~2 ms at start-up): every
+ * style, chained or not, returns its text as chalk does (one argument as a string, several
+ * joined by spaces).
+ */
+const PLAIN: ChalkInstance = (() => {
+  const style = (...text: unknown[]) => (text.length === 1 ? String(text[0]) : text.join(' '));
+  const plain: ChalkInstance = new Proxy(style, {
+    get: (_target, key) => (key === 'level' ? 0 : plain),
+  }) as unknown as ChalkInstance;
+  return plain;
+})();
 
 /** Terminal columns a string takes: East Asian wide characters count two. */
 export function displayWidth(text: string): number {

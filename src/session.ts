@@ -6,7 +6,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { CliError } from './errors.js';
-import { goClaims, goUuid, muveeVerdict } from './muvee-token.js';
+import { goClaims, goUuid, muveeVerdictOf, type MuveeVerdict } from './muvee-token.js';
 import { isEmail, isUuid } from './shapes.js';
 
 export const COOKIE_NAME = 'muvee_session';
@@ -149,21 +149,30 @@ export function verifySessionToken(
     claims && typeof claims.exp === 'number' && Number.isFinite(claims.exp)
       ? safeIso(claims.exp)
       : null;
-  const muvee = muveeVerdict(token, secret, now);
-  const reject = (reason: RejectReason, message: string): VerifyResult => ({
-    valid: false,
-    reason,
-    message,
-    header,
-    claims,
-    expiresAt,
-    muveeAccepts: muvee.accepts,
-    ...(muvee.accepts
-      ? {
-          muveeNote: `muvee itself would accept this token because ${whyMuveeAccepts(reason, header, claims)}`,
-        }
-      : {}),
-  });
+  // muvee's reading of the same token (muvee-token.ts), from the segments decoded above; once
+  // jsonwebtoken has verified the HS256 signature, without a second HMAC.
+  let signatureVerified = false;
+  const muvee = (): MuveeVerdict =>
+    segments.length === 3
+      ? muveeVerdictOf(segments, header, claims, secret, now, signatureVerified)
+      : { accepts: false, reason: 'not three segments' };
+  const reject = (reason: RejectReason, message: string): VerifyResult => {
+    const accepts = muvee().accepts;
+    return {
+      valid: false,
+      reason,
+      message,
+      header,
+      claims,
+      expiresAt,
+      muveeAccepts: accepts,
+      ...(accepts
+        ? {
+            muveeNote: `muvee itself would accept this token because ${whyMuveeAccepts(reason, header, claims)}`,
+          }
+        : {}),
+    };
+  };
 
   if (segments.length !== 3) {
     return reject('malformed', `a JWT has 3 dot-separated segments, this has ${segments.length}`);
@@ -192,8 +201,12 @@ export function verifySessionToken(
       clockTimestamp: now,
     });
   } catch (error) {
+    // jsonwebtoken throws these two only after the signature verified.
+    signatureVerified =
+      error instanceof jwt.TokenExpiredError || error instanceof jwt.NotBeforeError;
     return classifyJwtError(error, reject, claims);
   }
+  signatureVerified = true;
 
   // Where jsonwebtoken is looser than muvee: reject what muvee rejects.
   const folded = Object.keys(claims).map((key) => key.toLowerCase());
@@ -214,7 +227,14 @@ export function verifySessionToken(
 
   const problem = claimProblem(claims);
   if (problem) return reject('bad-claims', problem);
-  return { valid: true, message: 'valid', header, claims, expiresAt, muveeAccepts: muvee.accepts };
+  return {
+    valid: true,
+    message: 'valid',
+    header,
+    claims,
+    expiresAt,
+    muveeAccepts: muvee().accepts,
+  };
 }
 
 /** The KeyObject for a secret, made once per secret (a batch verifies many tokens with one). */

@@ -135,18 +135,23 @@ export async function verifyToken(
 function jsonResult(
   result: VerifyResult,
   user: StoredUser | undefined | null,
+  line?: number,
 ): Record<string, unknown> {
+  // One object shape, no spreads (--each makes one per token); JSON leaves out the keys that
+  // are undefined, as the optional ones are when they do not apply.
   return {
+    line,
     valid: result.valid,
-    ...(result.reason ? { reason: result.reason } : {}),
+    reason: result.reason || undefined,
     message: result.message,
     header: result.header,
     claims: result.claims,
     expiresAt: result.expiresAt,
     muveeAccepts: result.muveeAccepts,
-    ...(result.muveeNote ? { muveeNote: result.muveeNote } : {}),
+    muveeNote: result.muveeNote || undefined,
     userInDb: user === null ? null : user !== undefined,
-    ...(user ? { roleInDb: user.role, roleMatches: user.role === result.claims?.role } : {}),
+    roleInDb: user ? user.role : undefined,
+    roleMatches: user ? user.role === result.claims?.role : undefined,
   };
 }
 
@@ -240,7 +245,7 @@ async function verifyEach(
     const found = lookup && typeof uid === 'string' ? lookup.find(uid) : null;
     const at = lineNumber;
     const emit = (user: StoredUser | undefined | null) => {
-      buffered += `${JSON.stringify({ line: at, ...jsonResult(result, user) })}\n`;
+      buffered += `${JSON.stringify(jsonResult(result, user, at))}\n`;
       if (buffered.length >= CHUNK) {
         io.stdout.write(buffered);
         buffered = '';

@@ -19,15 +19,15 @@ function distFilesContaining(marker: string): string[] {
   return files.filter((f) => readFileSync(f, 'utf8').includes(marker));
 }
 
-function loadedBy(args: string[], cwd: string): string[] {
+function loadedBy(args: string[], cwd: string, env: Record<string, string> = {}): string[] {
   const traceFile = join(cwd, `trace-${Math.random()}.txt`);
   writeFileSync(traceFile, '');
   const r = spawnSync(process.execPath, ['-r', TRACER, '--', BIN, ...args], {
     cwd,
-    env: baseEnv({ TRACE_FILE: traceFile, JWT_SECRET: SECRET }),
+    env: baseEnv({ TRACE_FILE: traceFile, JWT_SECRET: SECRET, ...env }),
     encoding: 'utf8',
   });
-  assert.ok(r.status === 0 || r.status === 5, r.stderr);
+  assert.ok(r.status === 0 || r.status === 5 || r.status === 7, r.stderr);
   return readFileSync(traceFile, 'utf8').split('\n').filter(Boolean);
 }
 
@@ -42,7 +42,10 @@ describe('lazy imports', () => {
   const assertNone = (loaded: string[], what: string, match: (file: string) => boolean) =>
     assert.deepEqual(loaded.filter(match), [], `${what} was loaded`);
   const isPackage = (name: string) => (file: string) => file.includes(`/node_modules/${name}/`);
-  const isSqlite = (file: string) => /\/node_modules\/better-sqlite3(-node20)?\//.test(file);
+  const isSqlite = (file: string) =>
+    /\/node_modules\/better-sqlite3(-node20)?\/|\/dist\/vendor\/better-sqlite3(-node20)?\.cjs$/.test(
+      file,
+    );
   const isUndici = (file: string) => undiciFiles.includes(file) || isPackage('undici')(file);
 
   test('verify-token without a DB file loads no undici, open or better-sqlite3', (t) => {
@@ -55,6 +58,29 @@ describe('lazy imports', () => {
     assertNone(loaded, 'open', (f) => isPackage('open')(f) || f.endsWith('login.cjs'));
     assertNone(loaded, 'better-sqlite3', isSqlite);
     assertNone(loaded, 'child_process', (f) => f === 'node:child_process');
+  });
+
+  test('verify-token is one file of dist/ besides the entry and the CliError class', (t) => {
+    const loaded = loadedBy(['verify-token', TOKEN], tempDir(t));
+    const ours = loaded.filter((f) => f.startsWith(join(ROOT, 'dist')));
+    assert.deepEqual([...new Set(ours)].map((f) => f.slice(ROOT.length)).sort(), [
+      'dist/cli.cjs',
+      'dist/errors.cjs',
+      'dist/runtime/fast-verify-token.cjs',
+    ]);
+  });
+
+  test('chalk only when colouring, dotenv only with an env file', (t) => {
+    const chalk = (f: string) => f.endsWith('/vendor/chalk.cjs');
+    const dotenv = (f: string) => f.endsWith('/vendor/dotenv.cjs');
+    const plain = loadedBy(['verify-token', TOKEN], tempDir(t));
+    assertNone(plain, 'chalk', chalk);
+    assertNone(plain, 'dotenv', dotenv);
+    const dir = tempDir(t);
+    writeFileSync(join(dir, '.env'), 'DINGTALK_CLIENT_ID=x\n');
+    const withEnv = loadedBy(['check-config'], dir, { FORCE_COLOR: '1' });
+    assert.ok(withEnv.some(dotenv), 'dotenv reads the .env');
+    assert.ok(withEnv.some(chalk), 'chalk colours under FORCE_COLOR');
   });
 
   test('verify-token with a DB file loads better-sqlite3, still no undici or open', (t) => {
@@ -70,6 +96,10 @@ describe('lazy imports', () => {
     const loaded = loadedBy(['verify-token', TOKEN], dir);
     assert.ok(loaded.some(isSqlite), 'better-sqlite3 is loaded when the DB exists');
     assertNone(loaded, 'undici', isUndici);
+    // Its JavaScript is one bundle in dist/vendor/; only the addon comes from node_modules.
+    assertNone(loaded, "better-sqlite3's own files", (f) =>
+      /\/better-sqlite3(-node20)?\/lib\/(database\.js|methods\/)/.test(f),
+    );
   });
 
   test('--help loads neither commander nor any command', (t) => {

@@ -10,6 +10,7 @@
 import type { Context, GlobalOptions, Io } from '../command.js';
 import { Output } from '../output.js';
 import { verifyToken, type VerifyTokenOptions } from '../token-check.js';
+import { processIo } from './process-io.js';
 
 export interface FastArgs {
   globals: GlobalOptions;
@@ -51,10 +52,14 @@ export function fastVerifyTokenArgs(args: string[]): FastArgs | undefined {
   return command ? { globals, token: token ?? '-', options } : undefined;
 }
 
-/** Runs a plain `verify-token`; undefined when the arguments are for commander to read. */
-export async function fastVerifyToken(args: string[], io: Io): Promise<number | undefined> {
+/**
+ * Runs a plain `verify-token` (on the real process unless `io` is given); undefined when the
+ * arguments are for commander to read.
+ */
+export async function fastVerifyToken(args: string[], io?: Io): Promise<number | undefined> {
   const parsed = fastVerifyTokenArgs(args);
   if (!parsed) return undefined;
+  io ??= processIo();
   const { globals } = parsed;
   const out = new Output({
     json: globals.json,
