@@ -10,7 +10,9 @@ import {
 } from '../src/emulator/users.ts';
 import { http, runCli, startCli, tempDir } from './helpers.ts';
 import { writeFileSync } from 'node:fs';
+import { Agent as NodeAgent, get as httpGet } from 'node:http';
 import { join } from 'node:path';
+import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
 
 const REDIRECT = 'http://127.0.0.1:1/auth/dingtalk/callback';
 const authorizeParams = (extra: Record<string, string> = {}) =>
@@ -278,6 +280,40 @@ describe('emulator', () => {
       assert.ok(new URL(String(r.headers.location)).searchParams.get('authCode'));
     } finally {
       emu.setAutoApprove(undefined);
+    }
+  });
+
+  test('keep-alive clients reuse one connection (Node http.Agent and undici)', async () => {
+    // Both keep an idle connection only while the announced `Keep-Alive: timeout` exceeds
+    // their margin (1 s and 2 s): a 1 s announcement made every request a new connection.
+    const nodeAgent = new NodeAgent({ keepAlive: true, maxSockets: 1 });
+    const undiciAgent = new UndiciAgent();
+    let undiciConnections = 0;
+    undiciAgent.on('connect', () => undiciConnections++);
+    try {
+      const reused: boolean[] = [];
+      for (let i = 0; i < 3; i++) {
+        reused.push(
+          await new Promise<boolean>((resolve, reject) => {
+            const req = httpGet(`${emu.url}/__emulator/health`, { agent: nodeAgent }, (res) => {
+              res.resume();
+              res.on('end', () => resolve(req.reusedSocket));
+            });
+            req.on('error', reject);
+          }),
+        );
+        // The client's turn to see the end of the answer and park the socket.
+        await new Promise((r) => setImmediate(r));
+        const { body } = await undiciRequest(`${emu.url}/__emulator/health`, {
+          dispatcher: undiciAgent,
+        });
+        await body.text();
+      }
+      assert.deepEqual(reused, [false, true, true], 'http.Agent');
+      assert.equal(undiciConnections, 1, 'undici');
+    } finally {
+      nodeAgent.destroy();
+      await undiciAgent.close();
     }
   });
 
