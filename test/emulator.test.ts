@@ -475,6 +475,37 @@ describe('emulator tokens and sweeping (fake clock)', () => {
   });
 });
 
+describe('emulator token list', () => {
+  test('kept only with recordTokens: a long-running emulator keeps no list', async () => {
+    for (const recordTokens of [false, true]) {
+      const emu = await startEmulator({
+        clients: [{ clientId: ID, clientSecret: SECRET, redirectUris: [REDIRECT] }],
+        autoApprove: 'zhangsan',
+        recordTokens,
+      });
+      try {
+        const r = await http(`${emu.url}/oauth2/auth?${authorizeParams()}`);
+        const code = new URL(String(r.headers.location)).searchParams.get('code');
+        const t = await http(`${emu.url}/v1.0/oauth2/userAccessToken`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            clientId: ID,
+            clientSecret: SECRET,
+            code,
+            grantType: 'authorization_code',
+          }),
+        });
+        const { accessToken, refreshToken } = JSON.parse(t.body);
+        if (recordTokens) assert.deepEqual(emu.issuedTokens, [accessToken, refreshToken]);
+        else assert.throws(() => emu.issuedTokens, /recordTokens/);
+      } finally {
+        await emu.close();
+      }
+    }
+  });
+});
+
 describe('token sealing', () => {
   const grants: SealedGrant[] = [
     { kind: 'access', userIndex: 0, clientIndex: 0, corpId: false, expiresAt: 1 },

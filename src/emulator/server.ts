@@ -65,6 +65,11 @@ export interface EmulatorOptions {
   accessTokenTtlMs?: number;
   /** The clock, in milliseconds since the epoch (default `Date.now`; tests pass a fake). */
   now?: () => number;
+  /**
+   * Keep every token handed out in `issuedTokens` (tests). Off by default: the list would grow
+   * with every login of a long-running emulator.
+   */
+  recordTokens?: boolean;
   faults?: Partial<Record<Endpoint, Fault>>;
 }
 
@@ -78,7 +83,10 @@ export interface Emulator {
   setAutoApprove(userId: string | undefined): void;
   /** Counts of requests per endpoint, for tests. */
   readonly hits: Record<Endpoint, number>;
-  /** Every access and refresh token handed out, for tests that look for leaks. */
+  /**
+   * Every access, refresh and app token handed out, for tests that look for leaks. Only with
+   * `recordTokens` (it throws otherwise, so a test cannot look at an empty list by mistake).
+   */
   readonly issuedTokens: readonly string[];
   /**
    * What it holds, for tests: codes not yet used (expired ones are swept) and spent refresh
@@ -137,7 +145,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     accessToken: 0,
   };
   const timers = new Set<NodeJS.Timeout>();
-  const issuedTokens: string[] = [];
+  const issuedTokens: string[] | undefined = options.recordTokens ? [] : undefined;
 
   /**
    * Drops expired codes and spent refresh tokens past their expiry, at most once a second (a
@@ -489,7 +497,7 @@ ${list}
       corpId,
       expiresAt: issuedAt + REFRESH_TOKEN_TTL_MS,
     });
-    issuedTokens.push(accessToken, refreshToken);
+    issuedTokens?.push(accessToken, refreshToken);
     return sendJson(res, 200, {
       accessToken,
       refreshToken,
@@ -549,7 +557,7 @@ ${list}
       return apiError(res, 400, 'invalidClientIdOrSecret', '无效的clientId或者clientSecret');
     }
     const appToken = randomBytes(16).toString('hex');
-    issuedTokens.push(appToken);
+    issuedTokens?.push(appToken);
     return sendJson(res, 200, { accessToken: appToken, expireIn: 7200 });
   }
 
@@ -608,7 +616,11 @@ ${list}
     port,
     users,
     hits,
-    issuedTokens,
+    get issuedTokens() {
+      if (!issuedTokens)
+        throw new Error('issuedTokens needs startEmulator({ recordTokens: true })');
+      return issuedTokens;
+    },
     held: () => ({ codes: grants.size, spentRefreshTokens: spentRefreshTokens.size }),
     registerRedirectUri,
     setFault,
