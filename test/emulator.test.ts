@@ -4,13 +4,22 @@ import { after, before, describe, test } from 'node:test';
 import { parseFaultSpec } from '../src/emulator/faults.ts';
 import { startEmulator, type Emulator } from '../src/emulator/server.ts';
 import {
+  createTokenSealer,
+  MAX_SEALED_CLIENTS,
+  MAX_SEALED_USERS,
+  type SealedGrant,
+} from '../src/emulator/tokens.ts';
+import {
   EMULATOR_CLIENT_ID as ID,
   EMULATOR_CLIENT_SECRET as SECRET,
   parseUsers,
 } from '../src/emulator/users.ts';
 import { http, runCli, startCli, tempDir } from './helpers.ts';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { Agent as NodeAgent, get as httpGet } from 'node:http';
 import { join } from 'node:path';
+import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
 
 const REDIRECT = 'http://127.0.0.1:1/auth/dingtalk/callback';
 const authorizeParams = (extra: Record<string, string> = {}) =>
@@ -281,12 +290,262 @@ describe('emulator', () => {
     }
   });
 
+  test('keep-alive clients reuse one connection (Node http.Agent and undici)', async () => {
+    // Both keep an idle connection only while the announced `Keep-Alive: timeout` exceeds
+    // their margin (1 s and 2 s): a 1 s announcement made every request a new connection.
+    const nodeAgent = new NodeAgent({ keepAlive: true, maxSockets: 1 });
+    const undiciAgent = new UndiciAgent();
+    let undiciConnections = 0;
+    undiciAgent.on('connect', () => undiciConnections++);
+    try {
+      const reused: boolean[] = [];
+      for (let i = 0; i < 3; i++) {
+        reused.push(
+          await new Promise<boolean>((resolve, reject) => {
+            const req = httpGet(`${emu.url}/__emulator/health`, { agent: nodeAgent }, (res) => {
+              res.resume();
+              res.on('end', () => resolve(req.reusedSocket));
+            });
+            req.on('error', reject);
+          }),
+        );
+        // The client's turn to see the end of the answer and park the socket.
+        await new Promise((r) => setImmediate(r));
+        const { body } = await undiciRequest(`${emu.url}/__emulator/health`, {
+          dispatcher: undiciAgent,
+        });
+        await body.text();
+      }
+      assert.deepEqual(reused, [false, true, true], 'http.Agent');
+      assert.equal(undiciConnections, 1, 'undici');
+    } finally {
+      nodeAgent.destroy();
+      await undiciAgent.close();
+    }
+  });
+
   test('HTML on the page is escaped', async () => {
     const r = await http(
       `${emu.url}/oauth2/auth?${authorizeParams({ state: '"><script>alert(1)</script>' })}`,
     );
     assert.ok(!r.body.includes('<script>alert(1)'));
     assert.ok(r.body.includes('&quot;&gt;&lt;script&gt;'));
+  });
+});
+
+describe('emulator tokens and sweeping (fake clock)', () => {
+  const OTHER = { clientId: 'dingotherapp00000002', clientSecret: 'other-secret' };
+  let emu: Emulator;
+  let now: number;
+  before(async () => {
+    emu = await startEmulator({
+      clients: [
+        { clientId: ID, clientSecret: SECRET, redirectUris: [REDIRECT] },
+        { ...OTHER, redirectUris: [REDIRECT] },
+      ],
+      autoApprove: 'zhangsan',
+      now: () => now,
+    });
+  });
+  after(() => emu.close());
+
+  const start = Date.UTC(2026, 0, 1);
+  const post = (path: string, body: unknown) =>
+    http(`${emu.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const code = async (clientId = ID) => {
+    const r = await http(`${emu.url}/oauth2/auth?${authorizeParams({ client_id: clientId })}`);
+    return new URL(String(r.headers.location)).searchParams.get('code')!;
+  };
+  const tokens = async (
+    body: Record<string, unknown>,
+    app: { clientId: string; clientSecret: string } = { clientId: ID, clientSecret: SECRET },
+  ) => JSON.parse((await post('/v1.0/oauth2/userAccessToken', { ...app, ...body })).body);
+  const exchange = async (c: string, app?: { clientId: string; clientSecret: string }) =>
+    tokens({ code: c, grantType: 'authorization_code' }, app);
+  const refresh = async (refreshToken: string, app?: { clientId: string; clientSecret: string }) =>
+    tokens({ refreshToken, grantType: 'refresh_token' }, app);
+  const me = async (accessToken: string) => {
+    const r = await http(`${emu.url}/v1.0/contact/users/me`, {
+      headers: { 'x-acs-dingtalk-access-token': accessToken },
+    });
+    return r.status === 200 ? 'ok' : JSON.parse(r.body).code;
+  };
+  const UNKNOWN_CODE = 'invalidParameter.authCode.notFound';
+  const UNKNOWN_REFRESH = 'invalidParameter.refreshToken.notFound';
+
+  test('an access token is valid for exactly its announced expireIn', async () => {
+    now = start;
+    const issued = await exchange(await code());
+    assert.equal(issued.expireIn, 7200);
+    assert.match(issued.accessToken, /^[0-9a-f]{32}$/);
+    assert.match(issued.refreshToken, /^[0-9a-f]{32}$/);
+    now = start + 7200_000;
+    assert.equal(await me(issued.accessToken), 'ok');
+    now = start + 7200_001;
+    assert.equal(await me(issued.accessToken), 'InvalidAuthentication');
+  });
+
+  test('a code is valid for its lifetime; a swept one is refused as an unknown code', async () => {
+    now = start;
+    const kept = await code();
+    assert.equal((await exchange(kept)).accessToken?.length, 32);
+    const lastMoment = await code();
+    const abandoned = await code();
+    assert.equal(emu.held().codes, 2);
+    now = start + 300_000;
+    assert.equal((await exchange(lastMoment)).accessToken?.length, 32, 'valid up to 5 min');
+    now = start + 300_001;
+    await code(); // the next approval sweeps
+    assert.equal(emu.held().codes, 1, 'the abandoned code is gone, the new one held');
+    const answer = await exchange(abandoned);
+    assert.deepEqual(
+      { code: answer.code, message: answer.message },
+      { code: UNKNOWN_CODE, message: '不合法的临时授权码' },
+    );
+    const unknown = await exchange('0'.repeat(32));
+    assert.deepEqual([answer.code, answer.message], [unknown.code, unknown.message]);
+  });
+
+  test('tokens carry their kind, app and scope; an altered or foreign token is refused', async () => {
+    now = start;
+    const issued = await exchange(await code());
+    assert.notEqual(issued.accessToken, issued.refreshToken);
+    assert.equal(await me(issued.refreshToken), 'InvalidAuthentication', 'a refresh token');
+    assert.equal((await refresh(issued.accessToken)).code, UNKNOWN_REFRESH, 'an access token');
+    assert.equal((await refresh(issued.refreshToken, OTHER)).code, UNKNOWN_REFRESH, 'other app');
+    const flipped = (t: string) => (t[0] === 'a' ? 'b' : 'a') + t.slice(1);
+    assert.equal(await me(flipped(issued.accessToken)), 'InvalidAuthentication');
+    assert.equal(await me(issued.accessToken.toUpperCase()), 'InvalidAuthentication');
+    assert.equal((await refresh(flipped(issued.refreshToken))).code, UNKNOWN_REFRESH);
+    const other = await startEmulator({ autoApprove: 'zhangsan', now: () => now });
+    try {
+      const r = await http(`${other.url}/v1.0/contact/users/me`, {
+        headers: { 'x-acs-dingtalk-access-token': issued.accessToken },
+      });
+      assert.equal(JSON.parse(r.body).code, 'InvalidAuthentication', "another run's token");
+    } finally {
+      await other.close();
+    }
+    const corp = await tokens({
+      code: new URL(
+        String(
+          (await http(`${emu.url}/oauth2/auth?${authorizeParams({ scope: 'openid corpid' })}`))
+            .headers.location,
+        ),
+      ).searchParams.get('code'),
+      grantType: 'authorization_code',
+    });
+    assert.equal(corp.corpId, 'dingemulatorcorp0001');
+    assert.equal((await refresh(corp.refreshToken)).corpId, 'dingemulatorcorp0001', 'kept');
+    assert.equal((await exchange(await code(OTHER.clientId), OTHER)).corpId, undefined);
+  });
+
+  test('a refresh token is single use and lives 30 days; a spent one is held until then', async () => {
+    const day = 24 * 3600_000;
+    now = start;
+    const spentBefore = emu.held().spentRefreshTokens;
+    const first = await exchange(await code());
+    const second = await exchange(await code());
+    const refreshed = await refresh(first.refreshToken);
+    assert.equal(await me(refreshed.accessToken), 'ok');
+    assert.equal((await refresh(first.refreshToken)).code, UNKNOWN_REFRESH, 'single use');
+    assert.equal(emu.held().spentRefreshTokens, spentBefore + 1);
+
+    now = start + day;
+    const third = await refresh(refreshed.refreshToken); // its refresh token: day 1 + 30 days
+    now = start + 30 * day;
+    assert.equal((await refresh(second.refreshToken)).expireIn, 7200, 'valid up to 30 days');
+    now = start + 30 * day + 1;
+    assert.equal((await refresh(first.refreshToken)).code, UNKNOWN_REFRESH);
+    now = start + 30 * day + 2000; // past the once-a-second limit of the sweep
+    const fourth = await refresh(third.refreshToken);
+    assert.equal(fourth.expireIn, 7200);
+    assert.equal(emu.held().spentRefreshTokens, 1, 'those past their 30 days are swept');
+    assert.equal((await refresh(third.refreshToken)).code, UNKNOWN_REFRESH, 'still single use');
+
+    now = start + 31 * day + 2000;
+    await code(); // an approval sweeps too
+    assert.equal(emu.held().spentRefreshTokens, 0);
+    assert.equal((await refresh(third.refreshToken)).code, UNKNOWN_REFRESH, 'expired');
+    assert.equal((await refresh(fourth.refreshToken)).expireIn, 7200);
+  });
+});
+
+describe('emulator token list', () => {
+  test('kept only with recordTokens: a long-running emulator keeps no list', async () => {
+    for (const recordTokens of [false, true]) {
+      const emu = await startEmulator({
+        clients: [{ clientId: ID, clientSecret: SECRET, redirectUris: [REDIRECT] }],
+        autoApprove: 'zhangsan',
+        recordTokens,
+      });
+      try {
+        const r = await http(`${emu.url}/oauth2/auth?${authorizeParams()}`);
+        const code = new URL(String(r.headers.location)).searchParams.get('code');
+        const t = await http(`${emu.url}/v1.0/oauth2/userAccessToken`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            clientId: ID,
+            clientSecret: SECRET,
+            code,
+            grantType: 'authorization_code',
+          }),
+        });
+        const { accessToken, refreshToken } = JSON.parse(t.body);
+        if (recordTokens) assert.deepEqual(emu.issuedTokens, [accessToken, refreshToken]);
+        else assert.throws(() => emu.issuedTokens, /recordTokens/);
+      } finally {
+        await emu.close();
+      }
+    }
+  });
+});
+
+describe('token sealing', () => {
+  const grants: SealedGrant[] = [
+    { kind: 'access', userIndex: 0, clientIndex: 0, corpId: false, expiresAt: 1 },
+    { kind: 'refresh', userIndex: 3, clientIndex: 1, corpId: true, expiresAt: Date.now() },
+    {
+      kind: 'access',
+      userIndex: MAX_SEALED_USERS - 1,
+      clientIndex: MAX_SEALED_CLIENTS - 1,
+      corpId: true,
+      expiresAt: 2 ** 48 - 1,
+    },
+  ];
+  test('opens what it sealed; every token is new, 32 hex characters', () => {
+    const sealer = createTokenSealer();
+    for (const grant of grants) {
+      const a = sealer.seal(grant);
+      const b = sealer.seal(grant);
+      assert.match(a, /^[0-9a-f]{32}$/);
+      assert.notEqual(a, b);
+      assert.deepEqual(sealer.open(a), grant);
+      assert.deepEqual(sealer.open(b), grant);
+    }
+  });
+  test('refuses what it did not seal', () => {
+    const sealer = createTokenSealer(Buffer.alloc(16, 1));
+    const token = sealer.seal(grants[1]!);
+    const other = createTokenSealer(Buffer.alloc(16, 2));
+    for (const bad of [
+      other.seal(grants[1]!),
+      token.slice(0, -1) + (token.endsWith('0') ? '1' : '0'),
+      token.toUpperCase(),
+      token.slice(1),
+      `${token}0`,
+      '',
+      'z'.repeat(32),
+    ])
+      assert.equal(sealer.open(bad), undefined, bad);
+    let opened = 0;
+    for (let i = 0; i < 10_000; i++) if (sealer.open(randomBytes(16).toString('hex'))) opened++;
+    assert.equal(opened, 0, 'random guesses');
   });
 });
 

@@ -67,6 +67,7 @@ describe('DingTalk faults', { concurrency: 4 }, () => {
       const emu = await startEmulator({
         clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [] }],
         faults: Object.fromEntries([parseFaultSpec(`${endpoint}=${spec}`)]),
+        recordTokens: true,
       });
       try {
         const db = join(dir, `${endpoint}-${spec.replace(/\W/g, '_')}.db`);
@@ -100,6 +101,7 @@ describe('DingTalk faults', { concurrency: 4 }, () => {
       const live = startEmulator({
         clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [] }],
         faults: { accessToken: fault },
+        recordTokens: true,
       });
       const server = await live;
       try {

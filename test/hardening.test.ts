@@ -182,6 +182,7 @@ describe('secrets never leak', () => {
     const db = join(dir, 'store.db');
     const emu = await startEmulator({
       clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [] }],
+      recordTokens: true,
     });
     const outputs: string[] = [];
     try {

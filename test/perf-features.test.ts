@@ -312,7 +312,7 @@ describe('emulator sweeping', () => {
       })
     ).status;
 
-  test('expired codes and access tokens are dropped; live ones work; a code is single-use', async () => {
+  test('expired codes are dropped and no token is held; live ones work; a code is single-use', async () => {
     const emu = await startEmulator({
       autoApprove: 'zhangsan',
       codeTtlMs: 300,
@@ -323,11 +323,12 @@ describe('emulator sweeping', () => {
       const abandoned = await authorize(emu.url);
       const first = await exchange(emu.url, await authorize(emu.url));
       assert.ok(first.accessToken);
-      assert.deepEqual(emu.held(), { codes: 1, accessTokens: 1 }, 'a spent code is dropped');
+      const none = { spentRefreshTokens: 0 }; // tokens carry their grant: nothing held per token
+      assert.deepEqual(emu.held(), { codes: 1, ...none }, 'a spent code is dropped');
 
       await new Promise((r) => setTimeout(r, 1100));
       const live = await authorize(emu.url); // sweeps: the abandoned code has expired
-      assert.deepEqual(emu.held(), { codes: 1, accessTokens: 0 });
+      assert.deepEqual(emu.held(), { codes: 1, ...none });
       assert.equal((await exchange(emu.url, abandoned)).code, 'invalidParameter.authCode.notFound');
       assert.equal(await me(emu.url, first.accessToken), 400, 'an expired token is refused');
 
@@ -335,7 +336,7 @@ describe('emulator sweeping', () => {
       assert.ok(second.accessToken, 'the live code still works');
       assert.equal(await me(emu.url, second.accessToken), 200);
       assert.equal((await exchange(emu.url, live)).code, 'invalidParameter.authCode.notFound');
-      assert.deepEqual(emu.held(), { codes: 0, accessTokens: 1 });
+      assert.deepEqual(emu.held(), { codes: 0, ...none });
     } finally {
       await emu.close();
     }
