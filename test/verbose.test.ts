@@ -11,7 +11,7 @@ import { emulatorLoginEnv, json, loginAs, runCli, SECRET, tempDir } from './help
 
 describe('--verbose', () => {
   test('login: each call and answer on stderr, nothing secret, the JSON untouched', async (t) => {
-    const emulator = await startEmulator();
+    const emulator = await startEmulator({ recordTokens: true });
     t.after(() => emulator.close());
     const r = await loginAs(emulator, 'zhangsan', {
       cwd: tempDir(t),
