@@ -8,6 +8,7 @@
  * Versioned with `PRAGMA user_version` and migrated forward on open; WAL; a busy timeout so
  * concurrent runs wait instead of failing; the file created with mode 0600.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, statSync, constants as fs } from 'node:fs';
 import { CliError, isCliError } from './errors.js';
@@ -130,15 +131,50 @@ export interface ListPage {
   limit?: number | undefined;
 }
 
-/** A row of `users list`'s table: email, role, authorized, name, last login, id. */
-export type ListRow = [string, Role, boolean, string, string | null, string];
-
 const LAST_LOGIN =
   '(SELECT max(l.last_login_at) FROM muvee_dingtalk_links l WHERE l.user_id = u.id)';
 const LIST_FROM = 'FROM users u LEFT JOIN platform_members m ON m.user_id = u.id';
-/** users_created_at_email's order, so SQLite walks the index instead of sorting. */
-const PAGE = 'ORDER BY u.created_at, u.email LIMIT ? OFFSET ?';
-const pageArgs = (page: ListPage): [number, number] => [page.limit ?? -1, page.offset ?? 0];
+
+/** Users a batch of `users list` (about 150 KiB of JSON, 65 KiB of table). */
+const LIST_BATCH = 500;
+
+/** How `users list`'s table shows a stored value that is not plain printable ASCII. */
+export interface CellText {
+  /** The value made safe for a terminal (sanitize.ts `safe`). */
+  safe(text: string): string;
+  /** The terminal columns a safe value takes (output.ts `displayWidth`). */
+  width(text: string): number;
+}
+
+/** `users list`'s table before its rows: how many, and the widest value of each column. */
+export interface ListLayout {
+  rows: number;
+  email: number;
+  name: number;
+  lastLoginAt: number;
+  id: number;
+  /** Every value of one byte a character is printable ASCII (checked by listLayout). */
+  oneByteIsPlain: boolean;
+}
+
+/** An SQL test that a value is plain printable ASCII: shown as it is, as wide as it is long. */
+type Plain = (value: string) => string;
+/** The exact test; slow (GLOB parses the class again at each character). */
+const PRINTABLE_ASCII: Plain = (v) => `NOT (${v} GLOB '*[^ -~]*')`;
+/**
+ * One byte a character: as good as PRINTABLE_ASCII once listLayout has seen no control
+ * character in such values. (A byte ≥ 0x80 among them is not UTF-8: validUtf8 shows each as
+ * one U+FFFD, one column, as SQLite's length counts it.)
+ */
+const ONE_BYTE_A_CHARACTER: Plain = (v) => `octet_length(${v}) = length(${v})`;
+
+/**
+ * The bytes SQLite returned, as valid UTF-8: a file may hold text that is not (SQLite does not
+ * check), which a JavaScript string would have shown as U+FFFD; so it is here.
+ */
+function validUtf8(bytes: Buffer): Buffer {
+  return isUtf8(bytes) ? bytes : Buffer.from(bytes.toString('utf8'));
+}
 
 export interface LoginInput {
   email: string;
@@ -407,90 +443,235 @@ export class Store {
   }
 
   /**
-   * `list()` one row at a time, in the same order (created_at, email: the
-   * users_created_at_email index, so SQLite sorts nothing): only the current row is held.
-   * `offset` rows are skipped, then at most `limit` returned.
+   * Runs `fn` in one read transaction: every query inside sees the file as it was when the
+   * first one ran, whatever other processes write meanwhile (`users list`'s widths and rows
+   * agree, and its batches neither skip nor repeat a user).
    */
-  *iterate(page: ListPage = {}): Generator<StoredUser> {
-    const rows = this.db
-      .prepare<[number, number], UserRow>(`${USER_SELECT} ${PAGE}`)
-      .iterate(...pageArgs(page));
-    for (const row of rows) yield toUser(row);
+  snapshot<T>(fn: () => T): T {
+    return this.db.transaction(fn).deferred();
   }
 
   /**
-   * `iterate()`'s users as JSON texts (the same fields and values as JSON.stringify of a
-   * StoredUser), built by SQLite: for a big list, one string per row is far cheaper than a
-   * row object, a StoredUser and JSON.stringify.
+   * `users list --json`'s users (the same fields and values as JSON.stringify of a
+   * StoredUser), in order: chunks of UTF-8, each the JSON objects of up to LIST_BATCH users
+   * joined by `,\n`. SQLite builds the text and hands over one buffer a batch, so no value
+   * becomes a JavaScript string (for 100,000 users that conversion, and encoding the text
+   * back to UTF-8 for stdout, cost more than building it).
    */
-  *iterateJson(page: ListPage = {}): Generator<string> {
-    const bool = (test: string) => `json(CASE WHEN ${test} THEN 'true' ELSE 'false' END)`;
-    const rows = this.db
-      .prepare<[number, number], string>(
-        `SELECT json_object('id', u.id, 'email', u.email, 'name', u.name, 'avatarUrl', u.avatar_url,
-           'role', coalesce(m.role, 'member'), 'authorized', ${bool('m.authorized <> 0')},
-           'member', ${bool('m.role IS NOT NULL')}, 'legacyRole', u.role,
-           'nameOverridden', ${bool('u.name_overridden <> 0')},
-           'avatarOverridden', ${bool('u.avatar_overridden <> 0')},
-           'createdAt', u.created_at, 'lastLoginAt', ${LAST_LOGIN})
-         ${LIST_FROM} ${PAGE}`,
-      )
-      .pluck()
-      .iterate(...pageArgs(page));
-    yield* rows;
+  *listJson(page: ListPage = {}): Generator<Buffer> {
+    // json('true') is computed once (a constant), and json_object takes it as JSON, not text.
+    const bool = (test: string) => `iif(${test}, json('true'), json('false'))`;
+    yield* this.listBatches(
+      page,
+      `json_object('id', u.id, 'email', u.email, 'name', u.name, 'avatarUrl', u.avatar_url,
+         'role', coalesce(m.role, 'member'), 'authorized', ${bool('m.authorized <> 0')},
+         'member', ${bool('m.role IS NOT NULL')}, 'legacyRole', u.role,
+         'nameOverridden', ${bool('u.name_overridden <> 0')},
+         'avatarOverridden', ${bool('u.avatar_overridden <> 0')},
+         'createdAt', u.created_at, 'lastLoginAt', ${LAST_LOGIN}) AS line`,
+      'line',
+      ',\n',
+    );
   }
 
-  /** `iterate()`'s users as the rows of `users list`'s table: arrays, cheaper than objects. */
-  *iterateRows(page: ListPage = {}): Generator<ListRow> {
-    const rows = this.db
-      .prepare<[number, number], ListRow>(
-        `SELECT u.email, coalesce(m.role, 'member'), coalesce(m.authorized, 0) <> 0, u.name,
-           ${LAST_LOGIN}, u.id ${LIST_FROM} ${PAGE}`,
+  /**
+   * For `users list`'s table: how many users the page has and the widest email, name, last
+   * login and id once sanitised, computed inside SQLite: a value of one byte a character is
+   * as wide as it is long, any other is handed to `text`. That holds only if no such value
+   * holds a control character (it would be shown escaped, hence wider): checked on the way
+   * (json_valid rejects a raw control character in a JSON string; DEL separately). If one
+   * does, everything is measured again with the exact test, and {@link listTable} uses it.
+   */
+  listLayout(page: ListPage, text: CellText): ListLayout {
+    const measure = (value: unknown) => (value === null ? 0 : text.width(text.safe(String(value))));
+    this.db.function('muvee_width', { deterministic: true }, measure);
+    const whole = page.limit === undefined && !page.offset;
+    // [users, widest email, name, id, a control character?] and [widest last login, control?]
+    type Widths = [number, number | null, number | null, number | null, number | null];
+    type LastLogin = [number | null, number | null];
+    const measured = (plain: Plain, check: boolean) => {
+      const w = (v: string) => `max(iif(${plain(v)}, length(${v}), muvee_width(${v})))`;
+      const control = (...vs: string[]) => {
+        const all = vs.join(' || ');
+        return check
+          ? `max(NOT json_valid('"' || ${all} || '"') OR instr(${all}, char(127)) > 0)`
+          : 'NULL';
+      };
+      const users = `count(*), ${w('email')}, ${w('name')}, ${w('id')}, ${control('email', 'name', 'id')}`;
+      const lastLogin = `${w('last_login_at')}, ${control('last_login_at')}`;
+      const [count, email, name, id, usersControl, last, lastControl] = whole
+        ? // The whole table: no order needed (every DingTalk link belongs to a user).
+          [
+            ...this.db.prepare<[], Widths>(`SELECT ${users} FROM users`).raw().get()!,
+            ...this.db
+              .prepare<[], LastLogin>(`SELECT ${lastLogin} FROM muvee_dingtalk_links`)
+              .raw()
+              .get()!,
+          ]
+        : this.db
+            .prepare<[number, number], [...Widths, ...LastLogin]>(
+              `SELECT ${users}, ${lastLogin}
+               FROM (SELECT u.email, u.name, u.id, ${LAST_LOGIN} AS last_login_at FROM users u
+                     ORDER BY u.created_at, u.email LIMIT ? OFFSET ?)`,
+            )
+            .raw()
+            .get(page.limit ?? -1, page.offset ?? 0)!;
+      return {
+        rows: count,
+        email: email ?? 0,
+        name: name ?? 0,
+        lastLoginAt: last ?? 0,
+        id: id ?? 0,
+        oneByteIsPlain: !usersControl && !lastControl,
+      };
+    };
+    const fast = measured(ONE_BYTE_A_CHARACTER, true);
+    return fast.oneByteIsPlain
+      ? fast
+      : { ...measured(PRINTABLE_ASCII, false), oneByteIsPlain: false };
+  }
+
+  /**
+   * `users list`'s table rows for the page, in order: chunks of UTF-8 lines (each ending in
+   * `\n`), padded to `layout`'s widths, trailing spaces trimmed, as output.ts `columns`. A
+   * value that is plain printable ASCII is padded by SQLite; any other goes through `text`
+   * (sanitised, measured by display width), so stored text never reaches the terminal raw.
+   */
+  *listTable(page: ListPage, layout: ListLayout, text: CellText): Generator<Buffer> {
+    const plain = layout.oneByteIsPlain ? ONE_BYTE_A_CHARACTER : PRINTABLE_ASCII;
+    const cell = (value: unknown, width: number) => {
+      const safe = value === null ? '' : text.safe(String(value));
+      const pad = width - text.width(safe);
+      return pad > 0 ? safe + ' '.repeat(pad) : safe;
+    };
+    this.db.function('muvee_list_cell', { deterministic: true }, (value: unknown, width: number) =>
+      cell(value, width),
+    );
+    this.db.function('muvee_list_row', { varargs: true }, (...row: unknown[]) => {
+      const [email, role, authorized, name, lastLoginAt, id] = row;
+      return `${[
+        cell(email, layout.email),
+        cell(role ?? 'member', 'member'.length),
+        authorized ? 'active ' : 'pending',
+        cell(name, layout.name),
+        cell(lastLoginAt ?? '—', layout.lastLoginAt),
+        cell(id, 0),
+      ]
+        .join('  ')
+        .trimEnd()}\n`;
+    });
+    // One printf a line: a plain value padded by printf (one byte a character, so its width
+    // in bytes is its width in columns), any other padded by muvee_list_cell and given width 0.
+    const line = `CASE WHEN id_ok AND (role IS NULL OR role IN ('admin', 'member'))
+      THEN rtrim(printf('%-*s  %-6s  %-7s  %-*s  %-*s  %s',
+          iif(email_ok, @email, 0), iif(email_ok, email, muvee_list_cell(email, @email)),
+          coalesce(role, 'member'), iif(authorized, 'active', 'pending'),
+          iif(name_ok, @name, 0), iif(name_ok, name, muvee_list_cell(name, @name)),
+          -- '—' (no login) is three bytes, one column
+          iif(last IS NULL, @last + 2, iif(${plain('last')}, @last, 0)),
+          iif(last IS NULL, '—', iif(${plain('last')}, last, muvee_list_cell(last, @last))),
+          id), ' ') || char(10)
+      ELSE muvee_list_row(email, role, authorized, name, last, id) END`;
+    yield* this.listBatches(
+      page,
+      `u.email AS email, ${plain('u.email')} AS email_ok, m.role AS role,
+       coalesce(m.authorized, 0) <> 0 AS authorized, u.name AS name, ${plain('u.name')} AS name_ok,
+       ${LAST_LOGIN} AS last, u.id AS id, ${plain('u.id')} AS id_ok`,
+      line,
+      '',
+      { email: layout.email, name: layout.name, last: layout.lastLoginAt },
+    );
+  }
+
+  /**
+   * The page's users in batches of LIST_BATCH, each batch one UTF-8 buffer built by SQLite:
+   * `line` (over the columns `columns` selects from users `u` and platform_members `m`) of
+   * each user, joined by `separator`. Keyset pagination on (created_at, email), the
+   * users_created_at_email index: the start of each batch is found by walking the index
+   * alone, and OFFSET is paid once. The batch's subquery has a LIMIT, so SQLite keeps its
+   * ORDER BY and runs it as a co-routine (each column computed once, in order) under the
+   * aggregate. A file without that index, or with a NULL key (neither happens in a file this
+   * tool writes), is read row by row instead.
+   */
+  private *listBatches(
+    page: ListPage,
+    columns: string,
+    line: string,
+    separator: string,
+    params: Record<string, unknown> = {},
+  ): Generator<Buffer> {
+    const order = 'ORDER BY u.created_at, u.email';
+    let remaining = page.limit ?? Infinity;
+    if (!this.keysetUsable()) {
+      const rows = this.db
+        .prepare<Record<string, unknown>, Buffer | null>(
+          `SELECT CAST(${line} AS BLOB) FROM (SELECT ${columns} ${LIST_FROM} ${order}
+           LIMIT @limit OFFSET @offset)`,
+        )
+        .pluck()
+        .iterate({ ...params, limit: page.limit ?? -1, offset: page.offset ?? 0 });
+      const glue = Buffer.from(separator);
+      let parts: Buffer[] = [];
+      for (const row of rows) {
+        if (!row) continue;
+        if (parts.length > 0) parts.push(glue);
+        parts.push(row);
+        if (parts.length >= 2 * LIST_BATCH) {
+          yield validUtf8(Buffer.concat(parts));
+          parts = [];
+        }
+      }
+      if (parts.length > 0) yield validUtf8(Buffer.concat(parts));
+      return;
+    }
+    type Key = [unknown, unknown];
+    const keyAt = this.db
+      .prepare<[number], Key>(
+        'SELECT created_at, email FROM users ORDER BY created_at, email LIMIT 1 OFFSET ?',
       )
-      .raw()
-      .iterate(...pageArgs(page));
-    for (const row of rows) {
-      row[2] = Boolean(row[2]);
-      yield row;
+      .raw();
+    const keyAfter = this.db
+      .prepare<[unknown, unknown, number], Key>(
+        `SELECT created_at, email FROM users WHERE (created_at, email) >= (?, ?)
+         ORDER BY created_at, email LIMIT 1 OFFSET ?`,
+      )
+      .raw();
+    const batch = (range: string) =>
+      this.db
+        .prepare<Record<string, unknown>, Buffer | null>(
+          `SELECT CAST(group_concat(${line}, @separator) AS BLOB)
+           FROM (SELECT ${columns} ${LIST_FROM}
+                 WHERE (u.created_at, u.email) >= (@fromAt, @fromEmail) ${range}
+                 ${order} LIMIT @n)`,
+        )
+        .pluck();
+    const bounded = batch('AND (u.created_at, u.email) < (@toAt, @toEmail)');
+    const rest = batch('');
+    let from = keyAt.get(page.offset ?? 0);
+    while (from && remaining > 0) {
+      const n = Math.min(LIST_BATCH, remaining);
+      const to = keyAfter.get(from[0], from[1], n);
+      const args = { ...params, separator, n, fromAt: from[0], fromEmail: from[1] };
+      const chunk = to ? bounded.get({ ...args, toAt: to[0], toEmail: to[1] }) : rest.get(args);
+      if (chunk) yield validUtf8(chunk);
+      remaining -= n;
+      from = to;
     }
   }
 
-  /**
-   * For `users list`'s table: how many users the page has, and the widest email, name, last
-   * login and id, computed inside SQLite without handing the rows over. `width` measures a
-   * value that is not printable ASCII (its display width); any other value is its length.
-   */
-  listWidths(
-    page: ListPage,
-    width: (text: string) => number,
-  ): { rows: number; email: number; name: number; lastLoginAt: number; id: number } {
-    this.db.function('muvee_width', { deterministic: true }, (text: unknown) =>
-      typeof text === 'string' ? width(text) : 0,
+  /** Keyset pagination on (created_at, email) needs their index and no NULL in them. */
+  private keysetUsable(): boolean {
+    return (
+      this.db
+        .prepare<[], number>(
+          `SELECT EXISTS (SELECT 1 FROM sqlite_schema
+                          WHERE type = 'index' AND name = 'users_created_at_email')
+             AND NOT EXISTS (SELECT 1 FROM users WHERE created_at IS NULL)
+             AND NOT EXISTS (SELECT 1 FROM users WHERE email IS NULL)`,
+        )
+        .pluck()
+        .get() === 1
     );
-    const w = (column: string) =>
-      `max(CASE WHEN ${column} GLOB '*[^ -~]*' THEN muvee_width(${column}) ELSE length(${column}) END)`;
-    type Widths = (number | null)[];
-    const row =
-      page.limit === undefined && !page.offset
-        ? // The whole table: no order needed (every DingTalk link belongs to a user).
-          this.db
-            .prepare<[], Widths>(
-              `SELECT count(*), ${w('email')}, ${w('name')},
-                 (SELECT ${w('last_login_at')} FROM muvee_dingtalk_links), ${w('id')}
-               FROM users`,
-            )
-            .raw()
-            .get()!
-        : this.db
-            .prepare<[number, number], Widths>(
-              `SELECT count(*), ${w('email')}, ${w('name')}, ${w('last_login_at')}, ${w('id')}
-               FROM (SELECT u.email, u.name, ${LAST_LOGIN} AS last_login_at, u.id
-                     ${LIST_FROM} ${PAGE})`,
-            )
-            .raw()
-            .get(...pageArgs(page))!;
-    const [rows, email, name, lastLoginAt, id] = row.map((n) => n ?? 0);
-    return { rows: rows!, email: email!, name: name!, lastLoginAt: lastLoginAt!, id: id! };
   }
 
   /** `findById` with its statement prepared once, for many lookups (verify-token --each). */
