@@ -82,6 +82,71 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE users DROP COLUMN updated_at;
    ALTER TABLE users DROP COLUMN last_login_at;
    CREATE INDEX users_created_at_email ON users(created_at, email);`,
+  // 4: what `users list` shows beside the users row (the platform membership, the last login),
+  // kept by triggers under the list's own key (created_at, email): the list reads it in step
+  // with users_created_at_email instead of looking each user up by id in two other tables
+  // (two random B-tree searches a user: most of the time of a list of 100,000). muvee's tables
+  // keep their shape; the triggers write only this table of this tool's.
+  `CREATE TABLE muvee_dingtalk_users_list (
+     created_at TEXT NOT NULL,
+     email TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     member_role TEXT,
+     member_authorized INTEGER,
+     last_login_at TEXT,
+     PRIMARY KEY (created_at, email)
+   ) WITHOUT ROWID;
+   CREATE INDEX muvee_dingtalk_users_list_user_id ON muvee_dingtalk_users_list(user_id);
+   INSERT INTO muvee_dingtalk_users_list
+     SELECT u.created_at, u.email, u.id, m.role, m.authorized,
+       (SELECT max(l.last_login_at) FROM muvee_dingtalk_links l WHERE l.user_id = u.id)
+     FROM users u LEFT JOIN platform_members m ON m.user_id = u.id;
+   CREATE TRIGGER muvee_dingtalk_users_list_insert AFTER INSERT ON users BEGIN
+     INSERT INTO muvee_dingtalk_users_list
+       SELECT NEW.created_at, NEW.email, NEW.id, m.role, m.authorized,
+         (SELECT max(l.last_login_at) FROM muvee_dingtalk_links l WHERE l.user_id = NEW.id)
+       FROM (SELECT 1) LEFT JOIN platform_members m ON m.user_id = NEW.id;
+   END;
+   CREATE TRIGGER muvee_dingtalk_users_list_update AFTER UPDATE OF id, email, created_at ON users
+   BEGIN
+     DELETE FROM muvee_dingtalk_users_list WHERE user_id = OLD.id;
+     INSERT INTO muvee_dingtalk_users_list
+       SELECT NEW.created_at, NEW.email, NEW.id, m.role, m.authorized,
+         (SELECT max(l.last_login_at) FROM muvee_dingtalk_links l WHERE l.user_id = NEW.id)
+       FROM (SELECT 1) LEFT JOIN platform_members m ON m.user_id = NEW.id;
+   END;
+   CREATE TRIGGER muvee_dingtalk_users_list_delete AFTER DELETE ON users BEGIN
+     DELETE FROM muvee_dingtalk_users_list WHERE user_id = OLD.id;
+   END;
+   CREATE TRIGGER muvee_dingtalk_users_list_member_insert AFTER INSERT ON platform_members BEGIN
+     UPDATE muvee_dingtalk_users_list SET member_role = NEW.role, member_authorized = NEW.authorized
+       WHERE user_id = NEW.user_id;
+   END;
+   CREATE TRIGGER muvee_dingtalk_users_list_member_update AFTER UPDATE ON platform_members BEGIN
+     UPDATE muvee_dingtalk_users_list SET member_role = NULL, member_authorized = NULL
+       WHERE user_id = OLD.user_id;
+     UPDATE muvee_dingtalk_users_list SET member_role = NEW.role, member_authorized = NEW.authorized
+       WHERE user_id = NEW.user_id;
+   END;
+   CREATE TRIGGER muvee_dingtalk_users_list_member_delete AFTER DELETE ON platform_members BEGIN
+     UPDATE muvee_dingtalk_users_list SET member_role = NULL, member_authorized = NULL
+       WHERE user_id = OLD.user_id;
+   END;
+   CREATE TRIGGER muvee_dingtalk_users_list_login_insert AFTER INSERT ON muvee_dingtalk_links BEGIN
+     UPDATE muvee_dingtalk_users_list SET last_login_at = (SELECT max(l.last_login_at)
+         FROM muvee_dingtalk_links l WHERE l.user_id = NEW.user_id)
+       WHERE user_id = NEW.user_id;
+   END;
+   CREATE TRIGGER muvee_dingtalk_users_list_login_update AFTER UPDATE ON muvee_dingtalk_links BEGIN
+     UPDATE muvee_dingtalk_users_list SET last_login_at = (SELECT max(l.last_login_at)
+         FROM muvee_dingtalk_links l WHERE l.user_id = muvee_dingtalk_users_list.user_id)
+       WHERE user_id IN (OLD.user_id, NEW.user_id);
+   END;
+   CREATE TRIGGER muvee_dingtalk_users_list_login_delete AFTER DELETE ON muvee_dingtalk_links BEGIN
+     UPDATE muvee_dingtalk_users_list SET last_login_at = (SELECT max(l.last_login_at)
+         FROM muvee_dingtalk_links l WHERE l.user_id = OLD.user_id)
+       WHERE user_id = OLD.user_id;
+   END;`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -131,9 +196,14 @@ export interface ListPage {
   limit?: number | undefined;
 }
 
-const LAST_LOGIN =
-  '(SELECT max(l.last_login_at) FROM muvee_dingtalk_links l WHERE l.user_id = u.id)';
-const LIST_FROM = 'FROM users u LEFT JOIN platform_members m ON m.user_id = u.id';
+/**
+ * `users list`'s rows: users in the order of users_created_at_email, each with its
+ * muvee_dingtalk_users_list row (membership, last login), found under the same key: SQLite
+ * walks both in step. No row there (a file not written through this schema) reads as a user
+ * without membership or login.
+ */
+const LIST_FROM = `FROM users u LEFT JOIN muvee_dingtalk_users_list d
+  ON d.created_at = u.created_at AND d.email = u.email`;
 
 /** Users a batch of `users list` (about 150 KiB of JSON, 65 KiB of table). */
 const LIST_BATCH = 500;
@@ -153,20 +223,20 @@ export interface ListLayout {
   name: number;
   lastLoginAt: number;
   id: number;
-  /** Every value of one byte a character is printable ASCII (checked by listLayout). */
+  /** No value of one byte a character holds a control character (checked by listLayout). */
   oneByteIsPlain: boolean;
 }
 
-/** An SQL test that a value is plain printable ASCII: shown as it is, as wide as it is long. */
-type Plain = (value: string) => string;
-/** The exact test; slow (GLOB parses the class again at each character). */
-const PRINTABLE_ASCII: Plain = (v) => `NOT (${v} GLOB '*[^ -~]*')`;
 /**
- * One byte a character: as good as PRINTABLE_ASCII once listLayout has seen no control
- * character in such values. (A byte ≥ 0x80 among them is not UTF-8: validUtf8 shows each as
- * one U+FFFD, one column, as SQLite's length counts it.)
+ * SQL: whether a value is shown as it is, plain printable ASCII (as many columns as bytes);
+ * any other goes through CellText. A value of one byte a character is taken as printable ASCII
+ * once listLayout has seen no control character in such values (a byte ≥ 0x80 among them is
+ * not UTF-8: validUtf8 shows each as one U+FFFD, one column, as SQLite's length counts it);
+ * otherwise GLOB decides, slower (it reads the class again at each character).
  */
-const ONE_BYTE_A_CHARACTER: Plain = (v) => `octet_length(${v}) = length(${v})`;
+function plain(v: string, oneByteIsPlain: boolean): string {
+  return oneByteIsPlain ? `octet_length(${v}) = length(${v})` : `NOT ${v} GLOB '*[^ -~]*'`;
+}
 
 /**
  * The bytes SQLite returned, as valid UTF-8: a file may hold text that is not (SQLite does not
@@ -464,11 +534,12 @@ export class Store {
     yield* this.listBatches(
       page,
       `json_object('id', u.id, 'email', u.email, 'name', u.name, 'avatarUrl', u.avatar_url,
-         'role', coalesce(m.role, 'member'), 'authorized', ${bool('m.authorized <> 0')},
-         'member', ${bool('m.role IS NOT NULL')}, 'legacyRole', u.role,
+         'role', coalesce(d.member_role, 'member'),
+         'authorized', ${bool('d.member_authorized <> 0')},
+         'member', ${bool('d.member_role IS NOT NULL')}, 'legacyRole', u.role,
          'nameOverridden', ${bool('u.name_overridden <> 0')},
          'avatarOverridden', ${bool('u.avatar_overridden <> 0')},
-         'createdAt', u.created_at, 'lastLoginAt', ${LAST_LOGIN}) AS line`,
+         'createdAt', u.created_at, 'lastLoginAt', d.last_login_at) AS line`,
       'line',
       ',\n',
     );
@@ -489,11 +560,12 @@ export class Store {
     // [users, widest email, name, id, a control character?] and [widest last login, control?]
     type Widths = [number, number | null, number | null, number | null, number | null];
     type LastLogin = [number | null, number | null];
-    const measured = (plain: Plain, check: boolean) => {
-      const w = (v: string) => `max(iif(${plain(v)}, length(${v}), muvee_width(${v})))`;
+    const measured = (oneByteIsPlain: boolean) => {
+      const w = (v: string) =>
+        `max(iif(${plain(v, oneByteIsPlain)}, octet_length(${v}), muvee_width(${v})))`;
       const control = (...vs: string[]) => {
         const all = vs.join(' || ');
-        return check
+        return oneByteIsPlain
           ? `max(NOT json_valid('"' || ${all} || '"') OR instr(${all}, char(127)) > 0)`
           : 'NULL';
       };
@@ -509,26 +581,24 @@ export class Store {
               .get()!,
           ]
         : this.db
-            .prepare<[number, number], [...Widths, ...LastLogin]>(
+            .prepare<object, [...Widths, ...LastLogin]>(
               `SELECT ${users}, ${lastLogin}
-               FROM (SELECT u.email, u.name, u.id, ${LAST_LOGIN} AS last_login_at FROM users u
-                     ORDER BY u.created_at, u.email LIMIT ? OFFSET ?)`,
+               FROM (SELECT u.email, u.name, u.id, d.last_login_at ${LIST_FROM}
+                     ORDER BY u.created_at, u.email LIMIT @limit OFFSET @offset)`,
             )
             .raw()
-            .get(page.limit ?? -1, page.offset ?? 0)!;
+            .get({ limit: page.limit ?? -1, offset: page.offset ?? 0 })!;
       return {
         rows: count,
         email: email ?? 0,
         name: name ?? 0,
         lastLoginAt: last ?? 0,
         id: id ?? 0,
-        oneByteIsPlain: !usersControl && !lastControl,
+        oneByteIsPlain: oneByteIsPlain && !usersControl && !lastControl,
       };
     };
-    const fast = measured(ONE_BYTE_A_CHARACTER, true);
-    return fast.oneByteIsPlain
-      ? fast
-      : { ...measured(PRINTABLE_ASCII, false), oneByteIsPlain: false };
+    const fast = measured(true);
+    return fast.oneByteIsPlain ? fast : measured(false);
   }
 
   /**
@@ -538,7 +608,6 @@ export class Store {
    * (sanitised, measured by display width), so stored text never reaches the terminal raw.
    */
   *listTable(page: ListPage, layout: ListLayout, text: CellText): Generator<Buffer> {
-    const plain = layout.oneByteIsPlain ? ONE_BYTE_A_CHARACTER : PRINTABLE_ASCII;
     const cell = (value: unknown, width: number) => {
       const safe = value === null ? '' : text.safe(String(value));
       const pad = width - text.width(safe);
@@ -560,32 +629,44 @@ export class Store {
         .join('  ')
         .trimEnd()}\n`;
     });
-    // One printf a line: a plain value padded by printf (one byte a character, so its width
-    // in bytes is its width in columns), any other padded by muvee_list_cell and given width 0.
-    const line = `CASE WHEN id_ok AND (role IS NULL OR role IN ('admin', 'member'))
+    // One printf a line. A value shown as it is is padded by printf, which counts bytes: its
+    // width in bytes is the column's plus its bytes beyond its columns (`*_extra`: 0 but for
+    // '—'); any other is padded by muvee_list_cell, and given width 0.
+    const padded = (v: string, width: string) =>
+      `iif(${v}_extra IS NULL, 0, ${width} + ${v}_extra),
+       iif(${v}_extra IS NULL, muvee_list_cell(${v}, ${width}), ${v})`;
+    const line = `CASE WHEN id_extra = 0 AND (role IS NULL OR role IN ('admin', 'member'))
       THEN rtrim(printf('%-*s  %-6s  %-7s  %-*s  %-*s  %s',
-          iif(email_ok, @email, 0), iif(email_ok, email, muvee_list_cell(email, @email)),
+          ${padded('email', '@email')},
           coalesce(role, 'member'), iif(authorized, 'active', 'pending'),
-          iif(name_ok, @name, 0), iif(name_ok, name, muvee_list_cell(name, @name)),
-          -- '—' (no login) is three bytes, one column
-          iif(last IS NULL, @last + 2, iif(${plain('last')}, @last, 0)),
-          iif(last IS NULL, '—', iif(${plain('last')}, last, muvee_list_cell(last, @last))),
+          ${padded('name', '@name')},
+          ${padded('last', '@last')},
           id), ' ') || char(10)
       ELSE muvee_list_row(email, role, authorized, name, last, id) END`;
+    // A value's bytes beyond its columns when shown as it is; NULL when it is not.
+    const extra = (v: string) => `iif(${plain(v, layout.oneByteIsPlain)}, 0, NULL)`;
     yield* this.listBatches(
       page,
-      `u.email AS email, ${plain('u.email')} AS email_ok, m.role AS role,
-       coalesce(m.authorized, 0) <> 0 AS authorized, u.name AS name, ${plain('u.name')} AS name_ok,
-       ${LAST_LOGIN} AS last, u.id AS id, ${plain('u.id')} AS id_ok`,
+      `u.email AS email, ${extra('u.email')} AS email_extra,
+       d.member_role AS role, coalesce(d.member_authorized, 0) <> 0 AS authorized,
+       u.name AS name, ${extra('u.name')} AS name_extra,
+       coalesce(d.last_login_at, '—') AS last,
+       -- '—' (no login) is three bytes, one column
+       iif(d.last_login_at IS NULL, 2, ${extra('d.last_login_at')}) AS last_extra,
+       u.id AS id, ${extra('u.id')} AS id_extra`,
       line,
       '',
-      { email: layout.email, name: layout.name, last: layout.lastLoginAt },
+      {
+        email: layout.email,
+        name: layout.name,
+        last: layout.lastLoginAt,
+      },
     );
   }
 
   /**
    * The page's users in batches of LIST_BATCH, each batch one UTF-8 buffer built by SQLite:
-   * `line` (over the columns `columns` selects from users `u` and platform_members `m`) of
+   * `line` (over the columns `columns` selects from users `u` and its list row `d`) of
    * each user, joined by `separator`. Keyset pagination on (created_at, email), the
    * users_created_at_email index: the start of each batch is found by walking the index
    * alone, and OFFSET is paid once. The batch's subquery has a LIMIT, so SQLite keeps its

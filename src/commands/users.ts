@@ -245,7 +245,7 @@ export function releaser(): (bytes: Buffer) => void {
 }
 
 /** How the table shows stored text that is not plain printable ASCII. */
-const CELL_TEXT: CellText = { safe, width: columns };
+export const CELL_TEXT: CellText = { safe, width: columns };
 
 /** Width of each character of the Basic Multilingual Plane met so far (0: not yet known). */
 const bmpWidths = new Uint8Array(0x10000);
