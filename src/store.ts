@@ -549,9 +549,9 @@ export class Store {
    * For `users list`'s table: how many users the page has and the widest email, name, last
    * login and id once sanitised, computed inside SQLite: a value of one byte a character is
    * as wide as it is long, any other is handed to `text`. That holds only if no such value
-   * holds a control character (it would be shown escaped, hence wider): checked on the way
-   * (json_valid rejects a raw control character in a JSON string; DEL separately). If one
-   * does, everything is measured again with the exact test, and {@link listTable} uses it.
+   * holds a control character (it would be shown escaped, hence wider): checked on the way,
+   * with json_valid. If one does, everything is measured again with the exact test, and
+   * {@link listTable} uses it.
    */
   listLayout(page: ListPage, text: CellText): ListLayout {
     const measure = (value: unknown) => (value === null ? 0 : text.width(text.safe(String(value))));
@@ -563,12 +563,11 @@ export class Store {
     const measured = (oneByteIsPlain: boolean) => {
       const w = (v: string) =>
         `max(iif(${plain(v, oneByteIsPlain)}, octet_length(${v}), muvee_width(${v})))`;
-      const control = (...vs: string[]) => {
-        const all = vs.join(' || ');
-        return oneByteIsPlain
-          ? `max(NOT json_valid('"' || ${all} || '"') OR instr(${all}, char(127)) > 0)`
+      // json_valid rejects a raw control character in a JSON string; DEL is made one of them.
+      const control = (...vs: string[]) =>
+        oneByteIsPlain
+          ? `max(NOT json_valid(replace(concat('"', ${vs.join(', ')}, '"'), char(127), char(1))))`
           : 'NULL';
-      };
       const users = `count(*), ${w('email')}, ${w('name')}, ${w('id')}, ${control('email', 'name', 'id')}`;
       const lastLogin = `${w('last_login_at')}, ${control('last_login_at')}`;
       const [count, email, name, id, usersControl, last, lastControl] = whole
