@@ -358,7 +358,11 @@ export class Store {
       const version = db.pragma('user_version', { simple: true }) as number;
       if (version > SCHEMA_VERSION) throw newerSchema(version);
       if (version < SCHEMA_VERSION) {
-        const copy = new Database(db.serialize(), binding);
+        const bytes = db.serialize();
+        // A WAL file's copy must not stay WAL: SQLite cannot write the WAL of a database in
+        // memory, and the migration writes (SQLITE_CANTOPEN).
+        if (bytes.length >= 20) bytes[18] = bytes[19] = 1;
+        const copy = new Database(bytes, binding);
         db.close();
         db = copy;
         migrate(db);
