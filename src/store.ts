@@ -196,14 +196,43 @@ export interface ListPage {
   limit?: number | undefined;
 }
 
+/** Where `users list` finds a user's membership and last login, beside the users row `u`. */
+interface ListSource {
+  from: string;
+  role: string;
+  authorized: string;
+  lastLogin: string;
+}
+
 /**
- * `users list`'s rows: users in the order of users_created_at_email, each with its
- * muvee_dingtalk_users_list row (membership, last login), found under the same key: SQLite
- * walks both in step. No row there (a file not written through this schema) reads as a user
- * without membership or login.
+ * muvee_dingtalk_users_list, found under the key the list walks (users_created_at_email's):
+ * SQLite reads both in step. A user without a row there reads as without membership or login.
  */
-const LIST_FROM = `FROM users u LEFT JOIN muvee_dingtalk_users_list d
-  ON d.created_at = u.created_at AND d.email = u.email`;
+const LIST_TABLE: ListSource = {
+  from: `FROM users u LEFT JOIN muvee_dingtalk_users_list d
+    ON d.created_at = u.created_at AND d.email = u.email`,
+  role: 'd.member_role',
+  authorized: 'd.member_authorized',
+  lastLogin: 'd.last_login_at',
+};
+
+/**
+ * A file without that table (schema 3, read as it is; or one this tool did not write): each
+ * user looked up in platform_members and muvee_dingtalk_links, two searches by id.
+ */
+const LOOKUPS: ListSource = {
+  from: 'FROM users u LEFT JOIN platform_members m ON m.user_id = u.id',
+  role: 'm.role',
+  authorized: 'm.authorized',
+  lastLogin: '(SELECT max(l.last_login_at) FROM muvee_dingtalk_links l WHERE l.user_id = u.id)',
+};
+
+/**
+ * The oldest schema read as it is by the commands that only read: migration 4 added only
+ * muvee_dingtalk_users_list, which `users list` can do without (LOOKUPS). An older file is
+ * read through a migrated copy in memory, which costs a copy of the whole file.
+ */
+const READ_AS_IS_FROM = 3;
 
 /** Users a batch of `users list` (about 150 KiB of JSON, 65 KiB of table). */
 const LIST_BATCH = 500;
@@ -357,7 +386,7 @@ export class Store {
       }
       const version = db.pragma('user_version', { simple: true }) as number;
       if (version > SCHEMA_VERSION) throw newerSchema(version);
-      if (version < SCHEMA_VERSION) {
+      if (version < READ_AS_IS_FROM) {
         const bytes = db.serialize();
         // A WAL file's copy must not stay WAL: SQLite cannot write the WAL of a database in
         // memory, and the migration writes (SQLITE_CANTOPEN).
@@ -535,15 +564,17 @@ export class Store {
   *listJson(page: ListPage = {}): Generator<Buffer> {
     // json('true') is computed once (a constant), and json_object takes it as JSON, not text.
     const bool = (test: string) => `iif(${test}, json('true'), json('false'))`;
+    const source = this.listSource();
     yield* this.listBatches(
       page,
+      source,
       `json_object('id', u.id, 'email', u.email, 'name', u.name, 'avatarUrl', u.avatar_url,
-         'role', coalesce(d.member_role, 'member'),
-         'authorized', ${bool('d.member_authorized <> 0')},
-         'member', ${bool('d.member_role IS NOT NULL')}, 'legacyRole', u.role,
+         'role', coalesce(${source.role}, 'member'),
+         'authorized', ${bool(`${source.authorized} <> 0`)},
+         'member', ${bool(`${source.role} IS NOT NULL`)}, 'legacyRole', u.role,
          'nameOverridden', ${bool('u.name_overridden <> 0')},
          'avatarOverridden', ${bool('u.avatar_overridden <> 0')},
-         'createdAt', u.created_at, 'lastLoginAt', d.last_login_at) AS line`,
+         'createdAt', u.created_at, 'lastLoginAt', ${source.lastLogin}) AS line`,
       'line',
       ',\n',
     );
@@ -561,6 +592,7 @@ export class Store {
     const measure = (value: unknown) => (value === null ? 0 : text.width(text.safe(String(value))));
     this.db.function('muvee_width', { deterministic: true }, measure);
     const whole = page.limit === undefined && !page.offset;
+    const source = this.listSource();
     // [users, widest email, name, id, a control character?] and [widest last login, control?]
     type Widths = [number, number | null, number | null, number | null, number | null];
     type LastLogin = [number | null, number | null];
@@ -586,7 +618,8 @@ export class Store {
         : this.db
             .prepare<object, [...Widths, ...LastLogin]>(
               `SELECT ${users}, ${lastLogin}
-               FROM (SELECT u.email, u.name, u.id, d.last_login_at ${LIST_FROM}
+               FROM (SELECT u.email, u.name, u.id, ${source.lastLogin} AS last_login_at
+                     ${source.from}
                      ORDER BY u.created_at, u.email LIMIT @limit OFFSET @offset)`,
             )
             .raw()
@@ -638,25 +671,26 @@ export class Store {
     const padded = (v: string, width: string) =>
       `iif(${v}_extra IS NULL, 0, ${width} + ${v}_extra),
        iif(${v}_extra IS NULL, muvee_list_cell(${v}, ${width}), ${v})`;
+    // A value's bytes beyond its columns when shown as it is (0: plain); NULL when it is not.
+    const extra = (v: string) => `iif(${plain(v, layout.oneByteIsPlain)}, 0, NULL)`;
     const line = `CASE WHEN id_extra = 0 AND (role IS NULL OR role IN ('admin', 'member'))
       THEN rtrim(printf('%-*s  %-6s  %-7s  %-*s  %-*s  %s',
           ${padded('email', '@email')},
           coalesce(role, 'member'), iif(authorized, 'active', 'pending'),
           ${padded('name', '@name')},
-          ${padded('last', '@last')},
+          -- '—' (no login) is three bytes, one column
+          iif(last IS NULL, @last + 2, iif(${extra('last')} = 0, @last, 0)),
+          iif(last IS NULL, '—', iif(${extra('last')} = 0, last, muvee_list_cell(last, @last))),
           id), ' ') || char(10)
       ELSE muvee_list_row(email, role, authorized, name, last, id) END`;
-    // A value's bytes beyond its columns when shown as it is; NULL when it is not.
-    const extra = (v: string) => `iif(${plain(v, layout.oneByteIsPlain)}, 0, NULL)`;
+    const source = this.listSource();
     yield* this.listBatches(
       page,
+      source,
       `u.email AS email, ${extra('u.email')} AS email_extra,
-       d.member_role AS role, coalesce(d.member_authorized, 0) <> 0 AS authorized,
+       ${source.role} AS role, coalesce(${source.authorized}, 0) <> 0 AS authorized,
        u.name AS name, ${extra('u.name')} AS name_extra,
-       coalesce(d.last_login_at, '—') AS last,
-       -- '—' (no login) is three bytes, one column
-       iif(d.last_login_at IS NULL, 2, ${extra('d.last_login_at')}) AS last_extra,
-       u.id AS id, ${extra('u.id')} AS id_extra`,
+       ${source.lastLogin} AS last, u.id AS id, ${extra('u.id')} AS id_extra`,
       line,
       '',
       {
@@ -669,7 +703,7 @@ export class Store {
 
   /**
    * The page's users in batches of LIST_BATCH, each batch one UTF-8 buffer built by SQLite:
-   * `line` (over the columns `columns` selects from users `u` and its list row `d`) of
+   * `line` (over the columns `columns` selects from users `u` and `source`) of
    * each user, joined by `separator`. Keyset pagination on (created_at, email), the
    * users_created_at_email index: the start of each batch is found by walking the index
    * alone, and OFFSET is paid once. The batch's subquery has a LIMIT, so SQLite keeps its
@@ -679,6 +713,7 @@ export class Store {
    */
   private *listBatches(
     page: ListPage,
+    source: ListSource,
     columns: string,
     line: string,
     separator: string,
@@ -689,7 +724,7 @@ export class Store {
     if (!this.keysetUsable()) {
       const rows = this.db
         .prepare<Record<string, unknown>, Buffer | null>(
-          `SELECT CAST(${line} AS BLOB) FROM (SELECT ${columns} ${LIST_FROM} ${order}
+          `SELECT CAST(${line} AS BLOB) FROM (SELECT ${columns} ${source.from} ${order}
            LIMIT @limit OFFSET @offset)`,
         )
         .pluck()
@@ -724,7 +759,7 @@ export class Store {
       this.db
         .prepare<Record<string, unknown>, Buffer | null>(
           `SELECT CAST(group_concat(${line}, @separator) AS BLOB)
-           FROM (SELECT ${columns} ${LIST_FROM}
+           FROM (SELECT ${columns} ${source.from}
                  WHERE (u.created_at, u.email) >= (@fromAt, @fromEmail) ${range}
                  ${order} LIMIT @n)`,
         )
@@ -741,6 +776,16 @@ export class Store {
       remaining -= n;
       from = to;
     }
+  }
+
+  /** muvee_dingtalk_users_list if the file has it, else the lookups. */
+  private listSource(): ListSource {
+    const table = this.db
+      .prepare(
+        `SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'muvee_dingtalk_users_list'`,
+      )
+      .get();
+    return table ? LIST_TABLE : LOOKUPS;
   }
 
   /** Keyset pagination on (created_at, email) needs their index and no NULL in them. */

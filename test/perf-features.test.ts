@@ -206,29 +206,29 @@ describe('users list', () => {
     });
   }
 
-  test('a file without the (created_at, email) index is listed row by row, the same', async (t) => {
-    const dir = tempDir(t);
-    const { db, users } = storeWith(dir, 12, (i) => (i % 2 ? `User ${i}` : `张三${i}`));
-    const raw = new Database(db);
-    raw.exec('DROP INDEX users_created_at_email');
-    raw.close();
-    const table = await runCli(['users', 'list', '--db', db]);
-    assert.equal(table.stdout, expectedTable(users));
-    const page = await runCli([
-      'users',
-      'list',
-      '--json',
-      '--db',
-      db,
-      '--offset',
-      '3',
-      '--limit',
-      '5',
-    ]);
-    assert.deepEqual(JSON.parse(page.stdout), {
-      users: JSON.parse(JSON.stringify(users.slice(3, 8))),
+  const without: Record<string, string> = {
+    'the (created_at, email) index: row by row': 'DROP INDEX users_created_at_email',
+    "the list's own table: looked up": 'DROP TABLE muvee_dingtalk_users_list',
+  };
+  for (const [what, sql] of Object.entries(without)) {
+    test(`a file without ${what}, the same list`, async (t) => {
+      const dir = tempDir(t);
+      const { db, users } = storeWith(dir, 12, (i) => (i % 2 ? `User ${i}` : `张三${i}`));
+      const raw = new Database(db);
+      raw.exec(sql);
+      raw.close();
+      const table = await runCli(['users', 'list', '--db', db]);
+      assert.equal(table.stdout, expectedTable(users));
+      const json = await runCli(['users', 'list', '--json', '--db', db]);
+      assert.deepEqual(JSON.parse(json.stdout), { users: JSON.parse(JSON.stringify(users)) });
+      const args = ['users', 'list', '--json', '--db', db, '--offset', '3', '--limit', '5'];
+      assert.deepEqual(JSON.parse((await runCli(args)).stdout), {
+        users: JSON.parse(JSON.stringify(users.slice(3, 8))),
+      });
+      const page = await runCli(['users', 'list', '--db', db, '--offset', '2', '--limit', '4']);
+      assert.equal(page.stdout, expectedTable(users.slice(2, 6)));
     });
-  });
+  }
 
   test('columns() is displayWidth, one character at a time', () => {
     for (let c = 0; c < 0x10000; c++) {

@@ -500,28 +500,40 @@ describe('commands that only read open the file read-only and never migrate it',
     check.close();
   });
 
-  test('an older file in WAL mode (as a login left it) is read through a copy, left as it was', async (t) => {
-    const dir = tempDir(t);
-    const path = join(dir, 'v3.db');
-    const old = new Database(path);
-    old.pragma('journal_mode = WAL');
-    for (const migration of MIGRATIONS.slice(0, 3)) old.exec(migration);
-    old.pragma('user_version = 3');
-    old.exec(`INSERT INTO users (id, email, name, created_at) VALUES ('u1', 'a@corp.example', 'A', '2026');
-      INSERT INTO platform_members (user_id, role, authorized, created_at) VALUES ('u1', 'admin', 1, '2026');
-      INSERT INTO muvee_dingtalk_links (union_id, user_id, last_login_at) VALUES ('U1', 'u1', '2027');`);
-    old.close();
-    const before = digest(path);
-    for (const json of [['--json'], []]) {
-      const r = await runCli(['users', 'list', '--db', path, ...json], { cwd: dir });
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(
-        r.stdout,
-        json.length ? /"role":"admin".*"lastLoginAt":"2027"/ : /admin\s+active/,
+  // Version 3 is read as it is (the list looks users up), version 2 through a migrated copy.
+  for (const version of [2, 3]) {
+    test(`a version ${version} file in WAL mode (as a login left it): listed, left as it was`, async (t) => {
+      const dir = tempDir(t);
+      const path = join(dir, `v${version}.db`);
+      const old = new Database(path);
+      old.pragma('journal_mode = WAL');
+      for (const migration of MIGRATIONS.slice(0, version)) old.exec(migration);
+      old.pragma(`user_version = ${version}`);
+      old.exec(
+        version === 2
+          ? `INSERT INTO users (id, email, name, role, created_at, updated_at, last_login_at)
+               VALUES ('u1', 'a@corp.example', 'A', 'admin', '2026', '2026', '2027');
+             INSERT INTO oauth_accounts (provider, provider_user_id, user_id)
+               VALUES ('dingtalk', 'U1', 'u1');`
+          : `INSERT INTO users (id, email, name, created_at) VALUES ('u1', 'a@corp.example', 'A', '2026');
+             INSERT INTO platform_members (user_id, role, authorized, created_at)
+               VALUES ('u1', 'admin', 1, '2026');
+             INSERT INTO muvee_dingtalk_links (union_id, user_id, last_login_at)
+               VALUES ('U1', 'u1', '2027');`,
       );
-    }
-    assert.equal(digest(path), before);
-  });
+      old.close();
+      const before = digest(path);
+      for (const json of [['--json'], []]) {
+        const r = await runCli(['users', 'list', '--db', path, ...json], { cwd: dir });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(
+          r.stdout,
+          json.length ? /"role":"admin".*"lastLoginAt":"2027"/ : /admin\s+active\s+A\s+2027/,
+        );
+      }
+      assert.equal(digest(path), before);
+    });
+  }
 
   test('a file another user owns, in a folder this user cannot write: read all the same', async (t) => {
     const dir = tempDir(t);
