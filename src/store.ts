@@ -245,13 +245,15 @@ export interface CellText {
   width(text: string): number;
 }
 
-/** `users list`'s table before its rows: how many, and the widest value of each column. */
+/**
+ * `users list`'s table before its rows: how many, and the widest value of each column padded
+ * (ID, the last column, is not: its width is never needed).
+ */
 export interface ListLayout {
   rows: number;
   email: number;
   name: number;
   lastLoginAt: number;
-  id: number;
   /** No value of one byte a character holds a control character (checked by listLayout). */
   oneByteIsPlain: boolean;
 }
@@ -581,8 +583,8 @@ export class Store {
   }
 
   /**
-   * For `users list`'s table: how many users the page has and the widest email, name, last
-   * login and id once sanitised, computed inside SQLite: a value of one byte a character is
+   * For `users list`'s table: how many users the page has and the widest email, name and
+   * last login once sanitised, computed inside SQLite: a value of one byte a character is
    * as wide as it is long, any other is handed to `text`. That holds only if no such value
    * holds a control character (it would be shown escaped, hence wider): checked on the way,
    * with json_valid. If one does, everything is measured again with the exact test, and
@@ -593,8 +595,8 @@ export class Store {
     this.db.function('muvee_width', { deterministic: true }, measure);
     const whole = page.limit === undefined && !page.offset;
     const source = this.listSource();
-    // [users, widest email, name, id, a control character?] and [widest last login, control?]
-    type Widths = [number, number | null, number | null, number | null, number | null];
+    // [users, widest email, name, a control character?] and [widest last login, control?]
+    type Widths = [number, number | null, number | null, number | null];
     type LastLogin = [number | null, number | null];
     const measured = (oneByteIsPlain: boolean) => {
       const w = (v: string) =>
@@ -604,9 +606,9 @@ export class Store {
         oneByteIsPlain
           ? `max(NOT json_valid(replace(concat('"', ${vs.join(', ')}, '"'), char(127), char(1))))`
           : 'NULL';
-      const users = `count(*), ${w('email')}, ${w('name')}, ${w('id')}, ${control('email', 'name', 'id')}`;
+      const users = `count(*), ${w('email')}, ${w('name')}, ${control('email', 'name', 'id')}`;
       const lastLogin = `${w('last_login_at')}, ${control('last_login_at')}`;
-      const [count, email, name, id, usersControl, last, lastControl] = whole
+      const [count, email, name, usersControl, last, lastControl] = whole
         ? // The whole table: no order needed (every DingTalk link belongs to a user).
           [
             ...this.db.prepare<[], Widths>(`SELECT ${users} FROM users`).raw().get()!,
@@ -629,7 +631,6 @@ export class Store {
         email: email ?? 0,
         name: name ?? 0,
         lastLoginAt: last ?? 0,
-        id: id ?? 0,
         oneByteIsPlain: oneByteIsPlain && !usersControl && !lastControl,
       };
     };
