@@ -13,6 +13,12 @@ import type { Output } from './output.js';
 /** A place text goes: the process's descriptors in the bin, buffers in tests. */
 export interface Sink {
   write(text: string): void;
+  /**
+   * UTF-8 bytes as they are (no string made and encoded again: `users list` hands over what
+   * SQLite built). Keeps no reference to `bytes` once it returns, so the caller may free
+   * them. Optional: without it, the bytes are decoded and given to `write`.
+   */
+  writeBytes?(bytes: Uint8Array): void;
   readonly isTTY: boolean;
 }
 

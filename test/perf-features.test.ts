@@ -6,6 +6,8 @@
  * and access tokens.
  */
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -14,8 +16,11 @@ import { EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET } from '../src/emulator/user
 import { displayWidth } from '../src/output.ts';
 import { fastVerifyTokenArgs } from '../src/runtime/fast-verify-token.ts';
 import { mintSessionToken } from '../src/session.ts';
-import { Store } from '../src/store.ts';
-import { http, runBin, runCli, SECRET, tempDir } from './helpers.ts';
+import { safe } from '../src/sanitize.ts';
+import { Database } from '../src/sqlite.ts';
+import { Store, type StoredUser } from '../src/store.ts';
+import { columns, releaser } from '../src/commands/users.ts';
+import { BIN, http, runBin, runCli, SECRET, tempDir } from './helpers.ts';
 
 const START = Date.UTC(2025, 0, 1);
 
@@ -104,6 +109,156 @@ describe('users list', () => {
     users.forEach((user, i) => assert.equal(column(lines[i + 1]!, user.id), idColumn));
   });
 
+  test('batches: pages across batch edges, equal created_at ordered by email', async (t) => {
+    const dir = tempDir(t);
+    // 1,203 users (three batches of 500 and a bit), three at each second, inserted in reverse
+    // email order so the order cannot come from insertion.
+    const db = join(dir, 'users.db');
+    const store = Store.open(db);
+    const count = 1203;
+    for (let i = 0; i < count; i++) {
+      store.recordLogin({
+        email: `user${String(count - i).padStart(4, '0')}@corp.example`,
+        name: i % 2 ? `User ${i}` : `张三${i}`,
+        avatarUrl: '',
+        admin: false,
+        unionId: i % 4 ? `union-${i}` : undefined,
+        now: new Date(START + Math.floor(i / 3) * 1000),
+      });
+    }
+    const users = store.list();
+    store.close();
+    const emails = users.map((u) => u.email);
+    assert.equal(emails[0], 'user1201@corp.example', 'the first second: three users by email');
+    const json = async (...args: string[]) => {
+      const r = await runCli(['users', 'list', '--json', '--db', db, ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { users: { email: string }[] }).users.map((u) => u.email);
+    };
+    for (const offset of [0, 1, 499, 500, 501, 1000, 1202, 1203, 1300]) {
+      assert.deepEqual(await json('--offset', String(offset)), emails.slice(offset), `${offset}`);
+      for (const limit of [1, 499, 500, 501, 1000]) {
+        assert.deepEqual(
+          await json('--offset', String(offset), '--limit', String(limit)),
+          emails.slice(offset, offset + limit),
+          `--offset ${offset} --limit ${limit}`,
+        );
+      }
+    }
+    // The whole list through the bin (bytes straight to stdout) and in-process (strings).
+    for (const run of [runCli, runBin]) {
+      const r = await run(['users', 'list', '--json', '--db', db]);
+      assert.deepEqual(JSON.parse(r.stdout), { users: JSON.parse(JSON.stringify(users)) });
+      const table = await run(['users', 'list', '--db', db]);
+      assert.equal(table.stdout, expectedTable(users));
+    }
+    const page = await runCli(['users', 'list', '--db', db, '--offset', '499', '--limit', '502']);
+    assert.equal(page.stdout, expectedTable(users.slice(499, 1001)));
+  });
+
+  // A control character in a value of one byte a character is measured the exact way: each
+  // kind alone, so each detection is tested.
+  const oneByte: Record<string, string> = {
+    'multi-byte only': '',
+    'a control character': `UPDATE users SET name = 'bell' || char(7) WHERE email = 'user0006@corp.example'`,
+    DEL: `UPDATE users SET email = 'del' || char(127) || '@corp.example' WHERE email = 'user0007@corp.example'`,
+    'quote and backslash (no control)': `UPDATE muvee_dingtalk_links SET last_login_at = 'say "hi" \\' WHERE union_id = 'union-0'`,
+  };
+  for (const [hostile, sql] of Object.entries(oneByte)) {
+    test(`hostile stored text (${hostile}): shown escaped, the table aligned, the JSON valid`, async (t) => {
+      const dir = tempDir(t);
+      const names = ['张三丰', 'Amy', 'عربي', '李\u202e四', 'tab\u0085c1', 'zero\u200fwidth'];
+      const { db } = storeWith(dir, 8, (i) => names[i % names.length]!);
+      const raw = new Database(db);
+      raw.pragma('ignore_check_constraints = ON');
+      // Not UTF-8 (SQLite does not check); an odd role; an id ending in spaces.
+      raw.exec(`UPDATE users SET name = CAST(x'41ff42c328e4b8' AS TEXT) WHERE email = 'user0001@corp.example';
+        UPDATE users SET avatar_url = CAST(x'9b3231' AS TEXT) WHERE email = 'user0002@corp.example';
+        UPDATE platform_members SET role = 'root' || char(27) || '[31m'
+          WHERE user_id = (SELECT id FROM users WHERE email = 'user0003@corp.example');
+        UPDATE muvee_dingtalk_links SET last_login_at = '2025' || char(8239) || 'x'
+          WHERE union_id = 'union-4';`);
+      raw.pragma('foreign_keys = OFF');
+      raw.exec(`UPDATE users SET id = 'short  ' WHERE email = 'user0005@corp.example'`);
+      if (sql) raw.exec(sql);
+      raw.close();
+      const users = Store.openExisting(db)!.list();
+      for (const run of [runCli, runBin]) {
+        const r = await run(['users', 'list', '--db', db]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.doesNotMatch(r.stdout, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u200f\u202e]/);
+        assert.equal(r.stdout, expectedTable(users));
+        const j = await run(['users', 'list', '--json', '--db', db]);
+        assert.equal(j.code, 0, j.stderr);
+        assert.deepEqual(JSON.parse(j.stdout), { users: JSON.parse(JSON.stringify(users)) });
+      }
+      for (const json of [[], ['--json']]) {
+        // The bytes themselves (runBin's text would hide bytes that are not UTF-8).
+        const r = spawnSync(process.execPath, [BIN, 'users', 'list', '--db', db, ...json]);
+        assert.equal(r.status, 0, String(r.stderr));
+        assert.ok(isUtf8(r.stdout), `users list ${json.join('')}: UTF-8 out`);
+      }
+      const shown = (await runCli(['users', 'list', '--db', db])).stdout;
+      assert.ok(shown.includes('A\ufffdB\ufffd('), 'bytes that are not UTF-8 shown as U+FFFD');
+      assert.ok(shown.includes('root\\x1b[31m'), 'an odd role is sanitised too');
+      if (hostile === 'a control character') assert.ok(shown.includes('bell\\x07'));
+      if (hostile === 'DEL') assert.ok(shown.includes('del\\x7f@'));
+    });
+  }
+
+  const without: Record<string, string> = {
+    'the (created_at, email) index: row by row': 'DROP INDEX users_created_at_email',
+    "the list's own table: looked up": 'DROP TABLE muvee_dingtalk_users_list',
+  };
+  for (const [what, sql] of Object.entries(without)) {
+    test(`a file without ${what}, the same list`, async (t) => {
+      const dir = tempDir(t);
+      const { db, users } = storeWith(dir, 12, (i) => (i % 2 ? `User ${i}` : `张三${i}`));
+      const raw = new Database(db);
+      raw.exec(sql);
+      raw.close();
+      const table = await runCli(['users', 'list', '--db', db]);
+      assert.equal(table.stdout, expectedTable(users));
+      const json = await runCli(['users', 'list', '--json', '--db', db]);
+      assert.deepEqual(JSON.parse(json.stdout), { users: JSON.parse(JSON.stringify(users)) });
+      const args = ['users', 'list', '--json', '--db', db, '--offset', '3', '--limit', '5'];
+      assert.deepEqual(JSON.parse((await runCli(args)).stdout), {
+        users: JSON.parse(JSON.stringify(users.slice(3, 8))),
+      });
+      const page = await runCli(['users', 'list', '--db', db, '--offset', '2', '--limit', '4']);
+      assert.equal(page.stdout, expectedTable(users.slice(2, 6)));
+    });
+  }
+
+  test('columns() is displayWidth, one character at a time', () => {
+    for (let c = 0; c < 0x10000; c++) {
+      const ch = String.fromCharCode(c);
+      assert.equal(columns(ch), displayWidth(ch), `U+${c.toString(16)}`);
+    }
+    for (const text of [
+      '',
+      'abc',
+      '张三 Amy',
+      '𠀀 wide astral',
+      '😀 emoji',
+      'lone \ud800 high',
+      'x\udc00',
+    ]) {
+      assert.equal(columns(text), displayWidth(text), text);
+    }
+  });
+
+  test('a written chunk is freed at once where ArrayBuffer transfer exists (Node ≥ 22)', () => {
+    const release = releaser();
+    const chunk = Buffer.alloc(1 << 16, 0x61);
+    release(chunk);
+    const transfer = 'transfer' in ArrayBuffer.prototype;
+    assert.equal(chunk.buffer.byteLength, transfer ? 0 : 1 << 16);
+    const pooled = Buffer.from('abc'); // a slice of Node's shared pool: never detached
+    release(pooled);
+    assert.equal(pooled.toString(), 'abc');
+  });
+
   test('no database: an empty JSON list, a hint for humans', async (t) => {
     const dir = tempDir(t);
     const db = join(dir, 'none.db');
@@ -115,6 +270,31 @@ describe('users list', () => {
     assert.match(h.stderr, /no database/);
   });
 });
+
+/**
+ * `users list`'s table as output.ts `columns` lays it out (every value sanitised, padded by
+ * display width; ROLE and STATUS as wide as 'member' and 'pending'): what the SQLite-built
+ * table must equal, byte for byte.
+ */
+function expectedTable(users: StoredUser[]): string {
+  const head = ['EMAIL', 'ROLE', 'STATUS', 'NAME', 'LAST LOGIN', 'ID'];
+  const rows = users.map((u) => [
+    safe(u.email),
+    safe(u.role),
+    u.authorized ? 'active' : 'pending',
+    safe(u.name),
+    u.lastLoginAt === null ? '—' : safe(u.lastLoginAt),
+    safe(u.id),
+  ]);
+  const widest = (i: number) => Math.max(head[i]!.length, ...rows.map((r) => displayWidth(r[i]!)));
+  const widths = [widest(0), 'member'.length, 'pending'.length, widest(3), widest(4), 0];
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c + ' '.repeat(Math.max(0, widths[i]! - displayWidth(c))))
+      .join('  ')
+      .trimEnd();
+  return [head, ...rows].map((r) => `${line(r)}\n`).join('');
+}
 
 describe('verify-token --each', () => {
   const env = { JWT_SECRET: SECRET };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Database } from '../src/sqlite.ts';
 import { isCliError } from '../src/errors.ts';
@@ -35,6 +35,7 @@ describe('store', () => {
       [
         'invitations',
         'muvee_dingtalk_links',
+        'muvee_dingtalk_users_list',
         'oauth_accounts',
         'platform_members',
         'system_settings',
@@ -239,6 +240,122 @@ describe('store', () => {
   });
 });
 
+describe("users list's own table (muvee_dingtalk_users_list), kept by triggers", () => {
+  /** What `users list --json` shows (read through that table) and what the real tables say. */
+  const listed = async (path: string) => {
+    const r = await runCli(['users', 'list', '--json', '--db', path], { cwd: dirname(path) });
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { users: unknown[] }).users;
+  };
+  const stored = (path: string) => {
+    const store = Store.openExisting(path)!;
+    try {
+      return JSON.parse(JSON.stringify(store.list())) as unknown[];
+    } finally {
+      store.close();
+    }
+  };
+
+  test('follows every write: logins, roles, approvals, links, overrides, deletes', async (t) => {
+    const path = join(tempDir(t), 'team.db');
+    const store = Store.open(path);
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+    const steps: [string, () => void][] = [
+      [
+        'first logins',
+        () => {
+          store.recordLogin(login('a@corp.example', { now: at(1) }));
+          store.recordLogin(login('b@corp.example', { now: at(1), unionId: undefined }));
+          store.recordLogin(login('c@corp.example', { now: at(2) }));
+        },
+      ],
+      [
+        'promoted by ADMIN_EMAILS, a later login',
+        () => store.recordLogin(login('b@corp.example', { admin: true, now: at(5) })),
+      ],
+      [
+        'request mode: pending, then approved',
+        () => {
+          store.setAccessMode('request');
+          store.recordLogin(login('d@corp.example', { now: at(3) }));
+        },
+      ],
+      ['approved', () => store.approve(store.findByEmail('d@corp.example')!.id)],
+      [
+        'a second DingTalk account for a',
+        () => store.recordLogin(login('a@corp.example', { unionId: 'U-second', now: at(9) })),
+      ],
+      [
+        'a unionId moves to another user',
+        () => store.recordLogin(login('c@corp.example', { unionId: 'U-second', now: at(10) })),
+      ],
+      [
+        'an override',
+        () => store.setOverride(store.findByEmail('c@corp.example')!.id, 'name', 'C'),
+      ],
+    ];
+    for (const [what, step] of steps) {
+      step();
+      assert.deepEqual(await listed(path), stored(path), what);
+    }
+    store.close();
+    // Writes this tool does not make (muvee's own, or by hand) are followed too.
+    const raw = new Database(path);
+    raw.pragma('foreign_keys = ON');
+    const byHand: [string, string][] = [
+      [
+        'a platform_members row deleted',
+        "DELETE FROM platform_members WHERE user_id = (SELECT id FROM users WHERE email = 'a@corp.example')",
+      ],
+      [
+        'a platform_members row added',
+        "INSERT INTO platform_members (user_id, role, authorized, created_at) SELECT id, 'admin', 0, 'x' FROM users WHERE email = 'a@corp.example'",
+      ],
+      ['a link deleted', "DELETE FROM muvee_dingtalk_links WHERE union_id = 'U-second'"],
+      [
+        'a link updated',
+        "UPDATE muvee_dingtalk_links SET last_login_at = '2027' WHERE union_id = 'U-a@corp.example'",
+      ],
+      [
+        'an email changed',
+        "UPDATE users SET email = 'a2@corp.example' WHERE email = 'a@corp.example'",
+      ],
+      ['created_at changed', "UPDATE users SET created_at = '2020' WHERE email = 'c@corp.example'"],
+      ['a user deleted (cascades)', "DELETE FROM users WHERE email = 'd@corp.example'"],
+      [
+        'a user added by hand',
+        "INSERT INTO users (id, email, created_at) VALUES ('e', 'e@corp.example', '2019')",
+      ],
+    ];
+    for (const [what, sql] of byHand) {
+      raw.exec(sql);
+      assert.deepEqual(await listed(path), stored(path), what);
+    }
+    raw.close();
+    assert.equal((await listed(path)).length, 4);
+  });
+
+  test('built for an older file by the migration, on disk and in the read-only copy', async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'v2.db');
+    writeVersion2File(path);
+    const expected = [
+      ['boss@corp.example', 'admin', '2026-02-01T00:00:00.000Z'],
+      ['zs@corp.example', 'member', null],
+    ];
+    const summary = (users: unknown[]) =>
+      (users as { email: string; role: string; lastLoginAt: string | null }[]).map((u) => [
+        u.email,
+        u.role,
+        u.lastLoginAt,
+      ]);
+    assert.deepEqual(summary(await listed(path)), expected, 'read through a migrated copy');
+    Store.open(path).close();
+    assert.deepEqual(summary(await listed(path)), expected, 'migrated on disk');
+    assert.deepEqual(await listed(path), stored(path));
+  });
+});
+
 describe("access modes and platform_members, as muvee's EnsurePlatformMember", () => {
   const open = (t: { after(fn: () => void): void }) => {
     const store = Store.open(join(tempDir(t), 'modes.db'));
@@ -382,6 +499,41 @@ describe('commands that only read open the file read-only and never migrate it',
     assert.equal(check.pragma('journal_mode', { simple: true }), 'delete');
     check.close();
   });
+
+  // Version 3 is read as it is (the list looks users up), version 2 through a migrated copy.
+  for (const version of [2, 3]) {
+    test(`a version ${version} file in WAL mode (as a login left it): listed, left as it was`, async (t) => {
+      const dir = tempDir(t);
+      const path = join(dir, `v${version}.db`);
+      const old = new Database(path);
+      old.pragma('journal_mode = WAL');
+      for (const migration of MIGRATIONS.slice(0, version)) old.exec(migration);
+      old.pragma(`user_version = ${version}`);
+      old.exec(
+        version === 2
+          ? `INSERT INTO users (id, email, name, role, created_at, updated_at, last_login_at)
+               VALUES ('u1', 'a@corp.example', 'A', 'admin', '2026', '2026', '2027');
+             INSERT INTO oauth_accounts (provider, provider_user_id, user_id)
+               VALUES ('dingtalk', 'U1', 'u1');`
+          : `INSERT INTO users (id, email, name, created_at) VALUES ('u1', 'a@corp.example', 'A', '2026');
+             INSERT INTO platform_members (user_id, role, authorized, created_at)
+               VALUES ('u1', 'admin', 1, '2026');
+             INSERT INTO muvee_dingtalk_links (union_id, user_id, last_login_at)
+               VALUES ('U1', 'u1', '2027');`,
+      );
+      old.close();
+      const before = digest(path);
+      for (const json of [['--json'], []]) {
+        const r = await runCli(['users', 'list', '--db', path, ...json], { cwd: dir });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(
+          r.stdout,
+          json.length ? /"role":"admin".*"lastLoginAt":"2027"/ : /admin\s+active\s+A\s+2027/,
+        );
+      }
+      assert.equal(digest(path), before);
+    });
+  }
 
   test('a file another user owns, in a folder this user cannot write: read all the same', async (t) => {
     const dir = tempDir(t);

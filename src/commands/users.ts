@@ -7,7 +7,7 @@ import { CliError } from '../errors.js';
 import { safe } from '../sanitize.js';
 import { displayWidth } from '../output.js';
 import { isUuid } from '../shapes.js';
-import { Store, type ListPage, type ListRow, type StoredUser } from '../store.js';
+import { Store, type CellText, type ListPage, type StoredUser } from '../store.js';
 
 /** `--limit <n>` / `--offset <n>`: a whole number ≥ 0. */
 const count = (flags: string, description: string, defaultValue?: number): OptionSpec<number> => ({
@@ -145,108 +145,124 @@ async function listPostgres(context: Context, url: string, page: ListPage): Prom
 }
 
 /**
- * `users list`: streamed from the store (its rows in index order, a page with
- * `--limit`/`--offset`) and written in chunks of 64 KiB, so 100,000 users take neither a write
- * per line nor all rows in memory. `--json` is one document, `{"users": [...]}`, one user per
- * line, written as it goes. The aligned table needs its column widths first: one aggregate
- * query gives the widest value of each column (only values that are not plain ASCII are
- * measured by displayWidth: CJK takes two columns a character); then the rows are printed.
- * Stored rows replay DingTalk's text: sanitised, as `users show` does.
+ * `users list`: the store's users in order (a page with `--limit`/`--offset`), in batches that
+ * SQLite formats and hands over as UTF-8, written as they come: 100,000 users take neither all
+ * rows in memory nor a JavaScript string per value. `--json` is one document,
+ * `{"users": [...]}`, one user per line. The aligned table needs its column widths first (one
+ * aggregate query); both passes read one snapshot of the file. Stored rows replay DingTalk's
+ * text: any value that is not plain printable ASCII is sanitised (as `users show` does) and
+ * measured by display width (CJK takes two columns a character).
  */
 async function list(context: Context, page: ListPage): Promise<void> {
   const { out, io } = context;
   const config = commandConfig(context);
   if (config.dbIsPostgres) return listPostgres(context, config.dbFile, page);
   const store = Store.openReadOnly(config.dbFile);
+  const release = releaser();
+  const write = (bytes: Buffer) => {
+    if (io.stdout.writeBytes) io.stdout.writeBytes(bytes);
+    else io.stdout.write(bytes.toString());
+    release(bytes);
+  };
   try {
-    const writer = chunkedWriter(io.stdout);
     if (out.json) {
-      let first = true;
-      for (const user of store?.iterateJson(page) ?? []) {
-        writer.write(first ? `{"users": [\n${user}` : `,\n${user}`);
-        first = false;
-      }
-      writer.write(first ? '{"users": []}\n' : '\n]}\n');
-      writer.flush();
-      return;
+      if (!store) return io.stdout.write('{"users": []}\n');
+      return store.snapshot(() => {
+        let first = true;
+        for (const users of store.listJson(page)) {
+          io.stdout.write(first ? '{"users": [\n' : ',\n');
+          write(users);
+          first = false;
+        }
+        io.stdout.write(first ? '{"users": []}\n' : '\n]}\n');
+      });
     }
     if (!store) {
       out.note(`no database at ${config.dbPath} yet; 'muvee-dingtalk login' creates it`);
       return;
     }
-    const widest = store.listWidths(page, (text) => displayWidth(safe(text)));
-    if (widest.rows === 0) {
-      out.note(
-        page.offset
-          ? `no users in ${config.dbPath} past the first ${page.offset}`
-          : `no users in ${config.dbPath} yet`,
-      );
-      return;
-    }
-    const head = ['EMAIL', 'ROLE', 'STATUS', 'NAME', 'LAST LOGIN', 'ID'];
-    const cells = ([email, role, authorized, name, lastLoginAt, id]: ListRow) => [
-      printable(email),
-      role,
-      authorized ? 'active' : 'pending',
-      printable(name),
-      lastLoginAt === null ? '—' : printable(lastLoginAt),
-      printable(id),
-    ];
-    const widths = [
-      Math.max(head[0]!.length, widest.email),
-      'member'.length,
-      'pending'.length,
-      Math.max(head[3]!.length, widest.name),
-      Math.max(head[4]!.length, widest.lastLoginAt),
-      Math.max(head[5]!.length, widest.id),
-    ];
-    // As Output.columns: padded by display width, the header dim, trailing spaces trimmed.
-    const format = (row: string[]) => {
-      let line = '';
-      for (let i = 0; i < row.length; i++) {
-        const value = row[i]!;
-        const pad = widths[i]! - columnWidth(value);
-        line += `${i === 0 ? '' : '  '}${pad > 0 ? value + ' '.repeat(pad) : value}`;
+    store.snapshot(() => {
+      const widest = store.listLayout(page, CELL_TEXT);
+      if (widest.rows === 0) {
+        out.note(
+          page.offset
+            ? `no users in ${config.dbPath} past the first ${page.offset}`
+            : `no users in ${config.dbPath} yet`,
+        );
+        return;
       }
-      return line.trimEnd();
-    };
-    writer.write(`${out.c.dim(format(head))}\n`);
-    // A user added between the two queries is printed too, its columns perhaps wider.
-    for (const row of store.iterateRows(page)) writer.write(`${format(cells(row))}\n`);
-    writer.flush();
+      const head = ['EMAIL', 'ROLE', 'STATUS', 'NAME', 'LAST LOGIN', 'ID'];
+      const layout = {
+        ...widest,
+        email: Math.max(head[0]!.length, widest.email),
+        name: Math.max(head[3]!.length, widest.name),
+        lastLoginAt: Math.max(head[4]!.length, widest.lastLoginAt),
+      };
+      // As Output.columns: padded by display width, the header dim, trailing spaces trimmed.
+      const widths = [layout.email, 'member'.length, 'pending'.length, layout.name];
+      const header = head
+        .map((h, i) => h.padEnd(i === 4 ? layout.lastLoginAt : (widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd();
+      io.stdout.write(`${out.c.dim(header)}\n`);
+      for (const lines of store.listTable(page, layout, CELL_TEXT)) write(lines);
+    });
   } finally {
     store?.close();
   }
 }
 
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
-
-/** safe(), without its replace for the usual printable ASCII value. */
-function printable(text: string): string {
-  return PRINTABLE_ASCII.test(text) ? text : safe(text);
-}
-
-/** displayWidth, without its per-character test for the usual printable ASCII value. */
-function columnWidth(text: string): number {
-  return PRINTABLE_ASCII.test(text) ? text.length : displayWidth(text);
-}
-
-/** Collects text and writes it in chunks of about 64 KiB. */
-function chunkedWriter(sink: { write(text: string): void }) {
-  let buffered = '';
-  return {
-    write(text: string) {
-      buffered += text;
-      if (buffered.length >= 65_536) {
-        sink.write(buffered);
-        buffered = '';
+/**
+ * Frees each written chunk's memory at once. better-sqlite3's buffers live outside V8's heap,
+ * and V8 frees dead ones only at a young-generation collection, which it starts by itself
+ * after 32 MiB of them: 100,000 users' JSON (34 MiB) would all stay, +32 MiB of peak RSS.
+ * Node ≥ 22 detaches the buffer (ArrayBuffer `transfer(0)` frees its memory); Node 20 has no
+ * `transfer`: there, a young-generation collection (V8's `gc`, exposed on first need) every
+ * 8 MiB. The chunk is not used after it is written (Sink.writeBytes keeps no reference).
+ */
+export function releaser(): (bytes: Buffer) => void {
+  let pending = 0;
+  let collect: ((options: { type: 'minor' }) => void) | undefined;
+  return (bytes) => {
+    const buffer = bytes.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
+    if (buffer.transfer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) {
+      try {
+        buffer.transfer(0);
+        return;
+      } catch {
+        // Not detachable: left to the collector.
       }
-    },
-    flush() {
-      if (buffered !== '') sink.write(buffered);
-      buffered = '';
-    },
+    }
+    pending += bytes.byteLength;
+    if (pending < 8 << 20) return;
+    pending = 0;
+    if (!collect) {
+      process.getBuiltinModule('node:v8').setFlagsFromString('--expose-gc');
+      collect = process.getBuiltinModule('node:vm').runInNewContext('gc') as typeof collect;
+    }
+    collect?.({ type: 'minor' });
   };
+}
+
+/** How the table shows stored text that is not plain printable ASCII. */
+export const CELL_TEXT: CellText = { safe, width: columns };
+
+/** Width of each character of the Basic Multilingual Plane met so far (0: not yet known). */
+const bmpWidths = new Uint8Array(0x10000);
+
+/**
+ * displayWidth, a character's width looked up once (displayWidth tests each character with a
+ * regular expression: most of the time of a list of 100,000 Chinese names). Text with a
+ * surrogate (a character beyond the BMP, or a lone one) is left to displayWidth.
+ */
+export function columns(text: string): number {
+  let width = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) return displayWidth(text);
+    width += bmpWidths[c] || (bmpWidths[c] = displayWidth(String.fromCharCode(c)));
+  }
+  return width;
 }
 
 function memberStatus(user: StoredUser): string {

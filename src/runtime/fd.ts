@@ -9,8 +9,8 @@ import { writeSync } from 'node:fs';
  * printing a few lines need not pay. Ordering is kept: process.stdout is synchronous for
  * files, terminals and (on Linux) pipes too.
  */
-export function writeFd(fd: 1 | 2, text: string): void {
-  const bytes = Buffer.from(text, 'utf8');
+export function writeFd(fd: 1 | 2, text: string | Uint8Array): void {
+  const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   let offset = 0;
   while (offset < bytes.length) {
     try {
@@ -19,9 +19,13 @@ export function writeFd(fd: 1 | 2, text: string): void {
       const code = (error as NodeJS.ErrnoException).code;
       // `muvee-dingtalk ... | head` closed the pipe early: stop quietly, as other CLIs do.
       if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      // A non-blocking descriptor that is full: let the stream queue the rest.
-      if (code === 'EAGAIN')
-        return void (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(offset));
+      // A non-blocking descriptor that is full: let the stream queue the rest (a copy of the
+      // caller's bytes: Sink.writeBytes keeps none once it returns).
+      if (code === 'EAGAIN') {
+        const rest = bytes.subarray(offset);
+        const stream = fd === 1 ? process.stdout : process.stderr;
+        return void stream.write(typeof text === 'string' ? rest : Buffer.from(rest));
+      }
       throw error;
     }
   }

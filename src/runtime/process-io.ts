@@ -38,6 +38,7 @@ function fdSink(fd: 1 | 2): Sink {
   let tty: boolean | undefined;
   return {
     write: (text) => writeFd(fd, text),
+    writeBytes: (bytes) => writeFd(fd, bytes),
     get isTTY() {
       return (tty ??= isTerminal(fd));
     },
