@@ -10,6 +10,8 @@ import { writeSync } from 'node:fs';
  * files, terminals and (on Linux) pipes too.
  */
 export function writeFd(fd: 1 | 2, text: string): void {
+  // Once a descriptor's stream holds queued output, everything after it goes there too.
+  if (queued.has(fd)) return void stream(fd).write(text);
   const bytes = Buffer.from(text, 'utf8');
   let offset = 0;
   while (offset < bytes.length) {
@@ -19,10 +21,15 @@ export function writeFd(fd: 1 | 2, text: string): void {
       const code = (error as NodeJS.ErrnoException).code;
       // `muvee-dingtalk ... | head` closed the pipe early: stop quietly, as other CLIs do.
       if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      // A non-blocking descriptor that is full: let the stream queue the rest.
-      if (code === 'EAGAIN')
-        return void (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(offset));
+      // A non-blocking descriptor that is full: let the stream queue the rest, and what follows.
+      if (code === 'EAGAIN') {
+        queued.add(fd);
+        return void stream(fd).write(bytes.subarray(offset));
+      }
       throw error;
     }
   }
 }
+
+const queued = new Set<1 | 2>();
+const stream = (fd: 1 | 2) => (fd === 1 ? process.stdout : process.stderr);
