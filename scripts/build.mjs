@@ -92,7 +92,7 @@ const common = {
  * a large share of a command meant to cost little more than `node -e 0` (bench/RESULTS.md).
  * - cli.ts, the entry: with the helpers every start runs (code cache, prerendered help, fd).
  * - verify-token's path from the bin (runtime/fast-verify-token.ts): ~15 files and
- *   jsonwebtoken as one. `separate` stay in their own files: errors.ts (the one CliError
+ *   jsonwebtoken as one; the same for its worker threads (runtime/token-worker.ts). `separate` stay in their own files: errors.ts (the one CliError
  *   class, so `instanceof` holds everywhere), and what only some runs load.
  * A bundle holds its own copy of what it inlines (stateless helpers; nothing compares them).
  */
@@ -104,6 +104,12 @@ const BUNDLES = [
   },
   {
     entry: 'runtime/fast-verify-token.ts',
+    separate: ['errors.ts', 'program.ts', 'store.ts', 'user-store.ts'],
+    vendor: ['jsonwebtoken'],
+  },
+  // A worker thread of verify-token --each.
+  {
+    entry: 'runtime/token-worker.ts',
     separate: ['errors.ts', 'program.ts', 'store.ts', 'user-store.ts'],
     vendor: ['jsonwebtoken'],
   },

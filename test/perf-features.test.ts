@@ -6,7 +6,10 @@
  * and access tokens.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { startEmulator } from '../src/emulator/server.ts';
@@ -15,7 +18,9 @@ import { displayWidth } from '../src/output.ts';
 import { fastVerifyTokenArgs } from '../src/runtime/fast-verify-token.ts';
 import { mintSessionToken } from '../src/session.ts';
 import { Store } from '../src/store.ts';
-import { http, runBin, runCli, SECRET, tempDir } from './helpers.ts';
+import { baseEnv, BIN, http, ROOT, runBin, runCli, SECRET, tempDir } from './helpers.ts';
+
+const TRACER = join(ROOT, 'test/fixtures/trace-loads.cjs');
 
 const START = Date.UTC(2025, 0, 1);
 
@@ -190,6 +195,53 @@ describe('verify-token --each', () => {
       ],
     );
   });
+
+  test(
+    'a long input also goes to a worker thread: the same lines in the same order, the same exit',
+    { skip: availableParallelism() < 2 ? 'one core: no worker thread' : false },
+    async (t) => {
+      const cwd = tempDir(t);
+      const { db, users } = storeWith(cwd, 2);
+      // Enough lines for several batches on both threads; every kind of line, in a pattern.
+      const kinds = [
+        (i: number) =>
+          mintSessionToken(
+            { uid: users[i % 2]!.id, email: `u${i}@corp.example`, role: 'member' },
+            SECRET,
+          ).token,
+        () => '',
+        () => forged,
+        (i: number) => `muvee_session=${good(`c${i}@corp.example`)}; theme=dark`,
+        () => 'x=y',
+        () => 'not-a-token',
+        (i: number) => ` ${good(`s${i}@corp.example`)}\r`,
+      ];
+      const input = Array.from({ length: 9000 }, (_, i) => kinds[i % kinds.length]!(i)).join('\n');
+      const args = ['verify-token', '--each', '-', '--db', db];
+      const one = await runCli(args, { env, cwd, input });
+      const traceFile = join(cwd, 'trace.txt');
+      writeFileSync(traceFile, '');
+      const bin = spawnSync(process.execPath, ['-r', TRACER, '--', BIN, ...args], {
+        cwd,
+        env: baseEnv({ ...env, TRACE_FILE: traceFile }),
+        input,
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      assert.ok(
+        readFileSync(traceFile, 'utf8')
+          .split('\n')
+          .some((file) => file.endsWith('/dist/runtime/token-worker.cjs')),
+        'a worker thread was started',
+      );
+      assert.equal(bin.status, 5, bin.stderr);
+      assert.equal(one.code, 5);
+      assert.equal(bin.stderr, one.stderr);
+      assert.match(bin.stderr, /7714 tokens: 3857 valid, 3857 rejected/);
+      // Times in the verdicts are the tokens' own, so the two runs agree byte for byte.
+      assert.equal(bin.stdout, one.stdout);
+    },
+  );
 
   test('no tokens is a usage error; --each takes only stdin', async (t) => {
     const cwd = tempDir(t);

@@ -30,5 +30,14 @@ export const command = defineCommand({
     'muvee-dingtalk verify-token eyJhbGciOiJIUzI1NiIs... --leeway 30 --json',
     'muvee-dingtalk verify-token --each - < tokens.txt   # one JSON line per token',
   ],
-  run: (context, [tokenArg = '-'], options) => verifyToken(context, tokenArg, options),
+  // Built, `--each` may hand long inputs to worker threads (token-check.ts).
+  run: (context, [tokenArg = '-'], options) =>
+    verifyToken(
+      context,
+      tokenArg,
+      options,
+      import.meta.url.endsWith('.cjs')
+        ? new URL('../runtime/token-worker.cjs', import.meta.url)
+        : undefined,
+    ),
 });

@@ -70,7 +70,11 @@ export async function fastVerifyToken(args: string[], io?: Io): Promise<number |
   });
   const context: Context = { out, io, globals };
   try {
-    return await verifyToken(context, parsed.token, parsed.options);
+    // Built, `--each` may hand long inputs to worker threads (token-check.ts).
+    const workerFile = import.meta.url.endsWith('.cjs')
+      ? new URL('./token-worker.cjs', import.meta.url)
+      : undefined;
+    return await verifyToken(context, parsed.token, parsed.options, workerFile);
   } catch (error) {
     const { reportError } = await import('../program.js');
     return reportError(error, out, io.env);
