@@ -12,13 +12,20 @@ import { jwtSecretWhitespace, requireJwtSecret, runConfig, type Config } from '.
 import { CliError, isCliError } from './errors.js';
 import { humanDuration, humanTime } from './output.js';
 import { safe } from './sanitize.js';
-import { extractToken, nowSeconds, verifySessionToken, type VerifyResult } from './session.js';
+import {
+  decodeSessionToken,
+  extractToken,
+  nowSeconds,
+  verifySessionToken,
+  type VerifyResult,
+} from './session.js';
 import type { StoredUser } from './store.js';
 import type { Worker } from 'node:worker_threads';
 
 export interface VerifyTokenOptions {
   leeway: number;
   each?: boolean | undefined;
+  decode?: boolean | undefined;
 }
 
 /** The whole command: `[token]` is the token, a cookie, or '-' for stdin. Exit 0 valid, 5 not. */
@@ -28,10 +35,14 @@ export async function verifyToken(
   options: VerifyTokenOptions,
   workerFile?: URL,
 ): Promise<number> {
+  if (options.decode) return decodeToken(context, tokenArg, options);
   const { out } = context;
   // runConfig, not command.ts's commandConfig: that module loads commander, which this path avoids.
   const config = runConfig(context.globals, context.io);
-  const secret = requireJwtSecret(config);
+  const secret = requireJwtSecret(
+    config,
+    'or add --decode to read the token without checking its signature',
+  );
   const whitespace = jwtSecretWhitespace(config);
   if (whitespace) out.warn(whitespace);
   if (options.each) {
@@ -39,17 +50,7 @@ export async function verifyToken(
     return verifyEach(context, config, settings, tokenArg, workerFile);
   }
 
-  let input = tokenArg;
-  if (input === '-') {
-    const stdin = context.io.stdin();
-    if (stdin.isTTY)
-      out.note('paste the token (or the Cookie header value), then press Enter and Ctrl-D:');
-    input = await readAll(stdin);
-  }
-  if (input.trim() === '') {
-    throw new CliError('usage', "no token given; pass it as an argument, or pipe it in with '-'");
-  }
-  const token = extractToken(input);
+  const token = await tokenInput(context, tokenArg);
   const result = verifySessionToken(token, secret, { leewaySeconds: options.leeway });
 
   // The store is opened only when a database file exists; nothing is created here.
@@ -131,6 +132,101 @@ export async function verifyToken(
   ]);
   out.table(rows);
   return result.valid ? 0 : 5;
+}
+
+/** The one token of a run: the argument, or stdin for '-', found in a cookie if need be. */
+async function tokenInput(context: Context, tokenArg: string): Promise<string> {
+  let input = tokenArg;
+  if (input === '-') {
+    const stdin = context.io.stdin();
+    if (stdin.isTTY)
+      context.out.note(
+        'paste the token (or the Cookie header value), then press Enter and Ctrl-D:',
+      );
+    input = await readAll(stdin);
+  }
+  if (input.trim() === '') {
+    throw new CliError('usage', "no token given; pass it as an argument, or pipe it in with '-'");
+  }
+  return extractToken(input);
+}
+
+/** Marks everything `--decode` prints: nothing in it has been checked. */
+const UNVERIFIED = 'UNVERIFIED — signature not checked';
+
+/**
+ * `--decode`: a token's header and claims WITHOUT checking its signature or anything else, so
+ * without JWT_SECRET (and without reading the configuration at all); every line says so, and
+ * the JSON says `"verified": false`. Exit 0 when it decodes, 5 when it is malformed.
+ */
+async function decodeToken(
+  context: Context,
+  tokenArg: string,
+  options: VerifyTokenOptions,
+): Promise<number> {
+  const { out } = context;
+  if (options.each) {
+    throw new CliError(
+      'usage',
+      '--decode reads one token; leave out --each, or --decode to verify many with JWT_SECRET',
+    );
+  }
+  const decoded = decodeSessionToken(await tokenInput(context, tokenArg));
+  if (out.json) {
+    out.document(
+      decoded.decoded
+        ? {
+            verified: false,
+            message: `${UNVERIFIED}: decoded only; anyone can write a token that reads like this`,
+            header: decoded.header,
+            claims: decoded.claims,
+            expiresAt: decoded.expiresAt,
+          }
+        : {
+            verified: false,
+            reason: 'malformed',
+            message: decoded.message,
+            header: null,
+            claims: null,
+            expiresAt: null,
+          },
+    );
+    return decoded.decoded ? 0 : 5;
+  }
+  const { c } = out;
+  if (!decoded.decoded) {
+    out.line(`${c.red('✗')} cannot decode (malformed): ${safe(decoded.message)}`);
+    return 5;
+  }
+  out.line(
+    `${c.yellow('⚠')} ${c.bold(UNVERIFIED)}: decoded only; anyone can write a token that reads like this`,
+  );
+  // Names and values are the token author's text: sanitised, every one marked.
+  const rows: [string, string][] = [['header (unverified)', safe(JSON.stringify(decoded.header))]];
+  const now = nowSeconds();
+  for (const [name, value] of Object.entries(decoded.claims)) {
+    let text = typeof value === 'string' ? value : JSON.stringify(value);
+    const time = DATES.has(name) && typeof value === 'number' ? safeTime(value) : undefined;
+    if (time !== undefined) {
+      const span = humanDuration((value as number) - now);
+      text += ` = ${time} (${(value as number) >= now ? `in ${span}` : `${span} ago`})`;
+    }
+    rows.push([`${safe(name)} (unverified)`, safe(text)]);
+  }
+  out.table(rows);
+  out.line(c.dim('  to check it: verify-token without --decode (needs JWT_SECRET)'));
+  return 0;
+}
+
+const DATES = new Set(['iat', 'nbf', 'exp']);
+
+/** humanTime, or undefined for a number no date can hold. */
+function safeTime(epochSeconds: number): string | undefined {
+  try {
+    return humanTime(epochSeconds);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -278,6 +278,11 @@ describe("the bin's verify-token without commander", () => {
         options: { leeway: 30, each: true },
       },
     );
+    assert.deepEqual(fastVerifyTokenArgs(['verify-token', '--decode', 'a.b.c']), {
+      globals: { json: false, color: true },
+      token: 'a.b.c',
+      options: { leeway: 0, decode: true },
+    });
     for (const args of [
       ['verify-token', '--help'],
       ['verify-token', '-h'],
@@ -312,6 +317,9 @@ describe("the bin's verify-token without commander", () => {
       [['verify-token', '-'], ''],
       [['verify-token', '--leeway', 'abc', token]],
       [['verify-token', '--json', '--env-file', join(cwd, 'missing.env'), token]],
+      [['verify-token', '--decode', token]],
+      [['--json', 'verify-token', '--decode', '-'], `muvee_session=${token}`],
+      [['verify-token', '--decode', 'a.b']],
     ];
     for (const [args, input] of cases) {
       const options = { env: { JWT_SECRET: SECRET, NO_COLOR: '1' }, cwd, input };
@@ -327,6 +335,9 @@ describe("the bin's verify-token without commander", () => {
     const missing = await runBin(['verify-token', token], { cwd });
     assert.equal(missing.code, 2, 'no JWT_SECRET: the error printer runs');
     assert.match(missing.stderr, /JWT_SECRET is not set/);
+    const decoded = await runBin(['verify-token', '--decode', token], { cwd });
+    assert.equal(decoded.code, 0, 'no JWT_SECRET needed to decode');
+    assert.match(decoded.stdout, /UNVERIFIED/);
   });
 });
 

@@ -45,6 +45,7 @@ export function fastVerifyTokenArgs(args: string[]): FastArgs | undefined {
       if (!Number.isFinite(seconds) || seconds > Number.MAX_SAFE_INTEGER) return undefined;
       options.leeway = seconds;
     } else if (arg === '--each' && command) options.each = true;
+    else if (arg === '--decode' && command) options.decode = true;
     else if (!command && arg === 'verify-token') command = true;
     else if (command && token === undefined && (arg === '-' || !arg.startsWith('-'))) token = arg;
     else return undefined;
