@@ -296,7 +296,7 @@ const BATCH_LINES = 1000;
 /** Worker threads start once the input is this long: starting one costs ~20 ms. */
 const WORKERS_AFTER_LINES = 2 * BATCH_LINES;
 /** Batches handed to one worker and not yet answered, at most. */
-const PER_WORKER = 2;
+const PER_WORKER = 4;
 
 /** Lines of `--each` input; `first` is the line number of the first one. */
 export interface Batch {
