@@ -168,7 +168,7 @@ async function decodeToken(
   if (options.each) {
     throw new CliError(
       'usage',
-      '--decode reads one token; leave out --each, or --decode to verify many with JWT_SECRET',
+      '--decode reads one token; leave out --each (or --decode, to verify many tokens with JWT_SECRET)',
     );
   }
   const decoded = decodeSessionToken(await tokenInput(context, tokenArg));
