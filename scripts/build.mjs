@@ -90,9 +90,10 @@ const common = {
 /**
  * Files built as one bundle each instead of one file per source: loading a file costs ~0.5 ms,
  * a large share of a command meant to cost little more than `node -e 0` (bench/RESULTS.md).
- * - cli.ts, the entry: with the helpers every start runs (code cache, prerendered help, fd).
+ * - cli.ts, the entry: with the helpers every start runs (code cache, prerendered help, fd);
+ *   store.ts with the two modules only it needs (sqlite.ts stays at the same place in dist/).
  * - verify-token's path from the bin (runtime/fast-verify-token.ts): ~15 files and
- *   jsonwebtoken as one. `separate` stay in their own files: errors.ts (the one CliError
+ *   jsonwebtoken as one; the same for its worker threads (runtime/token-worker.ts). `separate` stay in their own files: errors.ts (the one CliError
  *   class, so `instanceof` holds everywhere), and what only some runs load.
  * A bundle holds its own copy of what it inlines (stateless helpers; nothing compares them).
  */
@@ -104,6 +105,14 @@ const BUNDLES = [
   },
   {
     entry: 'runtime/fast-verify-token.ts',
+    separate: ['errors.ts', 'program.ts', 'store.ts', 'user-store.ts'],
+    vendor: ['jsonwebtoken'],
+  },
+  // The local store with the helpers only it loads (better-sqlite3 is its vendor bundle).
+  { entry: 'store.ts', inline: ['sqlite.ts', 'muvee-rules.ts'], vendor: [] },
+  // A worker thread of verify-token --each.
+  {
+    entry: 'runtime/token-worker.ts',
     separate: ['errors.ts', 'program.ts', 'store.ts', 'user-store.ts'],
     vendor: ['jsonwebtoken'],
   },

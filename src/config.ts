@@ -395,11 +395,12 @@ export function jwtSecretWhitespace(config: Config): string | undefined {
     : undefined;
 }
 
-export function requireJwtSecret(config: Config): string {
+/** JWT_SECRET, or a `config` error with the fix (and `alternative`, another way out). */
+export function requireJwtSecret(config: Config, alternative?: string): string {
   if (!config.jwtSecret) {
     throw new CliError(
       'config',
-      "JWT_SECRET is not set; set it to muvee's JWT_SECRET (at least 32 bytes, e.g. `openssl rand -hex 32`) in .env or the environment",
+      `JWT_SECRET is not set; set it to muvee's JWT_SECRET (at least 32 bytes, e.g. \`openssl rand -hex 32\`) in .env or the environment${alternative ? `, ${alternative}` : ''}`,
     );
   }
   return config.jwtSecret;

@@ -131,6 +131,48 @@ function decodeSegment(segment: string): Record<string, unknown> | null {
   }
 }
 
+/** Why a token cannot even be read (its shape), or undefined. Pure. */
+function malformation(
+  segments: number,
+  header: Record<string, unknown> | null,
+  claims: Record<string, unknown> | null,
+): string | undefined {
+  if (segments !== 3) return `a JWT has 3 dot-separated segments, this has ${segments}`;
+  if (!header) return 'the header is not base64url-encoded JSON';
+  if (!claims) return 'the payload is not base64url-encoded JSON';
+  return undefined;
+}
+
+function expiresAtOf(claims: Record<string, unknown> | null): string | null {
+  return claims && typeof claims.exp === 'number' && Number.isFinite(claims.exp)
+    ? safeIso(claims.exp)
+    : null;
+}
+
+/** A token read without any check (`verify-token --decode`), or why it cannot be read. */
+export type DecodedToken =
+  | {
+      decoded: true;
+      header: Record<string, unknown>;
+      claims: Record<string, unknown>;
+      expiresAt: string | null;
+    }
+  | { decoded: false; message: string };
+
+/**
+ * Pure: a token's header and claims WITHOUT verifying anything: what its author wrote,
+ * whoever that was. A token that cannot be read is malformed for verifySessionToken too.
+ */
+export function decodeSessionToken(token: string): DecodedToken {
+  const segments = token.split('.');
+  const header = segments.length === 3 ? decodeSegment(segments[0] ?? '') : null;
+  const claims = segments.length === 3 ? decodeSegment(segments[1] ?? '') : null;
+  const message = malformation(segments.length, header, claims);
+  if (message !== undefined || !header || !claims)
+    return { decoded: false, message: message ?? 'unreadable' };
+  return { decoded: true, header, claims, expiresAt: expiresAtOf(claims) };
+}
+
 /**
  * Verifies a muvee session token. Never throws: every failure is a `reason`.
  * Order: shape → algorithm (pinned HS256) → signature → time → muvee's claim shape.
@@ -145,10 +187,7 @@ export function verifySessionToken(
   const segments = token.split('.');
   const header = segments.length === 3 ? decodeSegment(segments[0] ?? '') : null;
   const claims = segments.length === 3 ? decodeSegment(segments[1] ?? '') : null;
-  const expiresAt =
-    claims && typeof claims.exp === 'number' && Number.isFinite(claims.exp)
-      ? safeIso(claims.exp)
-      : null;
+  const expiresAt = expiresAtOf(claims);
   // muvee's reading of the same token (muvee-token.ts), from the segments decoded above; once
   // jsonwebtoken has verified the HS256 signature, without a second HMAC.
   let signatureVerified = false;
@@ -174,11 +213,8 @@ export function verifySessionToken(
     };
   };
 
-  if (segments.length !== 3) {
-    return reject('malformed', `a JWT has 3 dot-separated segments, this has ${segments.length}`);
-  }
-  if (!header) return reject('malformed', 'the header is not base64url-encoded JSON');
-  if (!claims) return reject('malformed', 'the payload is not base64url-encoded JSON');
+  const malformed = malformation(segments.length, header, claims);
+  if (malformed !== undefined || !header || !claims) return reject('malformed', malformed ?? '');
   if (header.alg !== 'HS256') {
     return reject(
       'wrong-algorithm',

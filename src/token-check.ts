@@ -12,12 +12,20 @@ import { jwtSecretWhitespace, requireJwtSecret, runConfig, type Config } from '.
 import { CliError, isCliError } from './errors.js';
 import { humanDuration, humanTime } from './output.js';
 import { safe } from './sanitize.js';
-import { extractToken, nowSeconds, verifySessionToken, type VerifyResult } from './session.js';
+import {
+  decodeSessionToken,
+  extractToken,
+  nowSeconds,
+  verifySessionToken,
+  type VerifyResult,
+} from './session.js';
 import type { StoredUser } from './store.js';
+import type { Worker } from 'node:worker_threads';
 
 export interface VerifyTokenOptions {
   leeway: number;
   each?: boolean | undefined;
+  decode?: boolean | undefined;
 }
 
 /** The whole command: `[token]` is the token, a cookie, or '-' for stdin. Exit 0 valid, 5 not. */
@@ -25,26 +33,24 @@ export async function verifyToken(
   context: Context,
   tokenArg: string,
   options: VerifyTokenOptions,
+  workerFile?: URL,
 ): Promise<number> {
+  if (options.decode) return decodeToken(context, tokenArg, options);
   const { out } = context;
   // runConfig, not command.ts's commandConfig: that module loads commander, which this path avoids.
   const config = runConfig(context.globals, context.io);
-  const secret = requireJwtSecret(config);
+  const secret = requireJwtSecret(
+    config,
+    'or add --decode to read the token without checking its signature',
+  );
   const whitespace = jwtSecretWhitespace(config);
   if (whitespace) out.warn(whitespace);
-  if (options.each) return verifyEach(context, config, secret, tokenArg, options.leeway);
+  if (options.each) {
+    const settings = { secret, leewaySeconds: options.leeway };
+    return verifyEach(context, config, settings, tokenArg, workerFile);
+  }
 
-  let input = tokenArg;
-  if (input === '-') {
-    const stdin = context.io.stdin();
-    if (stdin.isTTY)
-      out.note('paste the token (or the Cookie header value), then press Enter and Ctrl-D:');
-    input = await readAll(stdin);
-  }
-  if (input.trim() === '') {
-    throw new CliError('usage', "no token given; pass it as an argument, or pipe it in with '-'");
-  }
-  const token = extractToken(input);
+  const token = await tokenInput(context, tokenArg);
   const result = verifySessionToken(token, secret, { leewaySeconds: options.leeway });
 
   // The store is opened only when a database file exists; nothing is created here.
@@ -128,6 +134,101 @@ export async function verifyToken(
   return result.valid ? 0 : 5;
 }
 
+/** The one token of a run: the argument, or stdin for '-', found in a cookie if need be. */
+async function tokenInput(context: Context, tokenArg: string): Promise<string> {
+  let input = tokenArg;
+  if (input === '-') {
+    const stdin = context.io.stdin();
+    if (stdin.isTTY)
+      context.out.note(
+        'paste the token (or the Cookie header value), then press Enter and Ctrl-D:',
+      );
+    input = await readAll(stdin);
+  }
+  if (input.trim() === '') {
+    throw new CliError('usage', "no token given; pass it as an argument, or pipe it in with '-'");
+  }
+  return extractToken(input);
+}
+
+/** Marks everything `--decode` prints: nothing in it has been checked. */
+const UNVERIFIED = 'UNVERIFIED — signature not checked';
+
+/**
+ * `--decode`: a token's header and claims WITHOUT checking its signature or anything else, so
+ * without JWT_SECRET (and without reading the configuration at all); every line says so, and
+ * the JSON says `"verified": false`. Exit 0 when it decodes, 5 when it is malformed.
+ */
+async function decodeToken(
+  context: Context,
+  tokenArg: string,
+  options: VerifyTokenOptions,
+): Promise<number> {
+  const { out } = context;
+  if (options.each) {
+    throw new CliError(
+      'usage',
+      '--decode reads one token; leave out --each (or --decode, to verify many tokens with JWT_SECRET)',
+    );
+  }
+  const decoded = decodeSessionToken(await tokenInput(context, tokenArg));
+  if (out.json) {
+    out.document(
+      decoded.decoded
+        ? {
+            verified: false,
+            message: `${UNVERIFIED}: decoded only; anyone can write a token that reads like this`,
+            header: decoded.header,
+            claims: decoded.claims,
+            expiresAt: decoded.expiresAt,
+          }
+        : {
+            verified: false,
+            reason: 'malformed',
+            message: decoded.message,
+            header: null,
+            claims: null,
+            expiresAt: null,
+          },
+    );
+    return decoded.decoded ? 0 : 5;
+  }
+  const { c } = out;
+  if (!decoded.decoded) {
+    out.line(`${c.red('✗')} cannot decode (malformed): ${safe(decoded.message)}`);
+    return 5;
+  }
+  out.line(
+    `${c.yellow('⚠')} ${c.bold(UNVERIFIED)}: decoded only; anyone can write a token that reads like this`,
+  );
+  // Names and values are the token author's text: sanitised, every one marked.
+  const rows: [string, string][] = [['header (unverified)', safe(JSON.stringify(decoded.header))]];
+  const now = nowSeconds();
+  for (const [name, value] of Object.entries(decoded.claims)) {
+    let text = typeof value === 'string' ? value : JSON.stringify(value);
+    const time = DATES.has(name) && typeof value === 'number' ? safeTime(value) : undefined;
+    if (time !== undefined) {
+      const span = humanDuration((value as number) - now);
+      text += ` = ${time} (${(value as number) >= now ? `in ${span}` : `${span} ago`})`;
+    }
+    rows.push([`${safe(name)} (unverified)`, safe(text)]);
+  }
+  out.table(rows);
+  out.line(c.dim('  to check it: verify-token without --decode (needs JWT_SECRET)'));
+  return 0;
+}
+
+const DATES = new Set(['iat', 'nbf', 'exp']);
+
+/** humanTime, or undefined for a number no date can hold. */
+function safeTime(epochSeconds: number): string | undefined {
+  try {
+    return humanTime(epochSeconds);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The JSON verdict on one token. `user`: null when there is no database file (nothing was
  * checked), undefined when the database has no user with the token's uid.
@@ -158,17 +259,16 @@ function jsonResult(
 /** Reasons that come after a verified signature: the claims are the signer's. */
 const SIGNED_REASONS = new Set(['expired', 'not-yet-valid', 'bad-claims']);
 
+export interface UserLookup {
+  find: (id: string) => StoredUser | undefined | Promise<StoredUser | undefined>;
+  close: () => void | Promise<void>;
+}
+
 /**
  * A lookup of users by id in the configured database (the local file, or muvee's PostgreSQL:
  * then muvee's own user and platform role), or undefined when there is no database file.
  */
-async function userLookup(config: Config): Promise<
-  | {
-      find: (id: string) => StoredUser | undefined | Promise<StoredUser | undefined>;
-      close: () => void | Promise<void>;
-    }
-  | undefined
-> {
+export async function userLookup(config: Config): Promise<UserLookup | undefined> {
   if (config.dbIsPostgres) {
     const { openUserStore } = await import('./user-store.js');
     const store = await openUserStore(config.dbFile);
@@ -191,18 +291,107 @@ async function userLookup(config: Config): Promise<
 
 /** Output is written in chunks of about this many characters, not a write per line. */
 const CHUNK = 64 * 1024;
+/** `--each` verifies lines in batches of this many, on the main thread or a worker thread. */
+const BATCH_LINES = 1000;
+/** Worker threads start once the input is this long: starting one costs ~20 ms. */
+const WORKERS_AFTER_LINES = 2 * BATCH_LINES;
+/** Batches handed to one worker and not yet answered, at most. */
+const PER_WORKER = 4;
+
+/** Lines of `--each` input; `first` is the line number of the first one. */
+export interface Batch {
+  first: number;
+  lines: string[];
+}
+
+/** The JSON lines of a batch (empty lines give none), and how many tokens and valid ones. */
+export interface BatchVerdicts {
+  text: string;
+  count: number;
+  valid: number;
+}
+
+/** What `--each` needs to verify a line, on the main thread or in a worker (token-worker.ts). */
+export interface EachSettings {
+  secret: string;
+  leewaySeconds: number;
+}
+
+/**
+ * Verifies a batch of `--each` lines in order. Synchronous with the local store or none (a
+ * worker's case); with muvee's PostgreSQL, whose lookups are promises, a promise.
+ */
+export function verifyBatch(
+  batch: Batch,
+  settings: EachSettings,
+  lookup: UserLookup | undefined,
+): BatchVerdicts | Promise<BatchVerdicts> {
+  const verdicts: BatchVerdicts = { text: '', count: 0, valid: 0 };
+  const { lines, first } = batch;
+  // One line; a promise while its PostgreSQL lookup is under way.
+  const step = (i: number): void | Promise<void> => {
+    const text = lines[i]!.trim();
+    if (text === '') return;
+    const result = verifyLine(text, settings);
+    verdicts.count++;
+    if (result.valid) verdicts.valid++;
+    const uid = result.claims?.uid;
+    const found = lookup && typeof uid === 'string' ? lookup.find(uid) : null;
+    if (found instanceof Promise)
+      return found.then((user) => void (verdicts.text += jsonLine(result, user, first + i)));
+    verdicts.text += jsonLine(result, found, first + i);
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const wait = step(i);
+    if (wait) {
+      // From here on one line at a time, in order.
+      return (async () => {
+        await wait;
+        for (i++; i < lines.length; i++) await step(i);
+        return verdicts;
+      })();
+    }
+  }
+  return verdicts;
+}
+
+function verifyLine(text: string, { secret, leewaySeconds }: EachSettings): VerifyResult {
+  try {
+    return verifySessionToken(extractToken(text), secret, { leewaySeconds });
+  } catch (error) {
+    // extractToken: a line with '=' but no muvee_session cookie.
+    return {
+      valid: false,
+      reason: 'malformed',
+      message: error instanceof Error ? error.message : String(error),
+      header: null,
+      claims: null,
+      expiresAt: null,
+      muveeAccepts: false,
+    };
+  }
+}
+
+function jsonLine(result: VerifyResult, user: StoredUser | undefined | null, line: number): string {
+  return `${JSON.stringify(jsonResult(result, user, line))}\n`;
+}
 
 /**
  * `--each`: every non-empty line of stdin is a token (or cookie); one JSON line per token on
  * stdout, `{"line": n, ...the --json verdict}`, in input order; a count on stderr. Exit 0 when
  * every token is valid, 5 when any is not; no token at all is a usage error.
+ *
+ * Lines are verified in batches. A long input (WORKERS_AFTER_LINES) also goes to worker
+ * threads (`workerFile`, runtime/token-worker.ts; one per core beyond the first, at most 3)
+ * while the main thread keeps verifying batches itself; answers are written in input order.
+ * Not with muvee's PostgreSQL (its lookups are the main thread's).
  */
 async function verifyEach(
   context: Context,
   config: Config,
-  secret: string,
+  settings: EachSettings,
   tokenArg: string,
-  leewaySeconds: number,
+  workerFile: URL | undefined,
 ): Promise<number> {
   const { out, io } = context;
   if (tokenArg !== '-') {
@@ -217,67 +406,161 @@ async function verifyEach(
   let lineNumber = 0;
   let count = 0;
   let valid = 0;
-  let pending = '';
   let buffered = '';
-  // Synchronous for the local store (throughput); a PostgreSQL lookup returns a promise.
-  const verifyLine = (line: string): void | Promise<void> => {
-    lineNumber++;
-    const text = line.trim();
-    if (text === '') return;
-    count++;
-    let result: VerifyResult;
-    try {
-      result = verifySessionToken(extractToken(text), secret, { leewaySeconds });
-    } catch (error) {
-      // extractToken: a line with '=' but no muvee_session cookie.
-      result = {
-        valid: false,
-        reason: 'malformed',
-        message: error instanceof Error ? error.message : String(error),
-        header: null,
-        claims: null,
-        expiresAt: null,
-        muveeAccepts: false,
-      };
+  let batch: Batch = { first: 1, lines: [] };
+  // Batches in input order: answered, or waiting for a worker.
+  const answers: { verdicts?: BatchVerdicts; wait?: Promise<unknown> }[] = [];
+  let pool: WorkerPool | undefined;
+  const submit = async () => {
+    if (batch.lines.length === 0) return;
+    const next = batch;
+    batch = { first: lineNumber + 1, lines: [] };
+    if (!pool && workerFile && !config.dbIsPostgres && lineNumber >= WORKERS_AFTER_LINES) {
+      const { availableParallelism } = await import('node:os');
+      const size = Math.min(3, availableParallelism() - 1);
+      if (size > 0) pool = await WorkerPool.start(workerFile, { settings, config }, size);
     }
-    if (result.valid) valid++;
-    const uid = result.claims?.uid;
-    const found = lookup && typeof uid === 'string' ? lookup.find(uid) : null;
-    const at = lineNumber;
-    const emit = (user: StoredUser | undefined | null) => {
-      buffered += `${JSON.stringify(jsonResult(result, user, at))}\n`;
+    if (pool?.free()) {
+      const answer: (typeof answers)[number] = {};
+      answer.wait = pool.verify(next).then((verdicts) => (answer.verdicts = verdicts));
+      // Awaited in order by drain; a failure after an earlier one is not unhandled.
+      answer.wait.catch(() => {});
+      answers.push(answer);
+    } else {
+      answers.push({ verdicts: await verifyBatch(next, settings, lookup) });
+    }
+  };
+  // Writes the answers at the head that are there (all of them at the end).
+  const drain = async (all: boolean) => {
+    while (answers.length > 0) {
+      const head = answers[0]!;
+      if (!head.verdicts) {
+        // Waits only at the end, or when the main thread is too far ahead of a worker.
+        if (!all && answers.length <= 16) return;
+        await head.wait;
+      }
+      answers.shift();
+      const { verdicts } = head as { verdicts: BatchVerdicts };
+      count += verdicts.count;
+      valid += verdicts.valid;
+      buffered += verdicts.text;
       if (buffered.length >= CHUNK) {
         io.stdout.write(buffered);
         buffered = '';
       }
-    };
-    if (found instanceof Promise) return found.then(emit);
-    emit(found);
+    }
   };
   try {
     const { StringDecoder } = await import('node:string_decoder');
     const decoder = new StringDecoder('utf8');
+    let pending = '';
     for await (const chunk of stdin) {
       const text = pending + (typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
       let start = 0;
       for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
-        const wait = verifyLine(text.slice(start, end));
-        if (wait) await wait;
+        batch.lines.push(text.slice(start, end));
+        lineNumber++;
+        if (batch.lines.length === BATCH_LINES) await submit();
         start = end + 1;
       }
       pending = text.slice(start);
+      await drain(false);
     }
     pending += decoder.end();
-    if (pending !== '') await verifyLine(pending);
+    if (pending !== '') {
+      batch.lines.push(pending);
+      lineNumber++;
+    }
+    await submit();
+    await drain(true);
   } finally {
     if (buffered !== '') io.stdout.write(buffered);
-    await lookup?.close();
+    await Promise.all([lookup?.close(), pool?.close()]);
   }
   if (count === 0) {
     throw new CliError('usage', 'no tokens on stdin; pipe them in, one per line');
   }
   out.note(`${count} token${count === 1 ? '' : 's'}: ${valid} valid, ${count - valid} rejected`);
   return valid === count ? 0 : 5;
+}
+
+/** What a worker thread of `--each` starts with (runtime/token-worker.ts). */
+export interface WorkerData {
+  settings: EachSettings;
+  config: Config;
+}
+
+type Job = { resolve: (verdicts: BatchVerdicts) => void; reject: (error: unknown) => void };
+
+/** Worker threads of `--each`, each verifying at most PER_WORKER batches at a time. */
+class WorkerPool {
+  static async start(file: URL, data: WorkerData, size: number): Promise<WorkerPool> {
+    const { Worker } = await import('node:worker_threads');
+    return new WorkerPool(
+      // stdout/stderr: the workers print nothing; piping them to the process's own would
+      // create process.stdout, whose pipe is then non-blocking (runtime/fd.ts writes to fd 1).
+      Array.from(
+        { length: size },
+        () => new Worker(file, { workerData: data, stdout: true, stderr: true }),
+      ),
+    );
+  }
+
+  private readonly jobs = new Map<Worker, Map<number, Job>>();
+  private readonly exited: Promise<unknown>[] = [];
+  private failed = false;
+  private nextId = 0;
+
+  private constructor(private readonly workers: Worker[]) {
+    for (const worker of workers) {
+      const jobs = new Map<number, Job>();
+      this.jobs.set(worker, jobs);
+      const fail = (error: unknown) => {
+        this.failed = true;
+        for (const job of jobs.values()) job.reject(error);
+        jobs.clear();
+      };
+      worker.on('message', ({ id, verdicts }: { id: number; verdicts: BatchVerdicts }) => {
+        jobs.get(id)?.resolve(verdicts);
+        jobs.delete(id);
+      });
+      worker.on('error', fail);
+      this.exited.push(
+        new Promise((resolve) =>
+          worker.once('exit', (code) => {
+            if (jobs.size > 0) fail(new Error(`a verify-token worker thread exited (${code})`));
+            resolve(code);
+          }),
+        ),
+      );
+    }
+  }
+
+  /** The least busy worker, when one has room for another batch. */
+  private idlest(): Worker | undefined {
+    if (this.failed) return undefined;
+    const [worker] = [...this.jobs].sort(([, a], [, b]) => a.size - b.size)[0] ?? [];
+    return worker && this.jobs.get(worker)!.size < PER_WORKER ? worker : undefined;
+  }
+
+  free(): boolean {
+    return this.idlest() !== undefined;
+  }
+
+  verify(batch: Batch): Promise<BatchVerdicts> {
+    const worker = this.idlest()!;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.jobs.get(worker)!.set(id, { resolve, reject });
+      worker.postMessage({ id, batch });
+    });
+  }
+
+  /** Asks each worker to close its store and end, and waits for them. */
+  async close(): Promise<void> {
+    for (const worker of this.workers) worker.postMessage({ close: true });
+    await Promise.all(this.exited);
+  }
 }
 
 /** All of stdin as text (as command.ts's readAll; that module loads commander). */

@@ -295,6 +295,88 @@ describe('mint-token and verify-token', () => {
     assert.equal(r.code, 2);
     assert.equal(json<{ error: { code: string } }>(r).error.code, 'config');
   });
+
+  test('verify-token without JWT_SECRET names --decode', async (t) => {
+    const r = await runCli(['verify-token', 'a.b.c'], { cwd: tempDir(t) });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /JWT_SECRET is not set; .*--decode/);
+  });
+});
+
+describe('verify-token --decode (no JWT_SECRET; nothing checked)', () => {
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { uid: UID, email: 'a@corp.example', role: 'admin', iat: now, exp: now + 600 };
+  // Signed with some secret this run never sees: decoding does not care.
+  const token = jwt.sign(claims, 'a-secret-nobody-here-knows-0123456789abcdef');
+
+  test('prints header and claims marked UNVERIFIED, never the valid layout; exit 0', async (t) => {
+    const r = await runCli(['verify-token', '--decode', token], { cwd: tempDir(t) });
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.match(lines[0]!, /^⚠ UNVERIFIED — signature not checked/);
+    assert.doesNotMatch(r.stdout, /✓|valid muvee session token/);
+    const rows = lines.slice(1, -1);
+    assert.deepEqual(
+      rows.map((row) => row.trim().split(/\s{2,}/)[0]),
+      ['header', 'uid', 'email', 'role', 'iat', 'exp'].map((name) => `${name} (unverified)`),
+    );
+    assert.match(r.stdout, new RegExp(`uid \\(unverified\\)\\s+${UID}`));
+    assert.match(r.stdout, /exp \(unverified\)\s+\d+ = \d{4}-\d\d-\d\d [\d:]+ UTC \(in (9m|10m)/);
+  });
+
+  test('--json: "verified": false with the header and claims as written', async (t) => {
+    const r = await runCli(['--json', 'verify-token', '--decode', token], {
+      env: { JWT_SECRET: SECRET },
+      cwd: tempDir(t),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const doc = json<Record<string, unknown>>(r);
+    assert.equal(doc.verified, false);
+    assert.ok(!('valid' in doc), 'no verdict: nothing was checked');
+    assert.deepEqual(doc.claims, claims);
+    assert.deepEqual(doc.header, { alg: 'HS256', typ: 'JWT' });
+    assert.equal(doc.expiresAt, new Date((now + 600) * 1000).toISOString());
+  });
+
+  test('from stdin and a cookie, as verify-token reads them', async (t) => {
+    const r = await runCli(['verify-token', '--decode', '--json', '-'], {
+      cwd: tempDir(t),
+      input: `Cookie: theme=dark; muvee_session=${token}\n`,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(json<{ claims: unknown }>(r).claims, claims);
+  });
+
+  test("every name and value is sanitised: the token is anyone's text", async (t) => {
+    const evil = `${b64({ alg: 'none', 'x\u001b]0;pwned\u0007': 1 })}.${b64({ 'role\u202e': 'admin\u001b[2J', email: 'a\nb@c' })}.`;
+    const r = await runCli(['verify-token', '--decode', evil], { cwd: tempDir(t) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!/[\u0000-\u0009\u000b-\u001f\u202e]/u.test(r.stdout), r.stdout);
+    assert.match(r.stdout, /role\\u202e \(unverified\)\s+admin\\x1b\[2J/);
+    assert.match(r.stdout, /email \(unverified\)\s+a\\x0ab@c/);
+  });
+
+  test('malformed: exit 5, in both forms', async (t) => {
+    const cwd = tempDir(t);
+    for (const bad of ['a.b', `${b64([1])}.${b64(claims)}.x`, `x.${b64('text')}.y`]) {
+      const human = await runCli(['verify-token', '--decode', bad], { cwd });
+      assert.equal(human.code, 5, bad);
+      assert.match(human.stdout, /^✗ cannot decode \(malformed\): /);
+      const doc = json<Record<string, unknown>>(
+        await runCli(['--json', 'verify-token', '--decode', bad], { cwd }),
+      );
+      assert.deepEqual([doc.verified, doc.reason, doc.claims], [false, 'malformed', null]);
+    }
+  });
+
+  test('--decode reads one token: with --each it is a usage error', async (t) => {
+    const r = await runCli(['verify-token', '--decode', '--each', '-'], {
+      cwd: tempDir(t),
+      input: `${token}\n`,
+    });
+    assert.equal(r.code, 2);
+  });
 });
 
 describe('prerendered help', () => {

@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { startEmulator } from '../src/emulator/server.ts';
@@ -20,7 +22,9 @@ import { safe } from '../src/sanitize.ts';
 import { Database } from '../src/sqlite.ts';
 import { Store, type StoredUser } from '../src/store.ts';
 import { columns, releaser } from '../src/commands/users.ts';
-import { BIN, http, runBin, runCli, SECRET, tempDir } from './helpers.ts';
+import { baseEnv, BIN, http, ROOT, runBin, runCli, SECRET, tempDir } from './helpers.ts';
+
+const TRACER = join(ROOT, 'test/fixtures/trace-loads.cjs');
 
 const START = Date.UTC(2025, 0, 1);
 
@@ -371,6 +375,53 @@ describe('verify-token --each', () => {
     );
   });
 
+  test(
+    'a long input also goes to a worker thread: the same lines in the same order, the same exit',
+    { skip: availableParallelism() < 2 ? 'one core: no worker thread' : false },
+    async (t) => {
+      const cwd = tempDir(t);
+      const { db, users } = storeWith(cwd, 2);
+      // Enough lines for several batches on both threads; every kind of line, in a pattern.
+      const kinds = [
+        (i: number) =>
+          mintSessionToken(
+            { uid: users[i % 2]!.id, email: `u${i}@corp.example`, role: 'member' },
+            SECRET,
+          ).token,
+        () => '',
+        () => forged,
+        (i: number) => `muvee_session=${good(`c${i}@corp.example`)}; theme=dark`,
+        () => 'x=y',
+        () => 'not-a-token',
+        (i: number) => ` ${good(`s${i}@corp.example`)}\r`,
+      ];
+      const input = Array.from({ length: 9000 }, (_, i) => kinds[i % kinds.length]!(i)).join('\n');
+      const args = ['verify-token', '--each', '-', '--db', db];
+      const one = await runCli(args, { env, cwd, input });
+      const traceFile = join(cwd, 'trace.txt');
+      writeFileSync(traceFile, '');
+      const bin = spawnSync(process.execPath, ['-r', TRACER, '--', BIN, ...args], {
+        cwd,
+        env: baseEnv({ ...env, TRACE_FILE: traceFile }),
+        input,
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      assert.ok(
+        readFileSync(traceFile, 'utf8')
+          .split('\n')
+          .some((file) => file.endsWith('/dist/runtime/token-worker.cjs')),
+        'a worker thread was started',
+      );
+      assert.equal(bin.status, 5, bin.stderr);
+      assert.equal(one.code, 5);
+      assert.equal(bin.stderr, one.stderr);
+      assert.match(bin.stderr, /7714 tokens: 3857 valid, 3857 rejected/);
+      // Times in the verdicts are the tokens' own, so the two runs agree byte for byte.
+      assert.equal(bin.stdout, one.stdout);
+    },
+  );
+
   test('no tokens is a usage error; --each takes only stdin', async (t) => {
     const cwd = tempDir(t);
     const empty = await runCli(['verify-token', '--each', '-'], { env, cwd, input: '\n\n' });
@@ -406,6 +457,11 @@ describe("the bin's verify-token without commander", () => {
         options: { leeway: 30, each: true },
       },
     );
+    assert.deepEqual(fastVerifyTokenArgs(['verify-token', '--decode', 'a.b.c']), {
+      globals: { json: false, color: true },
+      token: 'a.b.c',
+      options: { leeway: 0, decode: true },
+    });
     for (const args of [
       ['verify-token', '--help'],
       ['verify-token', '-h'],
@@ -440,6 +496,9 @@ describe("the bin's verify-token without commander", () => {
       [['verify-token', '-'], ''],
       [['verify-token', '--leeway', 'abc', token]],
       [['verify-token', '--json', '--env-file', join(cwd, 'missing.env'), token]],
+      [['verify-token', '--decode', token]],
+      [['--json', 'verify-token', '--decode', '-'], `muvee_session=${token}`],
+      [['verify-token', '--decode', 'a.b']],
     ];
     for (const [args, input] of cases) {
       const options = { env: { JWT_SECRET: SECRET, NO_COLOR: '1' }, cwd, input };
@@ -455,6 +514,9 @@ describe("the bin's verify-token without commander", () => {
     const missing = await runBin(['verify-token', token], { cwd });
     assert.equal(missing.code, 2, 'no JWT_SECRET: the error printer runs');
     assert.match(missing.stderr, /JWT_SECRET is not set/);
+    const decoded = await runBin(['verify-token', '--decode', token], { cwd });
+    assert.equal(decoded.code, 0, 'no JWT_SECRET needed to decode');
+    assert.match(decoded.stdout, /UNVERIFIED/);
   });
 });
 

@@ -202,6 +202,52 @@ describe("login, mint-token and users on muvee's PostgreSQL", () => {
     assert.equal(doc.roleInDb, 'admin');
   });
 
+  test("verify-token --each on muvee's PostgreSQL: every token's user looked up, in order", async () => {
+    const url = await fresh();
+    const [user] = await rows(
+      url,
+      "INSERT INTO users (email, name) VALUES ('dave@corp.example', 'Dave') RETURNING id::text",
+    );
+    const id = String(user!.id);
+    await rows(
+      url,
+      `INSERT INTO platform_members (user_id, role, authorized) VALUES ('${id}', 'admin', true)`,
+    );
+    const sign = (uid: string, role: string) =>
+      jwt.sign({ uid, email: 'dave@corp.example', role }, SECRET, {
+        algorithm: 'HS256',
+        expiresIn: 60,
+      });
+    const input = [
+      sign(id, 'admin'),
+      'not-a-token',
+      '',
+      sign('7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a', 'member'),
+      sign(id, 'member'),
+    ].join('\n');
+    const r = await runCli(['verify-token', '--each', '-', '--db', url], {
+      env: { JWT_SECRET: SECRET },
+      cwd: tempDir(),
+      input,
+    });
+    assert.equal(r.code, 5, r.stderr);
+    const lines = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map(
+        (l) => JSON.parse(l) as { line: number; userInDb: boolean | null; roleMatches?: boolean },
+      );
+    assert.deepEqual(
+      lines.map((l) => [l.line, l.userInDb, l.roleMatches]),
+      [
+        [1, true, true],
+        [2, null, undefined],
+        [4, false, undefined],
+        [5, true, false],
+      ],
+    );
+  });
+
   test('verify-token with an unreachable database: the verdict stands, the lookup is said', async () => {
     const token = (
       await runCli(

@@ -3,6 +3,7 @@ import { createHmac, generateKeyPairSync, createSign } from 'node:crypto';
 import { describe, test } from 'node:test';
 import jwt from 'jsonwebtoken';
 import {
+  decodeSessionToken,
   extractToken,
   mintSessionToken,
   parseTtl,
@@ -231,4 +232,45 @@ describe('parseTtl', () => {
     test(`rejects ${JSON.stringify(bad)}`, () =>
       assert.throws(() => parseTtl(bad), { code: 'usage' }));
   }
+});
+
+describe('decodeSessionToken (nothing checked)', () => {
+  test('any token that reads: its header and claims, whatever signs it, expired or not', () => {
+    for (const token of [
+      handMade({ alg: 'HS256', typ: 'JWT' }, goodClaims, 'another-secret-0123456789abcdef0123'),
+      `${b64({ alg: 'none' })}.${b64({ ...goodClaims, exp: NOW - 1 })}.`,
+      handMade({ alg: 'HS512' }, { role: 'root' }, SECRET, 'sha512'),
+    ]) {
+      const [h, p] = token.split('.');
+      const decoded = decodeSessionToken(token);
+      assert.ok(decoded.decoded, token);
+      assert.deepEqual(decoded.header, JSON.parse(Buffer.from(h!, 'base64url').toString()));
+      assert.deepEqual(decoded.claims, JSON.parse(Buffer.from(p!, 'base64url').toString()));
+    }
+    const decoded = decodeSessionToken(handMade({ alg: 'HS256' }, goodClaims));
+    assert.equal(
+      decoded.decoded && decoded.expiresAt,
+      new Date((NOW + 604800) * 1000).toISOString(),
+    );
+  });
+
+  test('what cannot be read is malformed, with the reason verifySessionToken gives', () => {
+    const valid = handMade({ alg: 'HS256' }, goodClaims);
+    const [vh, vp, vs] = valid.split('.') as [string, string, string];
+    for (const token of [
+      `${vh}.${vp}`,
+      `${valid}.x`,
+      `${vh}.${b64('not json')}.${vs}`,
+      `${b64('{')}.${vp}.${vs}`,
+      handMade({ alg: 'HS256' }, [1, 2]),
+      `${vh}.${vp}=.${vs}`,
+      '',
+    ]) {
+      const decoded = decodeSessionToken(token);
+      const verified = verifySessionToken(token, SECRET, { now: NOW });
+      assert.equal(decoded.decoded, false, token);
+      assert.equal(verified.reason, 'malformed');
+      assert.equal(!decoded.decoded && decoded.message, verified.message);
+    }
+  });
 });

@@ -9,7 +9,8 @@ import { verifyToken } from '../token-check.js';
 
 export const command = defineCommand({
   name: 'verify-token',
-  summary: "check a muvee session token (HS256 with JWT_SECRET, muvee's claims)",
+  summary:
+    "check a muvee session token (HS256 with JWT_SECRET, muvee's claims), or --decode it unverified",
   arguments: [
     {
       name: '[token]',
@@ -23,12 +24,26 @@ export const command = defineCommand({
       '--each',
       'read many tokens from stdin, one per line; print one JSON line per token; exit 0 only when all are valid',
     ),
+    decode: option.flag(
+      '--decode',
+      'only decode: print the header and claims UNVERIFIED (signature not checked, no JWT_SECRET needed); exit 0 if it decodes, 5 if malformed',
+    ),
   },
   examples: [
     'muvee-dingtalk verify-token - < token.txt      # from stdin: keeps the token out of shell history',
     "muvee-dingtalk verify-token 'muvee_session=eyJ...; theme=dark'",
     'muvee-dingtalk verify-token eyJhbGciOiJIUzI1NiIs... --leeway 30 --json',
     'muvee-dingtalk verify-token --each - < tokens.txt   # one JSON line per token',
+    'muvee-dingtalk verify-token --decode - < token.txt  # no JWT_SECRET: what it says, UNVERIFIED',
   ],
-  run: (context, [tokenArg = '-'], options) => verifyToken(context, tokenArg, options),
+  // Built, `--each` may hand long inputs to worker threads (token-check.ts).
+  run: (context, [tokenArg = '-'], options) =>
+    verifyToken(
+      context,
+      tokenArg,
+      options,
+      import.meta.url.endsWith('.cjs')
+        ? new URL('../runtime/token-worker.cjs', import.meta.url)
+        : undefined,
+    ),
 });

@@ -45,6 +45,7 @@ export function fastVerifyTokenArgs(args: string[]): FastArgs | undefined {
       if (!Number.isFinite(seconds) || seconds > Number.MAX_SAFE_INTEGER) return undefined;
       options.leeway = seconds;
     } else if (arg === '--each' && command) options.each = true;
+    else if (arg === '--decode' && command) options.decode = true;
     else if (!command && arg === 'verify-token') command = true;
     else if (command && token === undefined && (arg === '-' || !arg.startsWith('-'))) token = arg;
     else return undefined;
@@ -70,7 +71,11 @@ export async function fastVerifyToken(args: string[], io?: Io): Promise<number |
   });
   const context: Context = { out, io, globals };
   try {
-    return await verifyToken(context, parsed.token, parsed.options);
+    // Built, `--each` may hand long inputs to worker threads (token-check.ts).
+    const workerFile = import.meta.url.endsWith('.cjs')
+      ? new URL('./token-worker.cjs', import.meta.url)
+      : undefined;
+    return await verifyToken(context, parsed.token, parsed.options, workerFile);
   } catch (error) {
     const { reportError } = await import('../program.js');
     return reportError(error, out, io.env);

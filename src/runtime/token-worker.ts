@@ -1,0 +1,25 @@
+/**
+ * A worker thread of `verify-token --each` (token-check.ts, verifyEach): verifies the batches
+ * of lines the main thread sends, answering each with its JSON lines, with its own read-only
+ * store when there is a local database. Built as one file (scripts/build.mjs, BUNDLES).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { userLookup, verifyBatch, type Batch, type WorkerData } from '../token-check.js';
+
+const { settings, config } = workerData as WorkerData;
+const port = parentPort!;
+const lookup = userLookup(config);
+
+port.on('message', (message: { id: number; batch: Batch } | { close: true }) => {
+  void lookup.then(async (found) => {
+    if ('close' in message) {
+      await found?.close();
+      port.close();
+      return;
+    }
+    port.postMessage({
+      id: message.id,
+      verdicts: await verifyBatch(message.batch, settings, found),
+    });
+  });
+});
