@@ -28,6 +28,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     const exitCode = await fastVerifyToken(args);
     if (exitCode !== undefined) {
       process.exitCode = exitCode;
+      if (exitCode === 130) process.exit(130); // as below
       return exitCode;
     }
   }

@@ -11,6 +11,7 @@ import { COMMANDS } from './commands/index.js';
 import { CliError, debugRequested, isCliError } from './errors.js';
 import { Output } from './output.js';
 import { safe } from './sanitize.js';
+import { untilInterrupted } from './interrupt.js';
 
 /** Set by the build (scripts/build.mjs); absent when the sources run directly. */
 declare const __MUVEE_DINGTALK_VERSION__: string | undefined;
@@ -160,49 +161,6 @@ export function commandNameIn(args: string[]): string | undefined {
     else if (!arg.startsWith('-')) return arg;
   }
   return undefined;
-}
-
-/**
- * Runs a command so that Ctrl-C or SIGTERM ends it the one way (exit 130, a line, the JSON
- * error under --json), not silently with 143. A command that reads `io.signal` itself (login,
- * the emulator) is left to end on its own terms; for the others the run is abandoned (the bin
- * then exits: cli.ts).
- */
-async function untilInterrupted(
-  run: (io: Io) => Promise<number | void>,
-  io: Io,
-  name: string,
-): Promise<number | void> {
-  let watched = false;
-  const watchedIo: Io = Object.create(io, {
-    signal: {
-      get: () => {
-        watched = true;
-        return io.signal;
-      },
-    },
-  });
-  const signal = io.signal;
-  const interrupted = () =>
-    new CliError(
-      'interrupted',
-      `${name} interrupted (${String(signal.reason)}) before it finished; run it again to complete it`,
-    );
-  if (signal.aborted) throw interrupted();
-  let onAbort: (() => void) | undefined;
-  try {
-    return await Promise.race([
-      run(watchedIo),
-      new Promise<never>((_resolve, reject) => {
-        onAbort = () => {
-          if (!watched) reject(interrupted());
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-      }),
-    ]);
-  } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-  }
 }
 
 /**

@@ -557,6 +557,22 @@ describe('Ctrl-C and SIGTERM end every command the one way', () => {
     assert.match(error.message, /verify-token interrupted \(SIGTERM\)/);
   });
 
+  test('the bin: SIGTERM while verify-token --each reads stdin (its own fast path) is exit 130', async (t) => {
+    const child = startBin(['verify-token', '--each', '-', '--json'], {
+      cwd: tempDir(t),
+      env: { JWT_SECRET: SECRET },
+    });
+    // Enough lines for a first chunk of answers out: then it is reading, its handlers in place;
+    // stdin stays open, so it waits for more.
+    child.stdin.write(`${'x'.repeat(10)}\n`.repeat(2000));
+    while (child.stdoutText() === '') await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill('SIGTERM');
+    const r = await child.done;
+    assert.equal(r.signal, null);
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /verify-token interrupted \(SIGTERM\)/);
+  });
+
   test('the bin: SIGTERM during a DingTalk call that never answers is exit 130, not 143', async (t) => {
     const sockets: import('node:net').Socket[] = [];
     const silent = createServer((socket) => void sockets.push(socket)); // accepts, never answers

@@ -11,6 +11,7 @@ import type { Context, GlobalOptions, Io } from '../command.js';
 import { Output } from '../output.js';
 import { verifyToken, type VerifyTokenOptions } from '../token-check.js';
 import { processIo } from './process-io.js';
+import { untilInterrupted } from '../interrupt.js';
 
 export interface FastArgs {
   globals: GlobalOptions;
@@ -75,7 +76,14 @@ export async function fastVerifyToken(args: string[], io?: Io): Promise<number |
     const workerFile = import.meta.url.endsWith('.cjs')
       ? new URL('./token-worker.cjs', import.meta.url)
       : undefined;
-    return await verifyToken(context, parsed.token, parsed.options, workerFile);
+    return (
+      (await untilInterrupted(
+        (watchedIo) =>
+          verifyToken({ ...context, io: watchedIo }, parsed.token, parsed.options, workerFile),
+        io,
+        'verify-token',
+      )) ?? 0
+    );
   } catch (error) {
     const { reportError } = await import('../program.js');
     return reportError(error, out, io.env);
