@@ -222,16 +222,7 @@ describe('emulator', () => {
         body: params.toString(),
       });
       const code = new URL(String(r.headers.location)).searchParams.get('code')!;
-      const t = await http(`${short.url}/v1.0/oauth2/userAccessToken`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          clientId: ID,
-          clientSecret: SECRET,
-          code,
-          grantType: 'authorization_code',
-        }),
-      });
+      const t = await exchangeAt(short.url, code);
       const { accessToken } = JSON.parse(t.body);
       await new Promise((res) => setTimeout(res, 200));
       const me = await http(`${short.url}/v1.0/contact/users/me`, {
@@ -486,16 +477,7 @@ describe('emulator token list', () => {
       try {
         const r = await http(`${emu.url}/oauth2/auth?${authorizeParams()}`);
         const code = new URL(String(r.headers.location)).searchParams.get('code');
-        const t = await http(`${emu.url}/v1.0/oauth2/userAccessToken`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            clientId: ID,
-            clientSecret: SECRET,
-            code,
-            grantType: 'authorization_code',
-          }),
-        });
+        const t = await exchangeAt(emu.url, code!);
         const { accessToken, refreshToken } = JSON.parse(t.body);
         if (recordTokens) assert.deepEqual(emu.issuedTokens, [accessToken, refreshToken]);
         else assert.throws(() => emu.issuedTokens, /recordTokens/);
@@ -660,3 +642,17 @@ describe('emulator command', () => {
     }
   });
 });
+
+/** The demo app's code exchange against the emulator at `base`. */
+function exchangeAt(base: string, code: string) {
+  return http(`${base}/v1.0/oauth2/userAccessToken`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      clientId: ID,
+      clientSecret: SECRET,
+      code,
+      grantType: 'authorization_code',
+    }),
+  });
+}
