@@ -82,31 +82,24 @@ describe('admin', () => {
     const r = await cli('--json', 'admin', 'override', 'zs@corp.example', '--name', 'Zhang S.');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(json<{ nameOverridden: boolean }>(r).nameOverridden, true);
-    const store = Store.open(db);
-    assert.equal(
-      store.recordLogin({
-        email: 'zs@corp.example',
-        name: 'new nick',
-        avatarUrl: '',
-        admin: false,
-        unionId: 'U1',
-      }).user.name,
-      'Zhang S.',
-    );
-    store.close();
+    // The name a login by 'new nick' leaves.
+    const nameAfterLogin = () => {
+      const store = Store.open(db);
+      try {
+        return store.recordLogin({
+          email: 'zs@corp.example',
+          name: 'new nick',
+          avatarUrl: '',
+          admin: false,
+          unionId: 'U1',
+        }).user.name;
+      } finally {
+        store.close();
+      }
+    };
+    assert.equal(nameAfterLogin(), 'Zhang S.');
     await cli('admin', 'override', 'zs@corp.example', '--clear-name');
-    const again = Store.open(db);
-    assert.equal(
-      again.recordLogin({
-        email: 'zs@corp.example',
-        name: 'new nick',
-        avatarUrl: '',
-        admin: false,
-        unionId: 'U1',
-      }).user.name,
-      'new nick',
-    );
-    again.close();
+    assert.equal(nameAfterLogin(), 'new nick');
     assert.equal((await cli('admin', 'override', 'zs@corp.example')).code, 2);
     assert.equal(
       (await cli('admin', 'override', 'zs@corp.example', '--name', 'x', '--clear-name')).code,

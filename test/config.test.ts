@@ -11,7 +11,7 @@ import {
   splitList,
   type EnvFileInfo,
 } from '../src/config.ts';
-import { json, runCli, SECRET, tempDir } from './helpers.ts';
+import { json, MINT_MEMBER, runCli, SECRET, tempDir } from './helpers.ts';
 
 const noFile: EnvFileInfo = { path: '/x/.env', loaded: false, malformed: [], unknown: [] };
 const GOOD = {
@@ -399,18 +399,7 @@ describe('secrets in configuration never printed', () => {
     const dir = tempDir(t);
     const hex = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
     writeFileSync(join(dir, '.env'), `JWT_SECRET ${hex}\n`);
-    const r = await runCli(
-      [
-        'mint-token',
-        '--uid',
-        '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a',
-        '--email',
-        'a@b.example',
-        '--role',
-        'member',
-      ],
-      { cwd: dir },
-    );
+    const r = await runCli(MINT_MEMBER, { cwd: dir });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /line 1 \(JWT_SECRET …\)/);
     assert.ok(!(r.stdout + r.stderr).includes(hex.slice(0, 8)));
@@ -421,18 +410,7 @@ describe('secrets in configuration never printed', () => {
   test('JWT_SECRET=abc#def (dotenv would cut it to abc): exit 2, quote it', async (t) => {
     const dir = tempDir(t);
     writeFileSync(join(dir, '.env'), 'JWT_SECRET=abcdefghijklmnopqrstuvwxyz012345#6789\n');
-    const r = await runCli(
-      [
-        'mint-token',
-        '--uid',
-        '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a',
-        '--email',
-        'a@b.example',
-        '--role',
-        'member',
-      ],
-      { cwd: dir },
-    );
+    const r = await runCli(MINT_MEMBER, { cwd: dir });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /unquoted '#'.*quote the value/);
   });

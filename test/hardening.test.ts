@@ -11,11 +11,12 @@ import { startEmulator } from '../src/emulator/server.ts';
 import {
   AUTHORIZE_URL,
   decide,
+  emulatorLoginEnv,
   json,
+  MINT_MEMBER,
   runCli,
   startCli,
   tempDir,
-  emulatorLoginEnv,
 } from './helpers.ts';
 
 const CLIENT_ID = 'dingsecretsapp000001';
@@ -51,18 +52,7 @@ describe('configuration bad input', { concurrency: 4 }, () => {
           `${name}=${JSON.stringify(value)}: exit ${check.code}\n${check.stderr}`,
         );
         assert.ok(Array.isArray(json<{ checks: unknown[] }>(check).checks));
-        const mint = await runCli(
-          [
-            'mint-token',
-            '--uid',
-            '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a',
-            '--email',
-            'a@b.example',
-            '--role',
-            'member',
-          ],
-          { env, cwd: dir },
-        );
+        const mint = await runCli(MINT_MEMBER, { env, cwd: dir });
         assert.ok(
           [0, 2].includes(mint.code ?? -1),
           `${name}=${JSON.stringify(value)} mint: exit ${mint.code}\n${mint.stderr}`,

@@ -20,6 +20,17 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'muvee-dingtalk.js');
 export const SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
 
+/** `mint-token` for a member with no database needed: add flags, options and env. */
+export const MINT_MEMBER = [
+  'mint-token',
+  '--uid',
+  '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a',
+  '--email',
+  'a@b.example',
+  '--role',
+  'member',
+];
+
 /** A minimal environment: nothing of the developer's shell (no .env, no DINGTALK_*) leaks in. */
 export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   // The node running the tests comes first on PATH, so the bin's `#!/usr/bin/env -S node --` finds it.

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import jwt from 'jsonwebtoken';
-import { json, runCli, SECRET, tempDir } from './helpers.ts';
+import { json, MINT_MEMBER, runCli, SECRET, tempDir } from './helpers.ts';
 import { pgUnavailable, startCluster, type PgCluster } from './pg/cluster.ts';
 
 const skip = pgUnavailable();
@@ -250,21 +250,10 @@ describe("login, mint-token and users on muvee's PostgreSQL", () => {
 
   test('verify-token with an unreachable database: the verdict stands, the lookup is said', async () => {
     const token = (
-      await runCli(
-        [
-          'mint-token',
-          '--uid',
-          '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a',
-          '--email',
-          'a@b.example',
-          '--role',
-          'member',
-        ],
-        {
-          env: { JWT_SECRET: SECRET },
-          cwd: tempDir(),
-        },
-      )
+      await runCli(MINT_MEMBER, {
+        env: { JWT_SECRET: SECRET },
+        cwd: tempDir(),
+      })
     ).stdout.trim();
     const r = await runCli(
       ['verify-token', '--json', token, '--db', 'postgres://u:pw@127.0.0.1:1/none'],

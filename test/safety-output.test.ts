@@ -10,7 +10,7 @@ import { startEmulator, type Emulator } from '../src/emulator/server.ts';
 import { BUILTIN_USERS } from '../src/emulator/users.ts';
 import { hasControl, safe } from '../src/sanitize.ts';
 import { Store } from '../src/store.ts';
-import { json, loginAs, runCli, SECRET, tempDir } from './helpers.ts';
+import { json, loginAs, MINT_MEMBER, runCli, SECRET, tempDir } from './helpers.ts';
 
 const ESC = '\u001b';
 const EVIL = `${ESC}[2J${ESC}]0;pwned\u0007\u009b31m\u202eevil`;
@@ -117,15 +117,7 @@ describe('a hostile profile, end to end', () => {
 });
 
 test('mint-token --ttl beyond ten years is a usage error, not a crash', async (t) => {
-  const args = [
-    'mint-token',
-    '--uid',
-    '11111111-1111-4111-8111-111111111111',
-    '--email',
-    'a@b.example',
-    '--role',
-    'member',
-  ];
+  const args = MINT_MEMBER;
   for (const ttl of ['9007199254740991', '3651d', '99999999999w']) {
     const r = await runCli([...args, '--ttl', ttl], {
       env: { JWT_SECRET: SECRET },
