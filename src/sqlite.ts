@@ -35,3 +35,8 @@ export const NATIVE_BINDING = (() => {
     return undefined;
   }
 })();
+
+/** better-sqlite3's constructor option for {@link NATIVE_BINDING} (none when it finds its own). */
+export const BINDING: { nativeBinding?: string } = NATIVE_BINDING
+  ? { nativeBinding: NATIVE_BINDING }
+  : {};

@@ -20,7 +20,7 @@ import {
   type LoginDecision,
 } from './muvee-rules.js';
 import type { Role } from './session.js';
-import { Database, NATIVE_BINDING } from './sqlite.js';
+import { BINDING, Database } from './sqlite.js';
 
 /** Each entry moves the schema from version `index` to `index + 1`. Never edit a shipped one. */
 export const MIGRATIONS: readonly string[] = [
@@ -340,7 +340,7 @@ export class Store {
       db = new Database(path, {
         timeout: 15_000,
         fileMustExist: !create,
-        ...(NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {}),
+        ...BINDING,
       });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
@@ -365,7 +365,6 @@ export class Store {
    */
   static openReadOnly(path: string): Store | null {
     if (!existsSync(path)) return null;
-    const binding = NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {};
     let db: Database | undefined;
     try {
       try {
@@ -373,7 +372,7 @@ export class Store {
           readonly: true,
           fileMustExist: true,
           timeout: 15_000,
-          ...binding,
+          ...BINDING,
         });
         db.pragma('user_version', { simple: true });
       } catch (error) {
@@ -382,18 +381,12 @@ export class Store {
         const code = (error as { code?: string }).code ?? '';
         if (!/^SQLITE_(READONLY_DIRECTORY|CANTOPEN)/.test(code) || hasPendingWal(path)) throw error;
         db?.close();
-        const bytes = readFileSync(path);
-        if (bytes.length >= 20) bytes[18] = bytes[19] = 1; // as a rollback-journal file, in memory
-        db = new Database(bytes, binding);
+        db = inMemory(readFileSync(path));
       }
       const version = db.pragma('user_version', { simple: true }) as number;
       if (version > SCHEMA_VERSION) throw newerSchema(version);
       if (version < READ_AS_IS_FROM) {
-        const bytes = db.serialize();
-        // A WAL file's copy must not stay WAL: SQLite cannot write the WAL of a database in
-        // memory, and the migration writes (SQLITE_CANTOPEN).
-        if (bytes.length >= 20) bytes[18] = bytes[19] = 1;
-        const copy = new Database(bytes, binding);
+        const copy = inMemory(db.serialize());
         db.close();
         db = copy;
         migrate(db);
@@ -932,6 +925,16 @@ function migrate(db: Database): void {
     for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
+}
+
+/**
+ * A database in memory from a file's bytes, as a rollback-journal database: SQLite cannot keep
+ * the WAL of a database in memory (a WAL file's copy fails to read or to migrate with
+ * SQLITE_CANTOPEN), so the header's read and write versions (bytes 18, 19) say "legacy".
+ */
+function inMemory(bytes: Buffer): Database {
+  if (bytes.length >= 20) bytes[18] = bytes[19] = 1;
+  return new Database(bytes, BINDING);
 }
 
 function hasPendingWal(path: string): boolean {
