@@ -21,24 +21,25 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   }
   // Built (dist/cli.cjs): serve our modules from compiled-code caches (runtime/code-cache.ts).
   if (import.meta.url.endsWith('.cjs')) enableCodeCache(dirname(fileURLToPath(import.meta.url)));
-  // A plain verify-token runs without commander (runtime/fast-verify-token.ts).
-  if (args.includes('verify-token')) {
-    // One file in dist/, its process-io included (scripts/build.mjs, BUNDLES).
-    const { fastVerifyToken } = await import('./runtime/fast-verify-token.js');
-    const exitCode = await fastVerifyToken(args);
-    if (exitCode !== undefined) {
-      process.exitCode = exitCode;
-      if (exitCode === 130) process.exit(130); // as below
-      return exitCode;
-    }
-  }
-  const [{ runCli }, { processIo }] = await Promise.all([
-    import('./program.js'),
-    import('./runtime/process-io.js'),
-  ]);
-  const exitCode = await runCli(args, processIo());
+  const exitCode = (await fastPath(args)) ?? (await program(args));
   process.exitCode = exitCode;
   // Interrupted: said and reported; work the command left pending must not keep the process.
   if (exitCode === 130) process.exit(130);
   return exitCode;
+}
+
+/** A plain verify-token runs without commander (runtime/fast-verify-token.ts); else undefined. */
+async function fastPath(args: string[]): Promise<number | undefined> {
+  if (!args.includes('verify-token')) return undefined;
+  // One file in dist/, its process-io included (scripts/build.mjs, BUNDLES).
+  const { fastVerifyToken } = await import('./runtime/fast-verify-token.js');
+  return fastVerifyToken(args);
+}
+
+async function program(args: string[]): Promise<number> {
+  const [{ runCli }, { processIo }] = await Promise.all([
+    import('./program.js'),
+    import('./runtime/process-io.js'),
+  ]);
+  return runCli(args, processIo());
 }
