@@ -30,7 +30,11 @@ const options = {
   ),
   uid: option.string('--uid <uuid>', 'explicit user id (claims are then taken from the flags)'),
   role: option.choice('--role <role>', 'explicit role', ['admin', 'member'] as const),
-  ttl: option.stringWithDefault('--ttl <duration>', 'lifetime: 7d, 12h, 30m or seconds', '7d'),
+  ttl: option.stringWithDefault(
+    '--ttl <duration>',
+    'lifetime: 7d, 12h, 30m or seconds (at most 3650d)',
+    '7d',
+  ),
   cookie: option.flag('--cookie', 'print the whole muvee_session Set-Cookie value'),
 };
 
