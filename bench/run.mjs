@@ -6,8 +6,9 @@
 // - verify-token --each: tokens per second in one process;
 // - the emulator's RSS after 1,000 and 10,000 logins;
 // - floors: what the dependencies alone cost to load, for reference.
-// Prints a table and a JSON document (also bench/out/results.json); exit 1 when a target is
-// missed. Env: BENCH_RUNS (paired runs, default 21), BENCH_NODES (default 20,22,24; other
+// Prints a table and a JSON document (also bench/out/results.json) and names the targets
+// missed; it exits 0 all the same (a benchmark reports, it does not fail: an error while
+// measuring is exit 1). Env: BENCH_RUNS (paired runs, default 21), BENCH_NODES (default 20,22,24; other
 // majors come from scripts/with-node.sh, cached in MUVEE_NODE_CACHE, by default
 // /opt/muvee-node-cache when it exists), BENCH_FLOORS=0 skips the floors.
 import { spawn, spawnSync } from 'node:child_process';
@@ -499,6 +500,13 @@ const doc = {
 mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
 writeFileSync(join(ROOT, 'bench', 'out', 'results.json'), JSON.stringify(doc, null, 2));
 console.log(`\n${JSON.stringify(doc)}`);
-process.exitCode = byNode.every((n) => n.results.every((r) => r.target === Infinity || met(r)))
-  ? 0
-  : 1;
+const missed = byNode.flatMap((n) =>
+  n.results
+    .filter((r) => r.target !== Infinity && !met(r))
+    .map((r) => `Node ${n.node}: ${r.name} ${show(r)} (target ${targetText(r)})`),
+);
+process.stderr.write(
+  missed.length === 0
+    ? 'bench: every target met\n'
+    : `bench: ${missed.length} target(s) missed (reported, not a failure):\n${missed.map((m) => `  ${m}\n`).join('')}`,
+);
