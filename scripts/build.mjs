@@ -372,12 +372,19 @@ function trainCodeCache() {
     cli.enableCodeCache(${JSON.stringify(dist)}, { train: true });
     (async () => { for (const args of ${JSON.stringify(runs)}) await cli.main(['node', 'muvee-dingtalk', ...args]); })();
   `;
-  const result = spawnSync(process.execPath, ['-e', script], {
-    cwd: mkdtempSync(join(tmpdir(), 'muvee-dingtalk-build-')),
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, JWT_SECRET: secret },
-    stdio: ['ignore', 'ignore', 'pipe'],
-    encoding: 'utf8',
-  });
+  // The training runs log in (a SQLite file) in a folder of their own, removed afterwards.
+  const cwd = mkdtempSync(join(tmpdir(), 'muvee-dingtalk-build-'));
+  let result;
+  try {
+    result = spawnSync(process.execPath, ['-e', script], {
+      cwd,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, JWT_SECRET: secret },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+    });
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
   if (result.error || result.signal)
     throw new Error(
       `code-cache training failed: ${result.error ?? result.signal} ${result.stderr}`,

@@ -1,13 +1,15 @@
 /**
  * A real browser end to end: Debian's Chromium driven by playwright-core clicks Approve (and
  * Deny) on the emulator's page, lands on the CLI's callback page, and the CLI finishes.
- * Screenshots are kept under the OS temp dir (the path is printed).
+ * Screenshots go to a folder under the OS temp dir, removed after the run unless a test failed
+ * or MUVEE_KEEP_SCREENSHOTS=1 (the path is printed then). Without Chromium every test reports
+ * itself skipped (counted by the runner), with the banner below.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { Database } from '../src/sqlite.ts';
 import type { Browser } from 'playwright-core';
 import { AUTHORIZE_URL, SECRET, startCli, tempDir } from './helpers.ts';
@@ -20,44 +22,66 @@ if (!available) {
   );
 }
 
-describe(
-  'browser end to end (Chromium + playwright-core)',
-  { skip: available ? false : `no Chromium at ${CHROMIUM}` },
-  () => {
-    let browser: Browser;
-    const shots = mkdtempSync(join(tmpdir(), 'muvee-dingtalk-browser-'));
-    before(async () => {
-      const { chromium } = await import('playwright-core');
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
-      process.stderr.write(`browser test screenshots: ${shots}\n`);
+// On each test, not the suite: node's runner counts skipped tests, not skipped suites.
+const skip = available ? false : `no Chromium at ${CHROMIUM}; apt-get install -y chromium`;
+
+describe('browser end to end (Chromium + playwright-core)', () => {
+  let browser: Browser;
+  let shots = '';
+  let failed = false;
+  /** Runs a test body, noting a failure so the screenshots are kept for it. */
+  const noting =
+    (body: (t: TestContext) => Promise<void>) =>
+    async (t: TestContext): Promise<void> => {
+      try {
+        await body(t);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    };
+  before(async () => {
+    if (!available) return;
+    shots = mkdtempSync(join(tmpdir(), 'muvee-dingtalk-browser-'));
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
-    after(() => browser?.close());
+  });
+  after(async () => {
+    await browser?.close();
+    if (!shots) return;
+    if (failed || process.env.MUVEE_KEEP_SCREENSHOTS === '1')
+      process.stderr.write(`browser test screenshots: ${shots}\n`);
+    else rmSync(shots, { recursive: true, force: true });
+  });
 
-    async function startLogin(dir: string) {
-      const child = startCli(
-        ['login', '--emulator', '--no-browser', '--db', join(dir, 'muvee-dingtalk.db')],
-        {
-          cwd: dir,
-          env: { JWT_SECRET: SECRET },
-        },
-      );
-      const [, url] = await child.waitForStderr(AUTHORIZE_URL);
-      return { child, url: url! };
-    }
+  async function startLogin(dir: string) {
+    const child = startCli(
+      ['login', '--emulator', '--no-browser', '--db', join(dir, 'muvee-dingtalk.db')],
+      {
+        cwd: dir,
+        env: { JWT_SECRET: SECRET },
+      },
+    );
+    const [, url] = await child.waitForStderr(AUTHORIZE_URL);
+    return { child, url: url! };
+  }
 
-    test('Approve: the success page, the CLI output and the DB row', async (t) => {
+  test(
+    'Approve: the success page, the CLI output and the DB row',
+    { skip },
+    noting(async (t) => {
       const dir = tempDir(t);
       const { child, url } = await startLogin(dir);
       const page = await browser.newPage();
@@ -83,9 +107,13 @@ describe(
       const rows = db.prepare('SELECT email, role FROM users').all();
       db.close();
       assert.deepEqual(rows, [{ email: 'zhangsan@corp.example', role: 'member' }]);
-    });
+    }),
+  );
 
-    test('Deny: the failure page and exit 3', async (t) => {
+  test(
+    'Deny: the failure page and exit 3',
+    { skip },
+    noting(async (t) => {
       const dir = tempDir(t);
       const { child, url } = await startLogin(dir);
       const page = await browser.newPage();
@@ -103,6 +131,6 @@ describe(
       const result = await child.done;
       assert.equal(result.code, 3);
       assert.ok(!existsSync(join(dir, 'muvee-dingtalk.db')), 'nothing stored');
-    });
-  },
-);
+    }),
+  );
+});
