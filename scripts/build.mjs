@@ -78,6 +78,8 @@ const common = {
   minify: true,
   sourcemap: 'linked',
   legalComments: 'none',
+  // Which packages went into dist/ (dist/THIRD-PARTY-LICENSES.txt).
+  metafile: true,
   logLevel: 'warning',
   define: {
     __MUVEE_DINGTALK_VERSION__: JSON.stringify(pkg.version),
@@ -270,7 +272,7 @@ function sourceFiles(dir) {
 }
 
 rmSync(dist, { recursive: true, force: true });
-await Promise.all([
+const built = await Promise.all([
   build({
     ...common,
     entryPoints: sourceFiles(src),
@@ -297,12 +299,38 @@ await Promise.all([
   }),
 ]);
 checkStandIns();
+writeThirdPartyLicenses(built.flatMap((result) => Object.keys(result.metafile.inputs)));
 // `open` looks for its xdg-open script beside the file that holds it.
 copyFileSync(join(root, 'node_modules', 'open', 'xdg-open'), join(dist, 'vendor', 'xdg-open'));
 // `--help` and `--version` answered without loading commander (src/runtime/prerendered.ts).
 const { renderHelpTexts } = require(join(dist, 'program.cjs'));
 writeFileSync(join(dist, 'help.json'), JSON.stringify(await renderHelpTexts()));
 if (typeof require('node:module').enableCompileCache !== 'function') trainCodeCache();
+
+/**
+ * The dependencies bundled into dist/ are not installed with the package (they are
+ * devDependencies: nothing would load them from node_modules), so their licences travel in
+ * dist/THIRD-PARTY-LICENSES.txt: every package with a file in the bundles, with its licence text.
+ */
+function writeThirdPartyLicenses(inputs) {
+  const dirs = new Set();
+  for (const input of inputs) {
+    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input.replace(/^[a-z-]+:/, ''));
+    if (match) dirs.add(join(root, match[1]));
+  }
+  const sections = [...dirs]
+    .map((dir) => {
+      const meta = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(f));
+      const text = file ? readFileSync(join(dir, file), 'utf8').trim() : `License: ${meta.license}`;
+      return `${meta.name}@${meta.version} (${meta.license})\n\n${text}\n`;
+    })
+    .sort();
+  writeFileSync(
+    join(dist, 'THIRD-PARTY-LICENSES.txt'),
+    `Packages bundled into dist/ by scripts/build.mjs, with their licences.\n\n${sections.join(`\n${'-'.repeat(78)}\n\n`)}`,
+  );
+}
 
 /** Each trim of a dependency must still apply; otherwise fail here, not at a user's run. */
 function checkStandIns() {
