@@ -177,15 +177,52 @@ function envFileAlias(globals: GlobalOptions & { env?: string }): GlobalOptions 
   return { ...rest, envFile: env };
 }
 
+/** Node's ABI (NODE_MODULE_VERSION) → its major version, for the wrong-build message. */
+const ABI_NODE: Record<string, string> = { '115': '20', '127': '22', '131': '23', '137': '24' };
+
+/**
+ * A native addon that cannot load (built under another Node, or never built) as one line
+ * with the fix, instead of Node's multi-line text: e.g. an install made on Node 22 run on 20.
+ */
+export function nativeAddonError(
+  error: unknown,
+  node: { version: string; abi: string } = {
+    version: process.versions.node,
+    abi: process.versions.modules,
+  },
+): CliError | undefined {
+  const text = error instanceof Error ? error.message : String(error);
+  const abi = /NODE_MODULE_VERSION (\d+)\b[\s\S]*?NODE_MODULE_VERSION (\d+)/.exec(text);
+  const missing =
+    /Cannot find module '(better-sqlite3(?:-node20)?)[^']*'|Could not locate the bindings file/.exec(
+      text,
+    );
+  if (!abi && !missing) return undefined;
+  const pkg =
+    /node_modules[\\/](better-sqlite3(?:-node20)?)[\\/]/.exec(text)?.[1] ??
+    missing?.[1] ??
+    (Number(node.version.split('.')[0]) >= 22 ? 'better-sqlite3' : 'better-sqlite3-node20');
+  const built = abi ? ABI_NODE[abi[1]!] : undefined;
+  const why = abi
+    ? `was built for ${built ? `Node ${built}` : `another Node.js (NODE_MODULE_VERSION ${abi[1]})`}, and this is Node ${node.version}`
+    : `is not installed for Node ${node.version} (its install was skipped or its native build failed)`;
+  return new CliError(
+    'config',
+    `the SQLite driver (${pkg}) ${why}; rebuild it under this Node: \`npm rebuild ${pkg}\` in the folder it is installed in (in a clone: \`npm ci\`; for npx: \`rm -rf ~/.npm/_npx\`)`,
+    { cause: error },
+  );
+}
+
 /** Prints an error the one way: a red ✗ line with the fix, or `{ "error": ... }` under --json. */
 export function reportError(error: unknown, out: Output, env: NodeJS.ProcessEnv): number {
   const cliError = isCliError(error)
     ? error
-    : new CliError(
+    : (nativeAddonError(error) ??
+      new CliError(
         'internal',
         `unexpected error: ${error instanceof Error ? error.message : String(error)}; rerun with DEBUG=muvee-dingtalk and report it`,
         { cause: error },
-      );
+      ));
   if (out.json) {
     out.document({
       error: {

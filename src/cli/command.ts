@@ -56,7 +56,7 @@ export interface Context {
 /** The configuration for a command (config.ts `runConfig`). */
 export function commandConfig(
   context: Context,
-  options: { tolerateEnvFile?: boolean } = {},
+  options: { tolerateEnvFile?: boolean; reading?: boolean } = {},
 ): Config {
   return runConfig(context.globals, context.io, options);
 }

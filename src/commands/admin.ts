@@ -4,8 +4,10 @@
  */
 import { commandConfig, defineCommand, option, type Context } from '../cli/command.js';
 import { CliError } from '../cli/errors.js';
+import { announceDb } from '../config/config.js';
 import { ACCESS_MODES, invitationKey, type AccessMode } from '../muvee/membership.js';
-import { isUuid } from '../muvee/shapes.js';
+import { isEmail, isUuid } from '../muvee/shapes.js';
+import { safe } from '../cli/sanitize.js';
 import type { StoredUser } from '../store/sqlite/store.js';
 import type { UserStore } from '../store/index.js';
 
@@ -20,6 +22,7 @@ async function withStore<T>(
   missing?: () => T,
 ): Promise<T> {
   const config = commandConfig(context);
+  announceDb(context.out, config);
   const { openExistingUserStore, openUserStore } = await import('../store/index.js');
   const store = create
     ? await openUserStore(config.dbFile)
@@ -42,6 +45,19 @@ async function withStore<T>(
  * On muvee's PostgreSQL a write needs `--apply`; without it, say what would change and write
  * nothing. Returns whether to write.
  */
+/**
+ * `--apply` on the local SQLite store is refused as `login` refuses it (exit 2), before
+ * anything opens or creates the file: SQLite is always written, so the flag means a mistake.
+ */
+function refuseApplyOnSqlite(context: Context, apply: boolean | undefined): void {
+  if (apply && !commandConfig(context).dbIsPostgres) {
+    throw new CliError(
+      'usage',
+      "--apply is for muvee's PostgreSQL (--db postgres://… or DATABASE_URL); the local SQLite store is always written",
+    );
+  }
+}
+
 function mayWrite(
   context: Context,
   postgres: boolean,
@@ -97,6 +113,7 @@ export const command = defineCommand({
       notes: `    open: anyone DingTalk signs in gets in. invite: only invited emails (and existing
     members, and ADMIN_EMAILS). request: new members wait until an admin approves them.`,
       run: async (context, [mode], options) => {
+        refuseApplyOnSqlite(context, options.apply);
         if (mode === undefined) {
           const current = await withStore(
             context,
@@ -134,6 +151,12 @@ export const command = defineCommand({
       },
       examples: ['muvee-dingtalk admin invite alice@corp.example'],
       run: async (context, [email], options) => {
+        refuseApplyOnSqlite(context, options.apply);
+        if (!isEmail(email!.trim()))
+          throw new CliError(
+            'usage',
+            `'${safe(email!)}' is not an email address; invite one such as alice@corp.example`,
+          );
         const key = invitationKey(email!);
         const added = await withStore(context, true, async (store, _where, postgres) =>
           mayWrite(context, postgres, options.apply, `invite ${key}`) ? store.invite(email!) : null,
@@ -158,6 +181,12 @@ export const command = defineCommand({
       },
       examples: ['muvee-dingtalk admin uninvite alice@corp.example'],
       run: async (context, [email], options) => {
+        refuseApplyOnSqlite(context, options.apply);
+        if (!isEmail(email!.trim()))
+          throw new CliError(
+            'usage',
+            `'${safe(email!)}' is not an email address; invite one such as alice@corp.example`,
+          );
         const key = invitationKey(email!);
         const removed = await withStore(context, false, async (store, _where, postgres) =>
           mayWrite(context, postgres, options.apply, `withdraw the invitation of ${key}`)
@@ -203,6 +232,7 @@ export const command = defineCommand({
       },
       examples: ['muvee-dingtalk admin approve alice@corp.example'],
       run: async (context, [key], options) => {
+        refuseApplyOnSqlite(context, options.apply);
         const result = await withStore(context, false, async (store, where, postgres) => {
           const found = await userOf(store, key!, where);
           if (!mayWrite(context, postgres, options.apply, `approve ${found.email}`)) return null;
@@ -240,6 +270,7 @@ export const command = defineCommand({
         'muvee-dingtalk admin override alice@corp.example --clear-name --clear-avatar',
       ],
       run: async (context, [key], options) => {
+        refuseApplyOnSqlite(context, options.apply);
         if (
           options.name === undefined &&
           options.avatar === undefined &&

@@ -16,7 +16,7 @@ import { systemBrowser } from '../login/browser.js';
 import { runLoginFlow, sqliteStore } from '../login/flow.js';
 import { chooseProvider, sessionSecret } from '../login/provider.js';
 import { resolve } from 'node:path';
-import { requireBaseUrls } from '../config/config.js';
+import { announceDb, EMULATOR_DB, requireBaseUrls } from '../config/config.js';
 import { postgresStore } from '../store/postgres/login.js';
 import { reportLogin } from '../login/report.js';
 import { RULES, type Rules } from '../muvee/identity.js';
@@ -24,9 +24,6 @@ import { CliError } from '../cli/errors.js';
 import { isListenSpec } from '../login/listener.js';
 import { Output } from '../cli/output.js';
 import { safe } from '../cli/sanitize.js';
-
-/** Where emulator runs store their demo users unless `--db` names a database for the run. */
-const EMULATOR_DB = 'muvee-dingtalk-emulator.db';
 
 function rulesOf(value: string | undefined): Rules {
   if (value === undefined) return 'documented';
@@ -126,6 +123,11 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
   const { io } = context;
   if (options.quiet && context.globals.json)
     throw new CliError('usage', '--quiet and --json ask for different stdout; pick one');
+  if (options.useJwtSecret && !options.emulator)
+    throw new CliError(
+      'usage',
+      '--use-jwt-secret is for --emulator runs (real DingTalk logins are always signed with JWT_SECRET); add --emulator or leave it out',
+    );
   if (options.emulator && (options.clientId !== undefined || options.redirectUrl !== undefined))
     throw new CliError(
       'usage',
@@ -156,6 +158,24 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
   const dbFile = ownDb ? resolve(io.cwd, EMULATOR_DB) : config.dbFile;
   const dbPath = ownDb ? `./${EMULATOR_DB}` : config.dbPath;
   const postgres = !ownDb && config.dbIsPostgres;
+  if (options.store !== false) {
+    announceDb(
+      out,
+      ownDb
+        ? {
+            ...config,
+            dbPath,
+            dbFile,
+            dbIsPostgres: false,
+            dbSource: {
+              setting: 'emulator',
+              from: `login --emulator's own file for demo users${config.dbSource.setting === 'default' ? '' : `; ${config.dbSource.setting} from ${config.dbSource.from} is used only when --db names it`}`,
+            },
+            dbConflicts: [],
+          }
+        : config,
+    );
+  }
   if (options.apply && !postgres) {
     throw new CliError(
       'usage',
@@ -184,7 +204,7 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
       },
       out,
       signal,
-      openBrowser: browser ? systemBrowser(out) : undefined,
+      openBrowser: browser ? systemBrowser() : undefined,
       paste: () => io.stdin(),
       openStore:
         options.store === false
@@ -209,6 +229,8 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
       baseDomain: config.baseDomain,
       demoSecret: jwt.demo,
       emulator: provider.emulator !== undefined,
+      redirectUrl: config.redirectUrl,
+      dbFlag: context.globals.db,
     });
   } finally {
     await provider.emulator?.close();

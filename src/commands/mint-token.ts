@@ -11,7 +11,7 @@ import {
   type OptionValues,
 } from '../cli/command.js';
 import { jwtSecretCheck } from '../config/checks.js';
-import { jwtSecretWhitespace, requireJwtSecret } from '../config/config.js';
+import { announceDb, jwtSecretWhitespace, requireJwtSecret } from '../config/config.js';
 import { CliError } from '../cli/errors.js';
 import { humanDuration, humanTime } from '../cli/output.js';
 import {
@@ -55,7 +55,7 @@ async function run(
   flags: OptionValues<typeof options>,
 ): Promise<void> {
   const { out } = context;
-  const config = commandConfig(context);
+  const config = commandConfig(context, { reading: true });
   const secret = requireJwtSecret(config);
   const whitespace = jwtSecretWhitespace(config);
   if (whitespace) out.warn(whitespace);
@@ -78,6 +78,7 @@ async function run(
     subject = { uid: uidFlag, email, role: roleFlag };
   } else if (email !== undefined) {
     // The local store, or muvee's PostgreSQL (then the uid and role are muvee's own).
+    announceDb(out, config);
     const { openExistingUserStore } = await import('../store/index.js');
     const store = await openExistingUserStore(config.dbFile, { readOnly: true });
     let user;

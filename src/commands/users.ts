@@ -9,6 +9,7 @@ import {
   type Context,
   type OptionSpec,
 } from '../cli/command.js';
+import { announceDb } from '../config/config.js';
 import { CliError } from '../cli/errors.js';
 import { safe } from '../cli/sanitize.js';
 import { displayWidth } from '../cli/output.js';
@@ -66,7 +67,8 @@ export const command = defineCommand({
       ],
       run: async (context, _args, options) => {
         if (!options.sql) throw new CliError('usage', "say the format: 'users export --sql'");
-        const config = commandConfig(context);
+        const config = commandConfig(context, { reading: true });
+        announceDb(context.out, config);
         const store = Store.openReadOnly(config.dbFile);
         if (!store)
           throw new CliError('usage', `no database at ${config.dbPath}; nothing to export`);
@@ -84,7 +86,8 @@ export const command = defineCommand({
 /** `users show <key>`. */
 async function show(context: Context, key: string): Promise<void> {
   const { out } = context;
-  const config = commandConfig(context);
+  const config = commandConfig(context, { reading: true });
+  announceDb(context.out, config);
   // The local store, or muvee's PostgreSQL (which holds no DingTalk link of this tool's).
   const { openExistingUserStore } = await import('../store/index.js');
   const store = await openExistingUserStore(config.dbFile, { readOnly: true });
@@ -161,7 +164,8 @@ async function listPostgres(context: Context, url: string, page: ListPage): Prom
  */
 async function list(context: Context, page: ListPage): Promise<void> {
   const { out, io } = context;
-  const config = commandConfig(context);
+  const config = commandConfig(context, { reading: true });
+  announceDb(context.out, config);
   if (config.dbIsPostgres) return listPostgres(context, config.dbFile, page);
   const store = Store.openReadOnly(config.dbFile);
   const release = releaser();

@@ -8,7 +8,13 @@
  */
 import { existsSync } from 'node:fs';
 import type { Context } from '../cli/command.js';
-import { jwtSecretWhitespace, requireJwtSecret, runConfig, type Config } from '../config/config.js';
+import {
+  announceDb,
+  jwtSecretWhitespace,
+  requireJwtSecret,
+  runConfig,
+  type Config,
+} from '../config/config.js';
 import { CliError, isCliError } from '../cli/errors.js';
 import { humanDuration, humanTime } from '../cli/output.js';
 import { safe } from '../cli/sanitize.js';
@@ -38,13 +44,14 @@ export async function verifyToken(
   if (options.decode) return decodeToken(context, tokenArg, options);
   const { out } = context;
   // runConfig, not command.ts's commandConfig: that module loads commander, which this path avoids.
-  const config = runConfig(context.globals, context.io);
+  const config = runConfig(context.globals, context.io, { reading: true });
   const secret = requireJwtSecret(
     config,
     'or add --decode to read the token without checking its signature',
   );
   const whitespace = jwtSecretWhitespace(config);
   if (whitespace) out.warn(whitespace);
+  announceDb(out, config);
   if (options.each) {
     const settings = { secret, leewaySeconds: options.leeway };
     return verifyEach(context, config, settings, tokenArg, workerFile);

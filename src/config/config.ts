@@ -7,11 +7,13 @@
  * variable (so `check-config` can report it); commands ask for what they need with the
  * `require*` helpers, which throw a `config` error naming the fix.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { isPostgresUrl, redactUrl } from './db-target.js';
 import { CliError, debugRequested } from '../cli/errors.js';
+import type { Output } from '../cli/output.js';
+import { safe } from '../cli/sanitize.js';
 
 export const VARIABLES = [
   'DINGTALK_CLIENT_ID',
@@ -29,6 +31,13 @@ export const VARIABLES = [
 ] as const;
 export type VariableName = (typeof VARIABLES)[number];
 export type Source = 'flag' | 'env' | 'env-file' | 'default';
+
+/** Which setting chose the store, and from where (for `database: … (from …)` lines). */
+export interface DbSource {
+  setting: '--db' | 'MUVEE_DINGTALK_DB' | 'DATABASE_URL' | 'default' | 'emulator';
+  /** Where that setting was read: the flag, the environment, or the env file at this path. */
+  from: string;
+}
 
 export const DEFAULTS = {
   DINGTALK_REDIRECT_URL: 'http://localhost:8080/auth/dingtalk/callback',
@@ -73,6 +82,13 @@ export interface Config {
   dbFile: string;
   /** `--db`/MUVEE_DINGTALK_DB/DATABASE_URL named a postgres:// URL: muvee's own database. */
   dbIsPostgres: boolean;
+  /** Which setting chose the store, for the line every run that uses it prints. */
+  dbSource: DbSource;
+  /**
+   * Settings that name another store than the one in use (a conflict a user must hear of):
+   * e.g. MUVEE_DINGTALK_DB in `.env` winning over muvee's DATABASE_URL. Printed as warnings.
+   */
+  dbConflicts: string[];
   loginBase: string;
   apiBase: string;
   /** Base URLs that carried `user:password@` (removed from loginBase/apiBase: never printed). */
@@ -117,6 +133,13 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const flags = options.flags ?? {};
   const envFile = readEnvFile(flags.envFile, cwd);
   const flagValues: Partial<Record<VariableName, string>> = {};
+  if (flags.db !== undefined && flags.db.trim() === '') {
+    // `--db "$DATABASE_URL"` with the variable unset must not fall back to a local file.
+    throw new CliError(
+      'usage',
+      '--db \'\' is empty (was it given an unset variable, e.g. --db "$DATABASE_URL"?); give a SQLite file path or a postgres:// URL, or leave --db out',
+    );
+  }
   if (flags.db !== undefined) flagValues.MUVEE_DINGTALK_DB = flags.db;
   return resolveConfig({
     flags: flagValues,
@@ -175,7 +198,7 @@ export function resolveConfig(input: {
     allowedDomains: splitList(pick('ALLOWED_DOMAINS')),
     adminEmails: splitList(pick('ADMIN_EMAILS')),
     jwtSecret: pick('JWT_SECRET', true),
-    ...database(pick('MUVEE_DINGTALK_DB'), pick('DATABASE_URL'), input.cwd ?? process.cwd()),
+    ...databaseOf(pick, sources, input.envFile.path, input.cwd ?? process.cwd()),
     loginBase: withoutCredentials(bases.DINGTALK_LOGIN_BASE).replace(/\/+$/, ''),
     apiBase: withoutCredentials(bases.DINGTALK_API_BASE).replace(/\/+$/, ''),
     baseCredentials: (['DINGTALK_LOGIN_BASE', 'DINGTALK_API_BASE'] as const).filter(
@@ -224,6 +247,70 @@ export function database(
   return isPostgresUrl(db)
     ? { dbPath: redactUrl(db), dbFile: db, dbIsPostgres: true }
     : { dbPath: db, dbFile: resolve(cwd, db), dbIsPostgres: false };
+}
+
+/**
+ * Pure: {@link database} with where its value came from, and the settings it overrode that name
+ * another store (said loudly: an admin must never believe they checked muvee's database when
+ * the run read a local file).
+ */
+function databaseOf(
+  pick: (name: VariableName) => string | undefined,
+  sources: Record<VariableName, Source>,
+  envFilePath: string,
+  cwd: string,
+): Pick<Config, 'dbPath' | 'dbFile' | 'dbIsPostgres' | 'dbSource' | 'dbConflicts'> {
+  const configured = pick('MUVEE_DINGTALK_DB');
+  const databaseUrl = pick('DATABASE_URL');
+  const rel = relative(cwd, envFilePath);
+  const envFile = rel.startsWith('..') || isAbsolute(rel) ? envFilePath : `./${rel}`;
+  const where = (source: Source) =>
+    source === 'flag' ? 'the command line' : source === 'env' ? 'the environment' : envFile;
+  const chosen = database(configured, databaseUrl, cwd);
+  const setting: DbSource['setting'] =
+    configured !== undefined
+      ? sources.MUVEE_DINGTALK_DB === 'flag'
+        ? '--db'
+        : 'MUVEE_DINGTALK_DB'
+      : chosen.dbIsPostgres
+        ? 'DATABASE_URL'
+        : 'default';
+  const dbSource: DbSource = {
+    setting,
+    from:
+      setting === 'default'
+        ? 'the default'
+        : where(sources[setting === 'DATABASE_URL' ? 'DATABASE_URL' : 'MUVEE_DINGTALK_DB']),
+  };
+  const shown = (value: string) => (isPostgresUrl(value) ? redactUrl(value) : value);
+  const dbConflicts: string[] = [];
+  if (databaseUrl !== undefined && setting !== 'DATABASE_URL') {
+    if (!isPostgresUrl(databaseUrl)) {
+      dbConflicts.push(
+        `DATABASE_URL (from ${where(sources.DATABASE_URL)}) is not a postgres:// URL and is ignored; this run uses ${chosen.dbPath}`,
+      );
+    } else if (databaseUrl !== configured) {
+      dbConflicts.push(
+        `${setting} ${chosen.dbPath} (from ${dbSource.from}) overrides DATABASE_URL ${shown(databaseUrl)} (from ${where(sources.DATABASE_URL)}): this run uses ${chosen.dbPath}, not muvee's database. ` +
+          (setting === '--db'
+            ? 'Leave --db out to use DATABASE_URL'
+            : `Remove MUVEE_DINGTALK_DB from ${dbSource.from} to use DATABASE_URL, or pass --db`),
+      );
+    }
+  }
+  return { ...chosen, dbSource, dbConflicts };
+}
+
+/** The store and where it was chosen, for one line: `./x.db (MUVEE_DINGTALK_DB from ./.env)`. */
+export function describeDb(config: Pick<Config, 'dbPath' | 'dbSource'>): string {
+  const { setting, from } = config.dbSource;
+  const why =
+    setting === 'default'
+      ? 'the default'
+      : setting === 'emulator'
+        ? from
+        : `${setting} from ${from}`;
+  return `${config.dbPath} (${why})`;
 }
 
 /** Pure: a URL without its `user:password@` part (any other text is returned as it is). */
@@ -338,7 +425,7 @@ export function findMalformedLines(text: string): { line: number; text: string; 
 export function runConfig(
   globals: { envFile?: string | undefined; db?: string | undefined },
   io: { env: NodeJS.ProcessEnv; cwd: string },
-  options: { tolerateEnvFile?: boolean } = {},
+  options: { tolerateEnvFile?: boolean; reading?: boolean } = {},
 ): Config {
   const config = loadConfig({
     flags: { envFile: globals.envFile, db: globals.db },
@@ -346,7 +433,56 @@ export function runConfig(
     cwd: io.cwd,
   });
   if (!options.tolerateEnvFile) assertEnvFileWellFormed(config);
-  return config;
+  return options.reading ? readingEmulatorDb(config, io.cwd) : config;
+}
+
+/**
+ * What every run that uses a store says first, on stderr: the conflicts between the settings
+ * that name one (warnings), and `database: <path> (<which setting, from where>)`. A directory
+ * given as the SQLite file is refused here (exit 2), before anything opens it.
+ */
+export function announceDb(out: Pick<Output, 'note' | 'warn' | 'c'>, config: Config): void {
+  for (const conflict of config.dbConflicts) out.warn(conflict);
+  out.note(out.c.dim(`database: ${safe(describeDb(config))}`));
+  if (!config.dbIsPostgres && isDirectory(config.dbFile)) {
+    throw new CliError(
+      'db-unusable',
+      `the database '${safe(config.dbPath)}' is a directory, not a SQLite file; name a file (e.g. --db ${safe(config.dbPath.replace(/\/+$/, ''))}/muvee-dingtalk.db)`,
+    );
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Where `login --emulator` stores its demo users unless `--db` names a database for the run. */
+export const EMULATOR_DB = 'muvee-dingtalk-emulator.db';
+
+/**
+ * For the commands that only read (users, mint-token --email, verify-token): when nothing
+ * names a store, ./muvee-dingtalk.db does not exist and `login --emulator` left its demo users
+ * in ./muvee-dingtalk-emulator.db, that file is read (and the run says so), so a newcomer's
+ * `users list` after `login --emulator` finds the user instead of a dead end. Never for a
+ * command that writes, and never once ./muvee-dingtalk.db exists or a store is named.
+ */
+export function readingEmulatorDb(config: Config, cwd: string): Config {
+  if (config.dbSource.setting !== 'default' || existsSync(config.dbFile)) return config;
+  const emulatorFile = resolve(cwd, EMULATOR_DB);
+  if (!existsSync(emulatorFile)) return config;
+  return {
+    ...config,
+    dbPath: `./${EMULATOR_DB}`,
+    dbFile: emulatorFile,
+    dbSource: {
+      setting: 'emulator',
+      from: `login --emulator's demo users; ${config.dbPath} does not exist yet`,
+    },
+  };
 }
 
 /** Throws the `config` error every command uses when the env file has lines dotenv drops. */

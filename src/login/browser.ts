@@ -4,20 +4,41 @@
  */
 import { get } from 'node:http';
 import { CliError } from '../cli/errors.js';
-import type { Output } from '../cli/output.js';
 
-/** Opens a URL in a browser; resolves once the browser was asked (not when the page loads). */
-export type BrowserOpener = (url: string) => Promise<void>;
+/**
+ * Opens a URL in a browser; resolves once the browser was asked (not when the page loads),
+ * with `failed`, settled with the reason if the launcher then fails (not found, or it exits
+ * with an error: e.g. DISPLAY set but no browser that works). It never settles otherwise.
+ */
+export type BrowserOpener = (url: string) => Promise<void | { failed: Promise<string> }>;
 
 export const BROWSER_FAILED = 'could not open a browser; open the URL above yourself';
 
+type Open = typeof import('open').default;
+
+/**
+ * `open`'s function. Built, dist/vendor/open.cjs is CommonJS, and a dynamic import of it hands
+ * over its whole exports object as `default` (Node's interop), the function one level down:
+ * taking `default` alone called an object, so the built CLI never opened a browser.
+ */
+async function loadOpen(): Promise<Open> {
+  const module = (await import('open')) as { default: Open | { default: Open } };
+  return typeof module.default === 'function' ? module.default : module.default.default;
+}
+
 /** The system's browser through `open` (loaded only when a browser is wanted). */
-export function systemBrowser(out: Output): BrowserOpener {
+export function systemBrowser(): BrowserOpener {
   return async (url) => {
-    const { default: open } = await import('open');
-    const child = await open(url);
-    child.on('error', () => out.warn(BROWSER_FAILED));
+    const child = await (await loadOpen())(url);
+    const failed = new Promise<string>((resolve) => {
+      child.once('error', (error) => resolve(error.message));
+      // xdg-open and friends exit non-zero when no browser could be started.
+      child.once('exit', (code) => {
+        if (code !== 0 && code !== null) resolve(`${child.spawnfile} exited with status ${code}`);
+      });
+    });
     child.unref();
+    return { failed };
   };
 }
 

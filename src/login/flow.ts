@@ -117,6 +117,9 @@ export interface LoginOutcome {
   uid: string;
 }
 
+/** How long an emulator run waits for a browser to load its login page before approving itself. */
+export const BROWSER_GRACE_MS = 10_000;
+
 export function interruptedError(): CliError {
   return new CliError('interrupted', 'login cancelled (Ctrl-C); nothing was stored');
 }
@@ -181,17 +184,51 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
     );
     out.note(`  ${authorizeUrl}`);
     const aborts: Promise<never>[] = [interrupted];
+    // A headless approval started after the browser failed: its failure ends the wait too.
+    let lateFailure: (error: unknown) => void = () => {};
+    const late = new Promise<never>((_resolve, reject) => (lateFailure = reject));
+    late.catch(() => {});
+    aborts.push(late);
+    let waiting = true;
     if (provider.autoApprove) {
       out.note(out.c.dim(`emulator: approving as '${provider.autoApprove}' without a browser`));
       aborts.push(approveHeadlessly(authorizeUrl));
     } else if (inputs.openBrowser) {
       progress(out, 'opening the browser…');
+      // The browser cannot open (no launcher, no working browser behind DISPLAY): an emulator
+      // run approves by itself as a headless run does, instead of waiting out the timeout.
+      const cannotOpen = (why: string) => {
+        if (!waiting) return;
+        const user = provider.headlessUser;
+        if (provider.emulator && user) {
+          status.note(
+            `${out.c.yellow('⚠')} ${safe(`could not open a browser (${why}); approving as '${user}' without one, as a headless run does`)}`,
+          );
+          provider.emulator.setAutoApprove(user);
+          approveHeadlessly(authorizeUrl).catch(lateFailure);
+        } else {
+          status.note(`${out.c.yellow('⚠')} ${safe(`${BROWSER_FAILED} (${why})`)}`);
+        }
+      };
+      const pageLoads = provider.emulator?.hits.authorize ?? 0;
       try {
-        await inputs.openBrowser(authorizeUrl);
-      } catch {
-        out.warn(BROWSER_FAILED);
+        const opened = await inputs.openBrowser(authorizeUrl);
+        void opened?.failed.then(cannotOpen);
+      } catch (error) {
+        cannotOpen(error instanceof Error ? error.message : String(error));
+      }
+      // A launcher may succeed while the browser behind it dies (xdg-open exits 0 and the
+      // browser refuses to start): the emulator sees whether its login page was ever loaded.
+      if (provider.emulator) {
+        const emulator = provider.emulator;
+        const watchdog = clock.setTimeout(() => {
+          if (emulator.hits.authorize === pageLoads)
+            cannotOpen(`no browser loaded the login page within ${BROWSER_GRACE_MS / 1000} s`);
+        }, BROWSER_GRACE_MS);
+        cleanup.push(() => clock.clearTimeout(watchdog));
       }
     }
+    cleanup.push(() => (waiting = false));
 
     const accepted = await waitForCallback({
       server,
@@ -204,6 +241,7 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
       paste: provider.autoApprove === undefined ? inputs.paste : undefined,
       status,
     });
+    waiting = false;
     const dingtalk =
       inputs.dingtalk?.(provider.apiBase) ??
       new DingTalkClient({

@@ -17,6 +17,8 @@ export interface Provider {
   emulator: Emulator | undefined;
   /** Emulated user the tool approves as itself (no browser). */
   autoApprove: string | undefined;
+  /** The emulated user to approve as when the browser cannot open (an emulator run only). */
+  headlessUser?: string | undefined;
 }
 
 /**
@@ -62,10 +64,13 @@ export async function chooseProvider(
           ? users.DEFAULT_USER
           : undefined;
   const emulator = await startEmulator({ autoApprove });
-  return emulatorProvider(emulator, autoApprove, {
-    clientId: users.EMULATOR_CLIENT_ID,
-    clientSecret: users.EMULATOR_CLIENT_SECRET,
-  });
+  return {
+    ...emulatorProvider(emulator, autoApprove, {
+      clientId: users.EMULATOR_CLIENT_ID,
+      clientSecret: users.EMULATOR_CLIENT_SECRET,
+    }),
+    headlessUser: users.DEFAULT_USER,
+  };
 }
 
 /** A running emulator as the provider (its demo app unless told otherwise). */

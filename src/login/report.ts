@@ -70,7 +70,13 @@ export function printProfile(
 /** `login --json`'s document: the shape the README promises, keys in this order. */
 export function loginDocument(
   outcome: LoginOutcome,
-  options: { showMobile?: boolean; dryRun?: boolean } = {},
+  options: {
+    showMobile?: boolean;
+    dryRun?: boolean;
+    emulator?: boolean;
+    demoSecret?: boolean;
+    dbPath?: string;
+  } = {},
 ): Record<string, unknown> {
   const { stored } = outcome;
   return {
@@ -78,13 +84,15 @@ export function loginDocument(
     emailSource: outcome.emailSource,
     admitted: outcome.admission.admitted,
     admission: outcome.admissions,
-    warnings: outcome.warnings,
+    // Scripts read the caveats of an emulator run here, as humans read them below the report.
+    warnings: [...outcome.warnings, ...emulatorCaveats(options)],
     role: outcome.role,
     profile:
       typeof outcome.profile.mobile === 'string' && !options.showMobile
         ? { ...outcome.profile, mobile: maskMobile(outcome.profile.mobile) }
         : outcome.profile,
     ...(options.dryRun !== undefined ? { dryRun: options.dryRun } : {}),
+    database: stored ? (options.dbPath ?? null) : null,
     user: stored
       ? {
           id: stored.user.id,
@@ -99,6 +107,16 @@ export function loginDocument(
   };
 }
 
+/** What an emulator run's session is not: the same words in the text and in `warnings`. */
+export function emulatorCaveats(ctx: { emulator?: boolean; demoSecret?: boolean }): string[] {
+  if (!ctx.emulator) return [];
+  return [
+    ctx.demoSecret
+      ? 'an emulator run: a demo user of the built-in emulator, and a random secret made for this run signed the token, so muvee will not accept it (--use-jwt-secret signs with JWT_SECRET instead)'
+      : "an emulator run: a demo user of the built-in emulator, not a DingTalk account, signed with JWT_SECRET (--use-jwt-secret): muvee accepts this token for that user's uid",
+  ];
+}
+
 export interface ReportContext {
   /** The store as configured, for messages. */
   dbPath: string;
@@ -110,6 +128,10 @@ export interface ReportContext {
   /** Show the mobile unmasked (`--show-mobile`); masked everywhere otherwise, JSON included. */
   showMobile?: boolean;
   emulator: boolean;
+  /** The redirect URL of the run (its origin is where muvee serves the session). */
+  redirectUrl?: string;
+  /** `--db` as the run was given it, for the next commands it suggests (emulator runs). */
+  dbFlag?: string | undefined;
 }
 
 /** Prints a finished login: the JSON document (under `--json`) and the text for humans. */
@@ -141,11 +163,18 @@ export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportConte
               ? c.green(`new user, stored in ${ctx.dbPath}`)
               : `existing user updated in ${ctx.dbPath} (created ${stored.user.createdAt})`,
         ],
-        ['name', `${safe(stored.user.name)}${refreshed(stored.user.nameOverridden)}`],
-        [
-          'avatar',
-          `${stored.user.avatarUrl ? safe(stored.user.avatarUrl) : c.dim('—')}${refreshed(stored.user.avatarOverridden)}`,
-        ],
+        // Name and avatar only where they are not the profile's above (the user overrode them).
+        ...(stored.user.nameOverridden
+          ? ([['name', `${safe(stored.user.name)}${refreshed(true)}`]] as [string, string][])
+          : []),
+        ...(stored.user.avatarOverridden
+          ? ([
+              [
+                'avatar',
+                `${stored.user.avatarUrl ? safe(stored.user.avatarUrl) : c.dim('—')}${refreshed(true)}`,
+              ],
+            ] as [string, string][])
+          : []),
         [
           'role',
           `${stored.user.role}${stored.promoted ? c.green(' (promoted to admin by ADMIN_EMAILS)') : ''} ${c.dim('(platform_members)')}`,
@@ -180,7 +209,8 @@ export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportConte
   out.line();
   out.line(c.bold(ctx.dryRun ? "The user in muvee's database (dry run)" : 'Stored user'));
   out.table(userRows);
-  const site = ctx.baseDomain ? `https://${ctx.baseDomain}/` : 'http://localhost:8080/';
+  // Where muvee serves the session: the redirect URL's origin (BASE_DOMAIN without one).
+  const site = siteOf(ctx);
   out.line();
   out.line(c.bold('Session') + c.dim(` (HS256, expires in ${humanDuration(SESSION_TTL_SECONDS)})`));
   if (out.json) {
@@ -189,20 +219,41 @@ export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportConte
       `  ${c.dim('the session token is in the JSON document (sessionToken), not repeated here')}`,
     );
   } else {
-    const rows: [string, string][] = [
-      ['cookie', sessionCookie(outcome.token)],
-      ['curl', `curl -H 'Cookie: muvee_session=${outcome.token}' ${site}`],
-    ];
-    if (!ctx.demoSecret)
-      rows.push(['check', `muvee-dingtalk verify-token 'muvee_session=${outcome.token}'`]);
-    out.table(rows);
+    // The token once; the lines after it refer to it instead of repeating 270 characters.
+    out.table([
+      ['token', outcome.token],
+      ['cookie', c.dim(sessionCookie('<token>'))],
+      ['curl', `curl -H "Cookie: muvee_session=$TOKEN" ${site}   ${c.dim('(TOKEN=<token>)')}`],
+      [
+        'check',
+        ctx.demoSecret
+          ? `muvee-dingtalk verify-token --decode -   ${c.dim('(paste the token, then Ctrl-D: a demo secret signed it, so only --decode reads it)')}`
+          : `muvee-dingtalk verify-token -   ${c.dim('(paste the token, then Ctrl-D: it stays out of shell history)')}`,
+      ],
+    ]);
   }
-  if (ctx.demoSecret) {
+  for (const caveat of emulatorCaveats(ctx)) {
     out.line();
+    out.line(c.yellow(`⚠ ${caveat}`));
+  }
+  if (ctx.emulator && stored && !ctx.dryRun) {
+    const db = ctx.dbFlag !== undefined ? ` --db ${shellWord(ctx.dbFlag)}` : '';
     out.line(
-      c.yellow(
-        '⚠ an emulator run: a random secret made for this run signed the token, so muvee will not accept it (demo users never get a real session). --use-jwt-secret signs with JWT_SECRET instead.',
+      c.dim(
+        `next: muvee-dingtalk users list${db}   (${ctx.dbFlag !== undefined ? 'the database of this run' : `reads ${ctx.dbPath} while ./muvee-dingtalk.db does not exist`}); muvee-dingtalk mint-token --email ${shellWord(outcome.email)}${db} (with JWT_SECRET set)`,
       ),
     );
   }
+}
+
+/** The origin muvee serves sessions on: the redirect URL's, else BASE_DOMAIN, else localhost. */
+function siteOf(ctx: ReportContext): string {
+  if (ctx.redirectUrl && URL.canParse(ctx.redirectUrl))
+    return `${new URL(ctx.redirectUrl).origin}/`;
+  return ctx.baseDomain ? `https://${ctx.baseDomain}/` : 'http://localhost:8080/';
+}
+
+/** A value as one shell word (quoted when it needs to be). */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 }
