@@ -215,14 +215,16 @@ export function nativeAddonError(
 
 /** Prints an error the one way: a red ✗ line with the fix, or `{ "error": ... }` under --json. */
 export function reportError(error: unknown, out: Output, env: NodeJS.ProcessEnv): number {
-  const cliError = isCliError(error)
-    ? error
-    : (nativeAddonError(error) ??
-      new CliError(
-        'internal',
-        `unexpected error: ${error instanceof Error ? error.message : String(error)}; rerun with DEBUG=muvee-dingtalk and report it`,
-        { cause: error },
-      ));
+  // A SQLite driver that cannot load, bare or wrapped by the store: one line with the fix.
+  const cliError =
+    nativeAddonError(error) ??
+    (isCliError(error)
+      ? error
+      : new CliError(
+          'internal',
+          `unexpected error: ${error instanceof Error ? error.message : String(error)}; rerun with DEBUG=muvee-dingtalk and report it`,
+          { cause: error },
+        ));
   if (out.json) {
     out.document({
       error: {
@@ -232,6 +234,8 @@ export function reportError(error: unknown, out: Output, env: NodeJS.ProcessEnv)
       },
     });
   }
+  // The terminal echoed ^C where the cursor was: the ✗ line starts on a line of its own.
+  if (cliError.code === 'interrupted' && out.errorStream.isTTY) out.errorStream.write('\n');
   // Messages quote untrusted values (DingTalk's error text, config values): sanitised.
   out.note(`${out.c.red('✗')} ${safe(cliError.message)}`);
   // Read here, not from config: an error may come before (or from) loading the configuration.
@@ -287,11 +291,15 @@ export async function runCli(args: string[], io: Io): Promise<number> {
       return 0;
     // Run without a command: commander printed the help; that is still a usage error.
     if (error.code === 'commander.help') return 2;
+    let message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+    // commander suggests by spelling only: `verify` is a prefix of one command, not a typo.
+    const unknown = /^unknown command '([^']+)'$/.exec(message)?.[1];
+    if (unknown) {
+      const prefixed = Object.keys(COMMANDS).filter((name) => name.startsWith(unknown));
+      if (prefixed.length === 1) message += ` (did you mean ${prefixed[0]}?)`;
+    }
     return reportError(
-      new CliError(
-        'usage',
-        `${error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}; see 'muvee-dingtalk --help'`,
-      ),
+      new CliError('usage', `${message}; see 'muvee-dingtalk --help'`),
       out,
       io.env,
     );

@@ -58,8 +58,11 @@ export const command = defineCommand({
   options,
   examples: [
     'muvee-dingtalk emulator --port 9900',
-    'muvee-dingtalk emulator --port 9900 --auto-approve lisi &   # then, in CI:\n' +
-      '    DINGTALK_API_BASE=http://127.0.0.1:9900 muvee-dingtalk check-config --live',
+    'muvee-dingtalk emulator --port 9900 --auto-approve lisi &   # then, in CI (the demo app):\n' +
+      '    until curl -sf http://127.0.0.1:9900/__emulator/health >/dev/null; do sleep 0.2; done\n' +
+      '    DINGTALK_LOGIN_BASE=http://127.0.0.1:9900 DINGTALK_API_BASE=http://127.0.0.1:9900 \\\n' +
+      `    DINGTALK_CLIENT_ID=${EMULATOR_CLIENT_ID} DINGTALK_CLIENT_SECRET=${EMULATOR_CLIENT_SECRET} \\\n` +
+      '    JWT_SECRET=$(openssl rand -hex 32) muvee-dingtalk check-config --live',
   ],
   run,
 });
@@ -114,6 +117,8 @@ async function run(
     out.document({
       url: server.url,
       clientId,
+      // The demo app's secret is public (printed below for humans too); a secret of yours never is.
+      clientSecret: clientSecret === EMULATOR_CLIENT_SECRET ? clientSecret : null,
       redirectUris,
       users: users.map((u) => u.id),
       autoApprove: autoApprove ?? null,

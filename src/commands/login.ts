@@ -13,7 +13,7 @@ import {
   type OptionValues,
 } from '../cli/command.js';
 import { systemBrowser } from '../login/browser.js';
-import { runLoginFlow, sqliteStore } from '../login/flow.js';
+import { runLoginFlow, sqlitePreflight, sqliteStore } from '../login/flow.js';
 import { chooseProvider, sessionSecret } from '../login/provider.js';
 import { resolve } from 'node:path';
 import { announceDb, EMULATOR_DB, requireBaseUrls } from '../config/config.js';
@@ -182,6 +182,8 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
       "--apply is for muvee's PostgreSQL (--db postgres://… or DATABASE_URL); the local SQLite store is always written",
     );
   }
+  // The local store's driver and file, before anything starts or opens.
+  if (options.store !== false && !postgres) await sqlitePreflight(dbFile, dbPath);
   // Ctrl-C from the very start (reading the signal installs the handlers): nothing is stored.
   const { signal } = io;
   const browser = options.browser !== false;

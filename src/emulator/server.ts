@@ -402,7 +402,13 @@ ${list}
               error: `unknown endpoint '${endpoint}'; one of ${ENDPOINTS.join(', ')}`,
             });
           }
-          setFault(endpoint as Endpoint, fault === null ? undefined : (fault as Fault));
+          let parsed: Fault | undefined;
+          try {
+            parsed = fault === null ? undefined : await faultOf(endpoint as Endpoint, fault);
+          } catch (error) {
+            return sendJson(res, 400, { error: (error as Error).message });
+          }
+          setFault(endpoint as Endpoint, parsed);
         }
         return sendJson(res, 200, { faults: Object.fromEntries(faults) });
       }
@@ -566,6 +572,43 @@ ${list}
     for (const client of targets) {
       if (client && !client.redirectUris.includes(uri)) client.redirectUris.push(uri);
     }
+  }
+
+  /**
+   * A fault from `PUT /__emulator/faults`: a spec string as `--fault` takes it
+   * (`"503,latency:200"`, `"html"`), or an object of the same parts (`{"status": 500}`,
+   * `{"latency": 1500}`, `{"html": true}`, `{"times": 1}`; `latencyMs`, `body` and
+   * `contentType` as in {@link Fault}). Anything else is refused (400), never ignored.
+   */
+  async function faultOf(endpoint: Endpoint, value: unknown): Promise<Fault> {
+    const { parseFaultSpec } = await import('./faults.js');
+    if (typeof value === 'string') return parseFaultSpec(`${endpoint}=${value}`)[1];
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new Error(`the fault for ${endpoint} must be a spec string or an object`);
+    const parts: string[] = [];
+    const raw: Fault = {};
+    for (const [key, part] of Object.entries(value as Record<string, unknown>)) {
+      const number = typeof part === 'number' && Number.isInteger(part) && part >= 0;
+      if (key === 'status' && number) parts.push(String(part));
+      else if ((key === 'latency' || key === 'latencyMs') && number) parts.push(`latency:${part}`);
+      else if (key === 'times' && number) parts.push(`times:${part}`);
+      else if (key === 'splitCode' && part === true) parts.push('split-code');
+      else if ((key === 'body' || key === 'contentType') && typeof part === 'string')
+        raw[key] = part;
+      else if (part === true && /^[a-z-]+$/.test(key)) parts.push(key);
+      else if (part === false) continue;
+      else
+        throw new Error(
+          `unknown fault part '${key}': ${JSON.stringify(part)}; use status, latency (ms), times, body, contentType, or true for html, text, truncated, empty, reset, no-token, no-unionid, email-only, with-token, split-code`,
+        );
+    }
+    const fault = parts.length ? parseFaultSpec(`${endpoint}=${parts.join(',')}`)[1] : {};
+    if (raw.body !== undefined) {
+      fault.body = raw.body;
+      fault.status ??= 200;
+    }
+    if (raw.contentType !== undefined) fault.contentType = raw.contentType;
+    return fault;
   }
 
   function setFault(endpoint: Endpoint, fault: Fault | undefined): void {
