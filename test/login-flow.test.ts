@@ -15,6 +15,7 @@ import { EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET } from '../src/emulator/user
 import { CliError, isCliError } from '../src/cli/errors.ts';
 import { DingTalkClient } from '../src/dingtalk/client.ts';
 import {
+  BROWSER_GRACE_MS,
   runLoginFlow,
   type Clock,
   type DingTalkApi,
@@ -667,3 +668,76 @@ test('a browser that cannot open: a warning, and the wait goes on', LIMIT, async
   assert.equal(outcome.email, 'zhangsan@corp.example');
   assert.match(h.stderr(), /could not open a browser; open the URL above yourself/);
 });
+
+test(
+  'a browser that cannot open: an emulator run approves by itself (issue 22)',
+  LIMIT,
+  async (t) => {
+    for (const [label, opener] of [
+      [
+        'the launcher exits with an error',
+        async () => ({ failed: Promise.resolve('xdg-open exited with status 3') }),
+      ],
+      ['the launcher cannot start', async () => Promise.reject(new Error('spawn xdg-open ENOENT'))],
+    ] as const) {
+      const h = await harness(t);
+      const provider = { ...emulatorProvider(h.emu, undefined, CREDENTIALS), headlessUser: 'lisi' };
+      const outcome = await runLoginFlow(h.inputs({ provider, openBrowser: opener }));
+      assert.match(outcome.email, /@dingtalk\.local$/, label);
+      assert.match(h.stderr(), /could not open a browser .*approving as 'lisi'/, label);
+      assert.equal(h.clock.pending, 0, `${label}: no timer left behind`);
+    }
+  },
+);
+
+test(
+  'a launcher that succeeds while no browser loads the page: approved after 10 s',
+  LIMIT,
+  async (t) => {
+    const h = await harness(t);
+    const provider = {
+      ...emulatorProvider(h.emu, undefined, CREDENTIALS),
+      headlessUser: 'zhangsan',
+    };
+    let settled = false;
+    const flow = runLoginFlow(
+      h.inputs({ provider, openBrowser: async () => ({ failed: new Promise<string>(() => {}) }) }),
+    ).finally(() => (settled = true));
+    await h.clock.scheduled();
+    h.clock.advance(BROWSER_GRACE_MS - 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, 'still waiting for a browser before the grace period ends');
+    h.clock.advance(1);
+    const outcome = await flow;
+    assert.equal(outcome.email, 'zhangsan@corp.example');
+    assert.match(h.stderr(), /no browser loaded the login page within 10 s/);
+  },
+);
+
+test(
+  'real DingTalk and a browser that cannot open: a warning, and the wait goes on',
+  LIMIT,
+  async (t) => {
+    const h = await harness(t);
+    // Not an emulator run for the flow: nobody may approve in the user's name.
+    const provider: Provider = {
+      ...emulatorProvider(h.emu, undefined, CREDENTIALS),
+      emulator: undefined,
+    };
+    let settled = false;
+    const flow = runLoginFlow(
+      h.inputs({ provider, openBrowser: async () => ({ failed: Promise.resolve('no display') }) }),
+    ).finally(() => (settled = true));
+    flow.catch(() => {});
+    await h.clock.scheduled();
+    h.clock.advance(60_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false);
+    assert.match(
+      h.stderr(),
+      /could not open a browser; open the URL above yourself \(no display\)/,
+    );
+    h.clock.advance(240_000);
+    await assert.rejects(flow, (e: unknown) => assertCliError(e, 'timeout', 4) !== undefined);
+  },
+);

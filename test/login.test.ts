@@ -110,6 +110,7 @@ describe('login against the emulator', () => {
       'warnings',
       'role',
       'profile',
+      'database',
       'user',
       'sessionToken',
     ]);
@@ -370,10 +371,16 @@ describe('login against the emulator', () => {
       'new user',
       'muvee_session=',
       'Path=/; Max-Age=604800; HttpOnly; SameSite=Lax',
-      "curl -H 'Cookie: muvee_session=",
+      'curl -H "Cookie: muvee_session=$TOKEN"',
+      'muvee-dingtalk verify-token -',
     ]) {
       assert.ok(result.stdout.includes(text), text);
     }
+    // The token once (not in the cookie, curl and check lines again), never on a command line.
+    const token = /^ {2}token +(\S+)$/m.exec(result.stdout)?.[1];
+    assert.ok(token?.startsWith('eyJ'), result.stdout);
+    assert.equal(result.stdout.split(token!).length - 1, 1, 'the token appears once');
+    assert.ok(!/verify-token '?muvee_session=eyJ/.test(result.stdout));
     assert.ok(!result.stdout.includes('13800000000'));
     assert.ok(!(result.stdout + result.stderr).includes(CLIENT_SECRET));
   });

@@ -182,11 +182,18 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
       "--apply is for muvee's PostgreSQL (--db postgres://… or DATABASE_URL); the local SQLite store is always written",
     );
   }
-  // The local store's driver and file, before anything starts or opens.
-  if (options.store !== false && !postgres) await sqlitePreflight(dbFile, dbPath);
   // Ctrl-C from the very start (reading the signal installs the handlers): nothing is stored.
   const { signal } = io;
   const browser = options.browser !== false;
+  // The store is judged before anything starts or opens: the path (sqliteStore), then the
+  // SQLite driver on this Node and the file's content (sqlitePreflight).
+  const openStore =
+    options.store === false
+      ? undefined
+      : postgres
+        ? postgresStore(dbFile, options.apply === true, signal)
+        : sqliteStore(dbFile, signal);
+  if (openStore && !postgres) await sqlitePreflight(dbFile, dbPath);
   const provider = await chooseProvider(config, {
     emulator: options.emulator,
     autoApprove: options.autoApprove,
@@ -208,12 +215,7 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
       signal,
       openBrowser: browser ? systemBrowser() : undefined,
       paste: () => io.stdin(),
-      openStore:
-        options.store === false
-          ? undefined
-          : postgres
-            ? postgresStore(dbFile, options.apply === true, signal)
-            : sqliteStore(dbFile, signal),
+      openStore,
       beforeFirstRequest: io.beforeFirstRequest,
       trace: options.verbose
         ? (await import('../dingtalk/trace.js')).verboseTracer(out)

@@ -92,7 +92,8 @@ export function loginDocument(
         ? { ...outcome.profile, mobile: maskMobile(outcome.profile.mobile) }
         : outcome.profile,
     ...(options.dryRun !== undefined ? { dryRun: options.dryRun } : {}),
-    database: stored ? (options.dbPath ?? null) : null,
+    // Which database the user is in (null: not stored); the CLI always says it.
+    ...(options.dbPath !== undefined ? { database: stored ? options.dbPath : null } : {}),
     user: stored
       ? {
           id: stored.user.id,
