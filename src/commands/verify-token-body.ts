@@ -26,6 +26,9 @@ export interface VerifyTokenOptions {
   leeway: number;
   each?: boolean | undefined;
   decode?: boolean | undefined;
+  /** `--muvee <url>`: also ask the deployed muvee (deployment/token-at-muvee.ts). */
+  muvee?: string | undefined;
+  httpTimeout?: number | undefined;
 }
 
 /** The whole command: `[token]` is the token, a cookie, or '-' for stdin. Exit 0 valid, 5 not. */
@@ -35,6 +38,8 @@ export async function verifyToken(
   options: VerifyTokenOptions,
   workerFile?: URL,
 ): Promise<number> {
+  // --muvee: the URL is judged before anything is read, so a token never waits for a refusal.
+  const muvee = options.muvee === undefined ? undefined : await muveeStep(options);
   if (options.decode) return decodeToken(context, tokenArg, options);
   const { out } = context;
   // runConfig, not command.ts's commandConfig: that module loads commander, which this path avoids.
@@ -77,10 +82,15 @@ export async function verifyToken(
   }
   const userInDb = user === null ? null : user !== undefined;
   const roleInDb = user?.role ?? null;
+  const atMuvee = muvee && (await muvee.ask(token, result));
 
   if (out.json) {
-    out.document({ ...jsonResult(result, user), ...(dbProblem ? { dbProblem } : {}) });
-    return result.valid ? 0 : 5;
+    out.document({
+      ...jsonResult(result, user),
+      ...(dbProblem ? { dbProblem } : {}),
+      ...(atMuvee ? { muvee: atMuvee } : {}),
+    });
+    return atMuvee ? muvee.exit(result.valid, atMuvee) : result.valid ? 0 : 5;
   }
 
   // The token's header and claims are anyone's text: sanitised for the terminal.
@@ -131,7 +141,32 @@ export async function verifyToken(
         : c.yellow(`no user with this uid in ${config.dbPath}`),
   ]);
   out.table(rows);
+  if (atMuvee) {
+    muvee.print(out, atMuvee);
+    return muvee.exit(result.valid, atMuvee);
+  }
   return result.valid ? 0 : 5;
+}
+
+/**
+ * `--muvee <url>`: one token, verified (not with --each or --decode); the URL must be https or
+ * loopback (a usage error otherwise). Loads the HTTP client only here.
+ */
+async function muveeStep(options: VerifyTokenOptions) {
+  if (options.each || options.decode) {
+    throw new CliError(
+      'usage',
+      `--muvee asks the deployed muvee about one verified token; leave out --${options.each ? 'each' : 'decode'}`,
+    );
+  }
+  const deployed = await import('../deployment/token-at-muvee.js');
+  const url = deployed.muveeTarget(options.muvee!);
+  return {
+    ask: (token: string, local: VerifyResult) =>
+      deployed.askMuveeAboutToken(url, token, local, (options.httpTimeout ?? 10) * 1000),
+    print: deployed.printTokenAtMuvee,
+    exit: deployed.exitWithMuvee,
+  };
 }
 
 /** The one token of a run: the argument, or stdin for '-', found in a cookie if need be. */

@@ -4,7 +4,7 @@
  * The work is in token-check.ts, which the bin also runs without commander
  * (runtime/fast-verify-token.ts); this module is its declaration.
  */
-import { defineCommand, option } from '../cli/command.js';
+import { defineCommand, httpTimeoutOption, option } from '../cli/command.js';
 import { verifyToken } from './verify-token-body.js';
 
 export const command = defineCommand({
@@ -28,6 +28,14 @@ export const command = defineCommand({
       '--decode',
       'only decode: print the header and claims UNVERIFIED (signature not checked, no JWT_SECRET needed); exit 0 if it decodes, 5 if malformed',
     ),
+    muvee: option.string(
+      '--muvee <url>',
+      'after the local verdict, ask the deployed muvee at <url> (GET /api/me with the token; https, or http on loopback only): exit 0 only when both accept it, 5 when either refuses, 4 when muvee gives no answer',
+    ),
+    httpTimeout: {
+      ...httpTimeoutOption,
+      description: 'with --muvee: give up on muvee after this long',
+    },
   },
   examples: [
     'muvee-dingtalk verify-token - < token.txt      # from stdin: keeps the token out of shell history',
@@ -35,6 +43,7 @@ export const command = defineCommand({
     'muvee-dingtalk verify-token eyJhbGciOiJIUzI1NiIs... --leeway 30 --json',
     'muvee-dingtalk verify-token --each - < tokens.txt   # one JSON line per token',
     'muvee-dingtalk verify-token --decode - < token.txt  # no JWT_SECRET: what it says, UNVERIFIED',
+    'muvee-dingtalk verify-token --muvee https://muvee.example.com - < token.txt   # and what the deployed muvee says',
   ],
   // Built, `--each` may hand long inputs to worker threads (token-check.ts).
   run: (context, [tokenArg = '-'], options) =>

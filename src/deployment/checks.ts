@@ -751,3 +751,40 @@ export function judgeTokenAtMuvee(exchange: Exchange, timeoutMs: number): MuveeT
     message: `${origin} answered GET /api/me with ${answer.status} ${snippet(answer)}, not muvee's 200 or 401; check the URL${answer.status >= 300 && answer.status <= 399 ? ' (the token is sent to no other URL)' : ''}`,
   };
 }
+
+/** The local verdict, as far as the comparison needs it. */
+export interface LocalVerdict {
+  valid: boolean;
+  reason?: string | undefined;
+  /** session.ts's "muvee itself would accept this token because …", when it says so. */
+  muveeNote?: string | undefined;
+}
+
+/**
+ * Pure: whether this tool and the deployed muvee agree on a token, and when not, the plain
+ * sentence saying so (undefined when muvee gave no verdict).
+ */
+export function compareVerdicts(
+  local: LocalVerdict,
+  muvee: MuveeTokenAnswer,
+): { agrees: boolean | undefined; disagreement?: string } {
+  if (muvee.accepts === undefined) return { agrees: undefined };
+  if (local.valid === muvee.accepts) return { agrees: true };
+  if (local.valid) {
+    return {
+      agrees: false,
+      disagreement:
+        "this tool finds the token valid, but the deployed muvee refuses it: muvee runs with another JWT_SECRET, or it has no user with this uid (muvee's 401 does not say which); compare JWT_SECRET on both sides, and look the uid up in muvee's database",
+    };
+  }
+  const because =
+    local.reason === 'bad-signature'
+      ? 'it was signed with the JWT_SECRET the deployed muvee runs with, which is not the one configured here; set the same JWT_SECRET on both sides'
+      : local.muveeNote
+        ? `this tool is stricter than muvee here (${local.muveeNote})`
+        : 'this tool is stricter than muvee here';
+  return {
+    agrees: false,
+    disagreement: `this tool rejects the token (${local.reason ?? 'rejected'}), but the deployed muvee accepts it: ${because}`,
+  };
+}
