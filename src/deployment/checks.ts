@@ -113,6 +113,8 @@ export function describeFailure(failure: NetFailure, url: string, timeoutMs: num
     return `${where} closed the connection before answering; check the URL's scheme and port (https on an http port?)`;
   if (code === 'UND_ERR_HEADERS_OVERFLOW')
     return `${where} answered with headers larger than 16 KiB; that is not muvee: check the URL and the proxy in front of it`;
+  if (name === 'HTTPParserError' || code.startsWith('HPE_'))
+    return `${where} answered with something that is not HTTP/1.1 (${quote(failure.message)}): not muvee; check the URL and the proxy in front of it`;
   const tls = describeTls(code, failure.message, at);
   if (tls) return tls;
   return `could not reach ${where} (${code || name || 'error'}: ${quote(failure.message)}); check the URL`;
