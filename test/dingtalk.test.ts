@@ -12,10 +12,10 @@ import {
   adminHint,
   admission,
   admit,
-  maskMobile,
   resolveEmail,
   roleFor,
 } from '../src/muvee/identity.ts';
+import { maskMobile } from '../src/dingtalk/profile.ts';
 
 const STATE = 'expected-state-0123456789';
 

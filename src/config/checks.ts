@@ -11,6 +11,7 @@ import {
   type ListValue,
 } from './config.js';
 import { admit } from '../muvee/identity.js';
+import { isListedEmail } from '../muvee/shapes.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -30,7 +31,6 @@ export interface DbProbe {
 export const CALLBACK_PATH = '/auth/dingtalk/callback';
 const APPKEY = /^ding[a-z0-9]{10,32}$/i;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$/i;
-const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
 const pass = (id: string, message: string): Check => ({ id, status: 'pass', message });
 const warn = (id: string, message: string): Check => ({ id, status: 'warn', message });
@@ -296,7 +296,7 @@ function listChecks(config: Config): Check[] {
     'admin-emails',
     'ADMIN_EMAILS',
     admins,
-    (e) => EMAIL.test(e),
+    isListedEmail,
     'emails',
     'separate addresses with commas',
   );

@@ -15,7 +15,7 @@ import type { Check } from '../config/checks.js';
 import type { Config } from '../config/config.js';
 import { isCliError } from '../cli/errors.js';
 import { isEmail, isUuid } from '../muvee/shapes.js';
-import type { StoredUser } from '../store/sqlite/store.js';
+import type { StoredUser } from '../muvee/model.js';
 import {
   judgeCallback,
   judgeLogin,
