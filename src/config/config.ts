@@ -100,7 +100,7 @@ export interface Runtime {
   /** A graphical session exists, so `open` has a chance (Linux needs DISPLAY or WAYLAND_DISPLAY). */
   hasDisplay: boolean;
   /** GitHub Actions' `$GITHUB_STEP_SUMMARY` file (check-config --format github appends to it). */
-  githubStepSummary: string | undefined;
+  githubStepSummary?: string;
 }
 
 export interface ConfigFlags {
@@ -198,7 +198,9 @@ export function resolveConfig(input: {
         platform === 'darwin' ||
         platform === 'win32' ||
         Boolean(input.env.DISPLAY || input.env.WAYLAND_DISPLAY),
-      githubStepSummary: input.env.GITHUB_STEP_SUMMARY || undefined,
+      ...(input.env.GITHUB_STEP_SUMMARY
+        ? { githubStepSummary: input.env.GITHUB_STEP_SUMMARY }
+        : {}),
     },
   };
 }
