@@ -32,7 +32,7 @@ async function withStore<T>(
     );
   }
   try {
-    return await fn(store, config.dbPath, config.dbIsPostgres);
+    return await fn(store, config.dbPath, store.kind === 'postgres');
   } finally {
     await store.close();
   }

@@ -14,9 +14,9 @@ import {
   REPORT_FORMATS,
   type ReportFormat,
 } from '../cli/report-format.js';
-import { runStaticChecks, type Check, type DbProbe } from '../config/checks.js';
+import { runStaticChecks, type Check } from '../config/checks.js';
 import type { Config } from '../config/config.js';
-import { judgeDbPath } from '../store/sqlite/path-check.js';
+import { probeDb } from '../store/index.js';
 import type { Tracer } from '../dingtalk/trace.js';
 import { isCliError } from '../cli/errors.js';
 import { safe } from '../cli/sanitize.js';
@@ -88,9 +88,7 @@ async function run(
     if (problem) throw new CliError('usage', problem);
   }
   const config = commandConfig(context, { tolerateEnvFile: true });
-  const db = config.dbIsPostgres
-    ? { exists: true, problem: undefined, warnings: [], fix: undefined }
-    : probeDb(config.dbFile);
+  const db = probeDb(config.dbFile);
   const checks = runStaticChecks(config, db);
   // A usable file that others can read or write, or a link: the db-path check warns.
   const dbCheck = checks.find((check) => check.id === 'db-path');
@@ -172,17 +170,6 @@ function summaryLine(
     `${c ? (ok ? c.green(verdict) : c.red(verdict)) : verdict}: ${count('pass')} passed, ${count('warn')} warning(s), ${count('fail')} failed` +
     (strict && count('warn') > 0 ? ' (--strict: warnings fail)' : '')
   );
-}
-
-/** Can the DB file be written, or created in its folder? (db-probe.ts judges; warnings too.) */
-export function probeDb(path: string): DbProbe & { warnings: string[]; fix: string | undefined } {
-  const judged = judgeDbPath(path);
-  return {
-    exists: judged.exists,
-    problem: judged.problem,
-    fix: judged.fix,
-    warnings: judged.warnings,
-  };
 }
 
 async function liveCheck(

@@ -23,6 +23,8 @@ export interface Check {
 
 /** How the DB path looks on disk; supplied by the command so this module stays pure. */
 export interface DbProbe {
+  /** Which engine the configured database is (store/index.ts `probeDb` says; default SQLite). */
+  kind?: 'sqlite' | 'postgres';
   /** `undefined` when the path can be written (or created), else why not. */
   problem: string | undefined;
   exists: boolean;
@@ -45,7 +47,7 @@ export function runStaticChecks(config: Config, db: DbProbe): Check[] {
     jwtSecretCheck(config.jwtSecret),
     ...listChecks(config),
     ...baseUrlChecks(config),
-    config.dbIsPostgres
+    db.kind === 'postgres'
       ? pass(
           'db-path',
           `the store is muvee's PostgreSQL at ${config.dbPath}; its schema is checked on connect, and nothing is written without --apply`,

@@ -4,7 +4,7 @@
  * store when there is a local database. Built as one file (scripts/build.mjs, BUNDLES).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { verifyBatch } from '../commands/verify-token.js';
+import { verifyBatch } from '../commands/verify-token-each.js';
 import { userLookup } from '../store/lookup.js';
 import type { Batch, WorkerData } from './token-pool.js';
 

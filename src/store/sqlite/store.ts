@@ -18,49 +18,16 @@ import {
   type AccessMode,
   type LoginInput,
   type LoginResult,
-  type Role,
   type StoredUser,
 } from '../../muvee/model.js';
-import { loginSteps, runSync, type LoginPort } from '../record-login.js';
+import { loginSteps, runSync } from '../record-login.js';
+import { sqliteLoginPort } from './login-port.js';
+import { toUser, USER_SELECT, type UserRow } from './rows.js';
 import { migrate, newerSchema, READ_AS_IS_FROM, SCHEMA_VERSION } from './schema.js';
 import { UsersList, type CellText, type ListLayout, type ListPage } from './users-list.js';
 
 export { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 export type { CellText, ListLayout, ListPage } from './users-list.js';
-
-interface UserRow {
-  id: string;
-  email: string;
-  name: string;
-  avatar_url: string;
-  role: Role;
-  authorized: number;
-  name_overridden: number;
-  avatar_overridden: number;
-  created_at: string;
-  member_role: Role | null;
-  member_authorized: number | null;
-  last_login_at: string | null;
-}
-
-const USER_SELECT = `SELECT u.*, m.role AS member_role, m.authorized AS member_authorized,
-  (SELECT max(l.last_login_at) FROM muvee_dingtalk_links l WHERE l.user_id = u.id) AS last_login_at
-  FROM users u LEFT JOIN platform_members m ON m.user_id = u.id`;
-
-const toUser = (row: UserRow): StoredUser => ({
-  id: row.id,
-  email: row.email,
-  name: row.name,
-  avatarUrl: row.avatar_url,
-  role: row.member_role ?? 'member',
-  authorized: row.member_authorized !== null && row.member_authorized !== 0,
-  member: row.member_role !== null,
-  legacyRole: row.role,
-  nameOverridden: row.name_overridden !== 0,
-  avatarOverridden: row.avatar_overridden !== 0,
-  createdAt: row.created_at,
-  lastLoginAt: row.last_login_at,
-});
 
 export class Store {
   private constructor(
@@ -165,7 +132,7 @@ export class Store {
   recordLogin(input: LoginInput): LoginResult {
     const now = (input.now ?? new Date()).toISOString();
     return this.write((): LoginResult => {
-      const result = runSync(loginSteps(input), this.loginPort(now));
+      const result = runSync(loginSteps(input), sqliteLoginPort(this.db, this, now));
       const id = result.user.id;
       const link =
         input.unionId === undefined
@@ -195,55 +162,6 @@ export class Store {
         otherUnionIds,
       };
     });
-  }
-
-  /** muvee's login steps on this file (synchronous; inside `recordLogin`'s transaction). */
-  private loginPort(now: string): LoginPort {
-    const db = this.db;
-    return {
-      accessMode: () => this.accessMode(),
-      isInvited: (email) => this.isInvited(email),
-      userByEmail: (email) => {
-        const row = db.prepare<[string], UserRow>(`${USER_SELECT} WHERE u.email = ?`).get(email);
-        return row && toUser(row);
-      },
-      upsertUser: (input, authorized) => {
-        const newId = randomUUID();
-        const { id } = db
-          .prepare<unknown[], { id: string }>(
-            `INSERT INTO users (id, email, name, avatar_url, role, authorized, created_at)
-             VALUES (?, ?, ?, ?, 'member', ?, ?)
-             ON CONFLICT (email) DO UPDATE SET
-               name = CASE WHEN users.name_overridden THEN users.name ELSE excluded.name END,
-               avatar_url = CASE WHEN users.avatar_overridden THEN users.avatar_url ELSE excluded.avatar_url END
-             RETURNING id`,
-          )
-          .get(newId, input.email, input.name, input.avatarUrl, authorized ? 1 : 0, now)!;
-        return { id, created: id === newId };
-      },
-      member: (userId) => {
-        const row = db
-          .prepare<[string], { role: Role; authorized: number }>(
-            'SELECT role, authorized FROM platform_members WHERE user_id = ?',
-          )
-          .get(userId);
-        return row && { role: row.role, authorized: row.authorized !== 0 };
-      },
-      insertMember: (userId, member) =>
-        db
-          .prepare(
-            `INSERT INTO platform_members (user_id, role, authorized, created_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (user_id) DO NOTHING`,
-          )
-          .run(userId, member.role, member.authorized ? 1 : 0, now).changes > 0,
-      promote: (userId) => {
-        db.prepare(`UPDATE platform_members SET role = 'admin' WHERE user_id = ?`).run(userId);
-      },
-      authorize: (userId) => {
-        db.prepare(`UPDATE platform_members SET authorized = 1 WHERE user_id = ?`).run(userId);
-      },
-      userById: (userId) => this.findById(userId)!,
-    };
   }
 
   /**
