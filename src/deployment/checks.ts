@@ -375,12 +375,13 @@ function judgeRedirectUri(sent: string | null, muvee: URL, expect: Expectations)
     return [
       fail(
         'muvee-redirect-url',
-        `muvee's redirect_uri ${quote(sent)} is not a URL; set DINGTALK_REDIRECT_URL in muvee's environment to https://${muvee.host}${CALLBACK_PATH}`,
+        `muvee's redirect_uri ${quote(sent)} is not a URL; set DINGTALK_REDIRECT_URL in muvee's environment to ${muvee.protocol}//${muvee.host}${CALLBACK_PATH}`,
       ),
     ];
   }
   const shown = quote(sent);
-  const fixTo = `https://${muvee.host}${CALLBACK_PATH}`;
+  // https, or the muvee URL's own plain http on loopback.
+  const fixTo = `${muvee.protocol}//${muvee.host}${CALLBACK_PATH}`;
   const checks: Check[] = [];
   if (uri.protocol === 'https:') {
     checks.push(pass('muvee-redirect-https', `muvee's redirect_uri ${shown} is https`));
