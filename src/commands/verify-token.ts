@@ -9,7 +9,7 @@
  * verification needs (the configuration, session.ts with jsonwebtoken and, when there is a
  * database, the store for a lookup by id).
  */
-import { defineCommand, option, type Context } from '../cli/command.js';
+import { defineCommand, httpTimeoutOption, option, type Context } from '../cli/command.js';
 import { jwtSecretWhitespace, requireJwtSecret, runConfig } from '../config/config.js';
 import { CliError, isCliError } from '../cli/errors.js';
 import { readAll } from '../cli/io.js';
@@ -20,6 +20,7 @@ import {
   extractToken,
   nowSeconds,
   verifySessionToken,
+  type VerifyResult,
 } from '../muvee/session.js';
 import type { StoredUser } from '../muvee/model.js';
 import { userLookup } from '../store/lookup.js';
@@ -46,6 +47,14 @@ export const command = defineCommand({
       '--decode',
       'only decode: print the header and claims UNVERIFIED (signature not checked, no JWT_SECRET needed); exit 0 if it decodes, 5 if malformed',
     ),
+    muvee: option.string(
+      '--muvee <url>',
+      'after the local verdict, ask the deployed muvee at <url> (GET /api/me with the token; https, or http on loopback only): exit 0 only when both accept it, 5 when either refuses, 4 when muvee gives no answer',
+    ),
+    httpTimeout: {
+      ...httpTimeoutOption,
+      description: 'with --muvee: give up on muvee after this long',
+    },
   },
   examples: [
     'muvee-dingtalk verify-token - < token.txt      # from stdin: keeps the token out of shell history',
@@ -53,6 +62,7 @@ export const command = defineCommand({
     'muvee-dingtalk verify-token eyJhbGciOiJIUzI1NiIs... --leeway 30 --json',
     'muvee-dingtalk verify-token --each - < tokens.txt   # one JSON line per token',
     'muvee-dingtalk verify-token --decode - < token.txt  # no JWT_SECRET: what it says, UNVERIFIED',
+    'muvee-dingtalk verify-token --muvee https://muvee.example.com - < token.txt   # and what the deployed muvee says',
   ],
   // Built, `--each` may hand long inputs to worker threads (runtime/token-pool.ts).
   run: (context, [tokenArg = '-'], options) =>
@@ -70,6 +80,9 @@ export interface VerifyTokenOptions {
   leeway: number;
   each?: boolean | undefined;
   decode?: boolean | undefined;
+  /** `--muvee <url>`: also ask the deployed muvee (deployment/token-at-muvee.ts). */
+  muvee?: string | undefined;
+  httpTimeout?: number | undefined;
 }
 
 /** The whole command: `[token]` is the token, a cookie, or '-' for stdin. Exit 0 valid, 5 not. */
@@ -79,6 +92,8 @@ export async function verifyToken(
   options: VerifyTokenOptions,
   workerFile?: URL,
 ): Promise<number> {
+  // --muvee: the URL is judged before anything is read, so a token never waits for a refusal.
+  const muvee = options.muvee === undefined ? undefined : await muveeStep(options);
   if (options.decode) return decodeToken(context, tokenArg, options);
   const { out } = context;
   // runConfig, not command.ts's commandConfig: that module loads commander, which this path avoids.
@@ -121,10 +136,15 @@ export async function verifyToken(
   }
   const userInDb = user === null ? null : user !== undefined;
   const roleInDb = user?.role ?? null;
+  const atMuvee = muvee && (await muvee.ask(token, result));
 
   if (out.json) {
-    out.document({ ...jsonResult(result, user), ...(dbProblem ? { dbProblem } : {}) });
-    return result.valid ? 0 : 5;
+    out.document({
+      ...jsonResult(result, user),
+      ...(dbProblem ? { dbProblem } : {}),
+      ...(atMuvee ? { muvee: atMuvee } : {}),
+    });
+    return atMuvee ? muvee.exit(result.valid, atMuvee) : result.valid ? 0 : 5;
   }
 
   // The token's header and claims are anyone's text: sanitised for the terminal.
@@ -175,7 +195,32 @@ export async function verifyToken(
         : c.yellow(`no user with this uid in ${config.dbPath}`),
   ]);
   out.table(rows);
+  if (atMuvee) {
+    muvee.print(out, atMuvee);
+    return muvee.exit(result.valid, atMuvee);
+  }
   return result.valid ? 0 : 5;
+}
+
+/**
+ * `--muvee <url>`: one token, verified (not with --each or --decode); the URL must be https or
+ * loopback (a usage error otherwise). Loads the HTTP client only here.
+ */
+async function muveeStep(options: VerifyTokenOptions) {
+  if (options.each || options.decode) {
+    throw new CliError(
+      'usage',
+      `--muvee asks the deployed muvee about one verified token; leave out --${options.each ? 'each' : 'decode'}`,
+    );
+  }
+  const deployed = await import('../deployment/token-at-muvee.js');
+  const url = deployed.muveeTarget(options.muvee!);
+  return {
+    ask: (token: string, local: VerifyResult) =>
+      deployed.askMuveeAboutToken(url, token, local, (options.httpTimeout ?? 10) * 1000),
+    print: deployed.printTokenAtMuvee,
+    exit: deployed.exitWithMuvee,
+  };
 }
 
 /** The one token of a run: the argument, or stdin for '-', found in a cookie if need be. */
