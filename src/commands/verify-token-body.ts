@@ -3,8 +3,9 @@
  * run it without commander (runtime/fast-verify-token.ts): one token, printed for humans or as
  * one JSON document, or `--each`: a token per line of stdin, one JSON line per token.
  *
- * Loads only what verification needs: the configuration, session.ts (jsonwebtoken) and, when
- * a database file exists, the store for a lookup by id.
+ * Loads only what verification needs: the configuration, token-verdict.ts (muvee's own reading
+ * of a token and node:crypto's HMAC; no jsonwebtoken) and, when a database file exists, the
+ * store for a lookup by id.
  */
 import { existsSync } from 'node:fs';
 import type { Context } from '../cli/command.js';
@@ -15,10 +16,11 @@ import { safe } from '../cli/sanitize.js';
 import {
   decodeSessionToken,
   extractToken,
+  MAX_TOKEN_CHARS,
   nowSeconds,
   verifySessionToken,
   type VerifyResult,
-} from '../muvee/session.js';
+} from '../muvee/token-verdict.js';
 import type { StoredUser } from '../store/sqlite/store.js';
 import type { Worker } from 'node:worker_threads';
 
@@ -91,6 +93,8 @@ export async function verifyToken(
       : `${c.red('✗')} rejected (${result.reason}): ${safe(result.message)}`,
   );
   if (result.muveeNote) out.line(`  ${c.yellow('⚠')} ${safe(result.muveeNote)}`);
+  else if (result.muveeReason)
+    out.line(c.dim(`  muvee rejects it too: ${safe(result.muveeReason)}`));
   const rows: [string, string][] = [];
   // A token whose signature did not verify says only what its author wrote: shown as such,
   // never in the layout of a valid one.
@@ -106,12 +110,17 @@ export async function verifyToken(
       [label('email'), safe(email ?? '—')],
       [label('role'), safe(role ?? '—')],
     );
+    // A date no JavaScript date holds (beyond ±8.64e12 s) is shown as the number it is.
+    const issued = typeof iat === 'number' ? safeTime(iat) : undefined;
     if (typeof iat === 'number')
-      rows.push(['issued', `${humanTime(iat)} (${humanDuration(now - iat)} ago)`]);
+      rows.push(['issued', issued ? `${issued} (${humanDuration(now - iat)} ago)` : String(iat)]);
     if (typeof exp === 'number') {
+      const expires = safeTime(exp);
       rows.push([
         'expires',
-        `${humanTime(exp)} (${exp >= now ? `expires in ${humanDuration(exp - now)}` : `expired ${humanDuration(now - exp)} ago`})`,
+        expires
+          ? `${expires} (${exp >= now ? `expires in ${humanDuration(exp - now)}` : `expired ${humanDuration(now - exp)} ago`})`
+          : `${exp} (beyond any date)`,
       ]);
     }
     if (Object.keys(rest).length > 0) rows.push(['other claims', safe(JSON.stringify(rest))]);
@@ -250,6 +259,7 @@ function jsonResult(
     expiresAt: result.expiresAt,
     muveeAccepts: result.muveeAccepts,
     muveeNote: result.muveeNote || undefined,
+    muveeReason: result.muveeReason || undefined,
     userInDb: user === null ? null : user !== undefined,
     roleInDb: user ? user.role : undefined,
     roleMatches: user ? user.role === result.claims?.role : undefined,
@@ -288,6 +298,11 @@ export async function userLookup(config: Config): Promise<UserLookup | undefined
     throw error;
   }
 }
+
+/** `--each` keeps a line up to this long; a longer one is a rejected line, not read. */
+const MAX_LINE_CHARS = MAX_TOKEN_CHARS + 4096;
+/** Marks a line that was too long (followed by its length): it never holds a token. */
+const OVERLONG = '\u0000overlong:';
 
 /** Output is written in chunks of about this many characters, not a write per line. */
 const CHUNK = 64 * 1024;
@@ -356,6 +371,18 @@ export function verifyBatch(
 }
 
 function verifyLine(text: string, { secret, leewaySeconds }: EachSettings): VerifyResult {
+  if (text.startsWith(OVERLONG)) {
+    return {
+      valid: false,
+      reason: 'malformed',
+      message: `the line is ${text.slice(OVERLONG.length)} characters long, more than any token (limit ${MAX_LINE_CHARS}); it was not read`,
+      header: null,
+      claims: null,
+      expiresAt: null,
+      muveeAccepts: false,
+      muveeReason: "request header too large: muvee's HTTP server reads at most 1 MiB of headers",
+    };
+  }
   try {
     return verifySessionToken(extractToken(text), secret, { leewaySeconds });
   } catch (error) {
@@ -453,24 +480,42 @@ async function verifyEach(
   try {
     const { StringDecoder } = await import('node:string_decoder');
     const decoder = new StringDecoder('utf8');
-    let pending = '';
+    // The line being read, in pieces: a newline is searched for in each new chunk only, and a
+    // line longer than MAX_LINE_CHARS is not kept (it becomes a rejected line: OVERLONG).
+    let pending: string[] = [];
+    let pendingLength = 0;
+    const endLine = async (last: string) => {
+      const line =
+        pendingLength > MAX_LINE_CHARS
+          ? `${OVERLONG}${pendingLength + last.length}`
+          : pending.length === 0
+            ? last
+            : pending.join('') + last;
+      pending = [];
+      pendingLength = 0;
+      batch.lines.push(line);
+      lineNumber++;
+      if (batch.lines.length === BATCH_LINES) await submit();
+    };
+    const keep = (piece: string) => {
+      if (pendingLength <= MAX_LINE_CHARS && pendingLength + piece.length <= MAX_LINE_CHARS)
+        pending.push(piece);
+      else pending = [];
+      pendingLength += piece.length;
+    };
     for await (const chunk of stdin) {
-      const text = pending + (typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
+      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer);
       let start = 0;
       for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
-        batch.lines.push(text.slice(start, end));
-        lineNumber++;
-        if (batch.lines.length === BATCH_LINES) await submit();
+        await endLine(text.slice(start, end));
         start = end + 1;
       }
-      pending = text.slice(start);
+      if (start < text.length) keep(text.slice(start));
       await drain(false);
     }
-    pending += decoder.end();
-    if (pending !== '') {
-      batch.lines.push(pending);
-      lineNumber++;
-    }
+    const rest = decoder.end();
+    if (rest !== '') keep(rest);
+    if (pendingLength > 0) await endLine('');
     await submit();
     await drain(true);
   } finally {
