@@ -223,7 +223,7 @@ async function muveeStep(options: VerifyTokenOptions) {
   const deployed = await import('../deployment/token-at-muvee.js');
   const url = deployed.muveeTarget(options.muvee!);
   return {
-    ask: (token: string, local: Parameters<typeof deployed.askMuveeAboutToken>[2]) =>
+    ask: (token: string, local: VerifyResult) =>
       deployed.askMuveeAboutToken(url, token, local, (options.httpTimeout ?? 10) * 1000),
     print: deployed.printTokenAtMuvee,
     exit: deployed.exitWithMuvee,
