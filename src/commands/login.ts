@@ -3,21 +3,21 @@
  * The flow itself is `login/flow.ts`; this declares the command, turns its flags into the
  * flow's inputs and prints the outcome (`login/report.ts`).
  */
-import { InvalidArgumentError } from 'commander';
 import {
   commandConfig,
   defineCommand,
   httpTimeoutOption,
+  InvalidArgument,
   option,
   type Context,
   type OptionValues,
 } from '../cli/command.js';
 import { systemBrowser } from '../login/browser.js';
-import { runLoginFlow, sqlitePreflight, sqliteStore } from '../login/flow.js';
+import { interruptedError, runLoginFlow, sqlitePreflight } from '../login/flow.js';
 import { chooseProvider, sessionSecret } from '../login/provider.js';
 import { resolve } from 'node:path';
 import { announceDb, EMULATOR_DB, requireBaseUrls } from '../config/config.js';
-import { postgresStore } from '../store/postgres/login.js';
+import { loginStore } from '../store/index.js';
 import { reportLogin } from '../login/report.js';
 import { RULES, type Rules } from '../muvee/identity.js';
 import { CliError } from '../cli/errors.js';
@@ -51,7 +51,7 @@ const options = {
     ),
     parse: (value: string) => {
       if (!isListenSpec(value))
-        throw new InvalidArgumentError(
+        throw new InvalidArgument(
           `'${value}' is not host:port; use e.g. 127.0.0.1:8080, [::1]:8080 or 8080`,
         );
       return value;
@@ -68,7 +68,7 @@ const options = {
     ),
     parse: (value: string) => {
       if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol))
-        throw new InvalidArgumentError(
+        throw new InvalidArgument(
           `'${value}' is not an http(s) URL; use e.g. http://localhost:8080/auth/dingtalk/callback`,
         );
       return value;
@@ -157,7 +157,6 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
   const ownDb = options.emulator === true && context.globals.db === undefined;
   const dbFile = ownDb ? resolve(io.cwd, EMULATOR_DB) : config.dbFile;
   const dbPath = ownDb ? `./${EMULATOR_DB}` : config.dbPath;
-  const postgres = !ownDb && config.dbIsPostgres;
   if (options.store !== false) {
     announceDb(
       out,
@@ -176,24 +175,20 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
         : config,
     );
   }
-  if (options.apply && !postgres) {
-    throw new CliError(
-      'usage',
-      "--apply is for muvee's PostgreSQL (--db postgres://… or DATABASE_URL); the local SQLite store is always written",
-    );
-  }
   // Ctrl-C from the very start (reading the signal installs the handlers): nothing is stored.
   const { signal } = io;
-  const browser = options.browser !== false;
-  // The store is judged before anything starts or opens: the path (sqliteStore), then the
-  // SQLite driver on this Node and the file's content (sqlitePreflight).
-  const openStore =
+  // The store is judged now (a refused --apply, an unusable file), before anything starts.
+  const store =
     options.store === false
       ? undefined
-      : postgres
-        ? postgresStore(dbFile, options.apply === true, signal)
-        : sqliteStore(dbFile, signal);
-  if (openStore && !postgres) await sqlitePreflight(dbFile, dbPath);
+      : loginStore(dbFile, {
+          apply: options.apply === true,
+          signal,
+          interrupted: interruptedError,
+        });
+  // Then the SQLite driver on this Node and the file's content, before the browser opens.
+  if (store && !(config.dbIsPostgres && !ownDb)) await sqlitePreflight(dbFile, dbPath);
+  const browser = options.browser !== false;
   const provider = await chooseProvider(config, {
     emulator: options.emulator,
     autoApprove: options.autoApprove,
@@ -215,7 +210,7 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
       signal,
       openBrowser: browser ? systemBrowser() : undefined,
       paste: () => io.stdin(),
-      openStore,
+      openStore: store,
       beforeFirstRequest: io.beforeFirstRequest,
       trace: options.verbose
         ? (await import('../dingtalk/trace.js')).verboseTracer(out)
@@ -228,7 +223,7 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
     }
     reportLogin(out, outcome, {
       dbPath,
-      dryRun: postgres ? options.apply !== true : undefined,
+      dryRun: store?.dryRun,
       showMobile: options.showMobile === true,
       baseDomain: config.baseDomain,
       demoSecret: jwt.demo,

@@ -1,5 +1,6 @@
 /**
- * Fault specs for `emulator --fault endpoint=spec`, pure. A spec is comma-separated parts:
+ * What a fault is (the endpoints it can hit, what it does instead of the endpoint's job) and
+ * fault specs for `emulator --fault endpoint=spec`, pure. A spec is comma-separated parts:
  * a status (`503`), `html`, `text`, `truncated`, `empty`, `no-token`, `no-unionid`,
  * `email-only`, `with-token`, `split-code`, `latency:<ms>`, `reset`, `times:<n>`. Examples:
  * `userAccessToken=503`, `usersMe=200,html`, `accessToken=latency:15000`,
@@ -9,7 +10,30 @@
  * (an email without unionId), `authorize=split-code` (code and authCode differ).
  */
 import { CliError } from '../cli/errors.js';
-import { ENDPOINTS, type Endpoint, type Fault } from './server.js';
+
+export type Endpoint = 'authorize' | 'userAccessToken' | 'usersMe' | 'accessToken';
+export const ENDPOINTS: readonly Endpoint[] = [
+  'authorize',
+  'userAccessToken',
+  'usersMe',
+  'accessToken',
+];
+
+/** What an endpoint does instead of its job, for tests. */
+export interface Fault {
+  /** Answer with this status (and `body`) instead of the real answer. */
+  status?: number;
+  body?: string;
+  contentType?: string;
+  /** Wait this long first (then answer normally, or with the fault). */
+  latencyMs?: number;
+  /** Destroy the connection without an answer. */
+  reset?: boolean;
+  /** Apply to this many requests, then clear (default: until changed). */
+  times?: number;
+  /** authorize only: redirect with `code` and a different `authCode` (only `code` is valid). */
+  splitCode?: boolean;
+}
 
 /** DingTalk-shaped error bodies for a bare status. */
 const STATUS_CODES: Record<number, string> = {
@@ -85,4 +109,40 @@ export function parseFaultSpec(text: string): [Endpoint, Fault] {
     fault.body = errorBody(fault.status, withToken);
   }
   return [endpoint, fault];
+}
+
+/**
+ * A fault from `PUT /__emulator/faults`: a spec string as `--fault` takes it
+ * (`"503,latency:200"`, `"html"`), or an object of the same parts (`{"status": 500}`,
+ * `{"latency": 1500}`, `{"html": true}`, `{"times": 1}`; `latencyMs`, `body` and
+ * `contentType` as in {@link Fault}). Anything else throws (a 400), never ignored.
+ */
+export function faultOf(endpoint: Endpoint, value: unknown): Fault {
+  if (typeof value === 'string') return parseFaultSpec(`${endpoint}=${value}`)[1];
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new CliError('usage', `the fault for ${endpoint} must be a spec string or an object`);
+  const parts: string[] = [];
+  const raw: Fault = {};
+  for (const [key, part] of Object.entries(value as Record<string, unknown>)) {
+    const number = typeof part === 'number' && Number.isInteger(part) && part >= 0;
+    if (key === 'status' && number) parts.push(String(part));
+    else if ((key === 'latency' || key === 'latencyMs') && number) parts.push(`latency:${part}`);
+    else if (key === 'times' && number) parts.push(`times:${part}`);
+    else if (key === 'splitCode' && part === true) parts.push('split-code');
+    else if ((key === 'body' || key === 'contentType') && typeof part === 'string') raw[key] = part;
+    else if (part === true && /^[a-z-]+$/.test(key)) parts.push(key);
+    else if (part === false) continue;
+    else
+      throw new CliError(
+        'usage',
+        `unknown fault part '${key}': ${JSON.stringify(part)}; use status, latency (ms), times, body, contentType, or true for html, text, truncated, empty, reset, no-token, no-unionid, email-only, with-token, split-code`,
+      );
+  }
+  const fault = parts.length ? parseFaultSpec(`${endpoint}=${parts.join(',')}`)[1] : {};
+  if (raw.body !== undefined) {
+    fault.body = raw.body;
+    fault.status ??= 200;
+  }
+  if (raw.contentType !== undefined) fault.contentType = raw.contentType;
+  return fault;
 }
