@@ -8,7 +8,7 @@ import { invitationKey } from '../muvee/membership.js';
 import { isEmail, isUuid } from '../muvee/shapes.js';
 import { safe } from '../cli/sanitize.js';
 import { announceDb } from '../config/config.js';
-import type { UserStore } from '../store/index.js';
+import { refuseApplyOnSqlite, type UserStore } from '../store/index.js';
 import { ACCESS_MODES, type AccessMode, type StoredUser } from '../muvee/model.js';
 
 /**
@@ -45,17 +45,9 @@ async function withStore<T>(
  * On muvee's PostgreSQL a write needs `--apply`; without it, say what would change and write
  * nothing. Returns whether to write.
  */
-/**
- * `--apply` on the local SQLite store is refused as `login` refuses it (exit 2), before
- * anything opens or creates the file: SQLite is always written, so the flag means a mistake.
- */
-function refuseApplyOnSqlite(context: Context, apply: boolean | undefined): void {
-  if (apply && !commandConfig(context).dbIsPostgres) {
-    throw new CliError(
-      'usage',
-      "--apply is for muvee's PostgreSQL (--db postgres://… or DATABASE_URL); the local SQLite store is always written",
-    );
-  }
+/** `--apply` on the local SQLite store is refused as `login` refuses it (exit 2). */
+function refuseApply(context: Context, apply: boolean | undefined): void {
+  refuseApplyOnSqlite(commandConfig(context).dbFile, apply);
 }
 
 function mayWrite(
@@ -113,7 +105,7 @@ export const command = defineCommand({
       notes: `    open: anyone DingTalk signs in gets in. invite: only invited emails (and existing
     members, and ADMIN_EMAILS). request: new members wait until an admin approves them.`,
       run: async (context, [mode], options) => {
-        refuseApplyOnSqlite(context, options.apply);
+        refuseApply(context, options.apply);
         if (mode === undefined) {
           const current = await withStore(
             context,
@@ -151,7 +143,7 @@ export const command = defineCommand({
       },
       examples: ['muvee-dingtalk admin invite alice@corp.example'],
       run: async (context, [email], options) => {
-        refuseApplyOnSqlite(context, options.apply);
+        refuseApply(context, options.apply);
         if (!isEmail(email!.trim()))
           throw new CliError(
             'usage',
@@ -181,7 +173,7 @@ export const command = defineCommand({
       },
       examples: ['muvee-dingtalk admin uninvite alice@corp.example'],
       run: async (context, [email], options) => {
-        refuseApplyOnSqlite(context, options.apply);
+        refuseApply(context, options.apply);
         const key = invitationKey(email!);
         const removed = await withStore(context, false, async (store, _where, postgres) =>
           mayWrite(context, postgres, options.apply, `withdraw the invitation of ${key}`)
@@ -227,7 +219,7 @@ export const command = defineCommand({
       },
       examples: ['muvee-dingtalk admin approve alice@corp.example'],
       run: async (context, [key], options) => {
-        refuseApplyOnSqlite(context, options.apply);
+        refuseApply(context, options.apply);
         const result = await withStore(context, false, async (store, where, postgres) => {
           const found = await userOf(store, key!, where);
           if (!mayWrite(context, postgres, options.apply, `approve ${found.email}`)) return null;
@@ -265,7 +257,7 @@ export const command = defineCommand({
         'muvee-dingtalk admin override alice@corp.example --clear-name --clear-avatar',
       ],
       run: async (context, [key], options) => {
-        refuseApplyOnSqlite(context, options.apply);
+        refuseApply(context, options.apply);
         if (
           options.name === undefined &&
           options.avatar === undefined &&

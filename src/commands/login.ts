@@ -13,11 +13,11 @@ import {
   type OptionValues,
 } from '../cli/command.js';
 import { systemBrowser } from '../login/browser.js';
-import { interruptedError, runLoginFlow, sqlitePreflight } from '../login/flow.js';
+import { interruptedError, runLoginFlow } from '../login/flow.js';
 import { chooseProvider, sessionSecret } from '../login/provider.js';
 import { resolve } from 'node:path';
-import { announceDb, EMULATOR_DB, requireBaseUrls } from '../config/config.js';
-import { loginStore } from '../store/index.js';
+import { announceDb, EMULATOR_DB, emulatorOwnDb, requireBaseUrls } from '../config/config.js';
+import { loginStore, preflightLoginStore } from '../store/index.js';
 import { reportLogin } from '../login/report.js';
 import { RULES, type Rules } from '../muvee/identity.js';
 import { CliError } from '../cli/errors.js';
@@ -158,22 +158,7 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
   const dbFile = ownDb ? resolve(io.cwd, EMULATOR_DB) : config.dbFile;
   const dbPath = ownDb ? `./${EMULATOR_DB}` : config.dbPath;
   if (options.store !== false) {
-    announceDb(
-      out,
-      ownDb
-        ? {
-            ...config,
-            dbPath,
-            dbFile,
-            dbIsPostgres: false,
-            dbSource: {
-              setting: 'emulator',
-              from: `login --emulator's own file for demo users${config.dbSource.setting === 'default' ? '' : `; ${config.dbSource.setting} from ${config.dbSource.from} is used only when --db names it`}`,
-            },
-            dbConflicts: [],
-          }
-        : config,
-    );
+    announceDb(out, ownDb ? emulatorOwnDb(config, io.cwd) : config);
   }
   // Ctrl-C from the very start (reading the signal installs the handlers): nothing is stored.
   const { signal } = io;
@@ -187,7 +172,7 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
           interrupted: interruptedError,
         });
   // Then the SQLite driver on this Node and the file's content, before the browser opens.
-  if (store && !(config.dbIsPostgres && !ownDb)) await sqlitePreflight(dbFile, dbPath);
+  if (store) await preflightLoginStore(dbFile, dbPath);
   const browser = options.browser !== false;
   const provider = await chooseProvider(config, {
     emulator: options.emulator,

@@ -9,7 +9,6 @@
  * session → answer the browser with the success page (only now; a failure page on any error).
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import type { Config } from '../config/config.js';
 import { buildAuthorizeUrl, newState, type CallbackResult } from '../dingtalk/authorize.js';
 import { DingTalkClient } from '../dingtalk/client.js';
@@ -94,33 +93,6 @@ export const BROWSER_GRACE_MS = 10_000;
 
 export function interruptedError(): CliError {
   return new CliError('interrupted', 'login cancelled (Ctrl-C); nothing was stored');
-}
-
-/**
- * What the SQLite store needs, checked before the browser opens (so a DingTalk code is never
- * spent on a login that cannot be stored): the native driver loads on this Node, and an
- * existing file is a database SQLite can read (a corrupt file is `db-unusable`, exit 2). The
- * driver is loaded here rather than later, so this costs a login nothing.
- */
-export async function sqlitePreflight(dbFile: string, dbPath: string): Promise<void> {
-  const { Database, BINDING } = await import('../store/sqlite/binding.js');
-  const exists = existsSync(dbFile);
-  let probe: InstanceType<typeof Database> | undefined;
-  try {
-    probe = exists
-      ? new Database(dbFile, { readonly: true, fileMustExist: true, ...BINDING })
-      : new Database(':memory:', BINDING);
-    probe.pragma('schema_version');
-  } catch (error) {
-    if (!exists || !/not a database|malformed|corrupt/i.test(String(error))) throw error;
-    throw new CliError(
-      'db-unusable',
-      `the database '${safe(dbPath)}' is not a SQLite database this tool can read (${safe(error instanceof Error ? error.message : String(error))}); move it away or pass --db another file. Nothing was sent to DingTalk`,
-      { cause: error },
-    );
-  } finally {
-    probe?.close();
-  }
 }
 
 /** Runs one login; throws a `CliError` on failure, with nothing stored. */

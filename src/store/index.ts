@@ -150,12 +150,7 @@ export function loginStore(
     };
     return Object.assign(open, { warnings: [], dryRun: !apply });
   }
-  if (apply) {
-    throw new CliError(
-      'usage',
-      "--apply is for muvee's PostgreSQL (--db postgres://… or DATABASE_URL); the local SQLite store is always written",
-    );
-  }
+  refuseApplyOnSqlite(db, apply);
   const warnings = requireUsableDb(db);
   const open = async (): Promise<LoginStore> => {
     const { Store } = await import('./sqlite/store.js');
@@ -163,6 +158,30 @@ export function loginStore(
     return Store.open(db);
   };
   return Object.assign(open, { warnings, dryRun: undefined });
+}
+
+/**
+ * `--apply` names a write to muvee's PostgreSQL; on a SQLite file (always written) it is a
+ * mistake: `usage` (exit 2), the same for `login` and `admin`, before anything is opened.
+ */
+export function refuseApplyOnSqlite(db: string, apply: boolean | undefined): void {
+  if (apply && !isPostgresUrl(db)) {
+    throw new CliError(
+      'usage',
+      "--apply is for muvee's PostgreSQL (--db postgres://… or DATABASE_URL); the local SQLite store is always written",
+    );
+  }
+}
+
+/**
+ * What login's store needs before the browser opens: for a SQLite file, the driver loads on
+ * this Node and the file (when it exists) is a database (`db-unusable` otherwise). muvee's
+ * PostgreSQL is checked when it connects (after the callback, for now).
+ */
+export async function preflightLoginStore(db: string, shown: string): Promise<void> {
+  if (isPostgresUrl(db)) return;
+  const { sqlitePreflight } = await import('./sqlite/preflight.js');
+  await sqlitePreflight(db, shown);
 }
 
 /**
