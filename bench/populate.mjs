@@ -14,8 +14,8 @@ const require = createRequire(import.meta.url);
 
 /** Creates `file` with `count` users; returns the id of the first one (an admin). */
 export function populate(file, count, dist = DIST) {
-  const { Store } = require(join(dist, 'store.cjs'));
-  const { Database, NATIVE_BINDING } = require(join(dist, 'sqlite.cjs'));
+  const { Store } = require(join(dist, 'store', 'sqlite', 'store.cjs'));
+  const { Database, NATIVE_BINDING } = require(join(dist, 'store', 'sqlite', 'binding.cjs'));
   Store.open(file).close();
   const db = new Database(file, NATIVE_BINDING ? { nativeBinding: NATIVE_BINDING } : {});
   const users = db.prepare(

@@ -400,12 +400,12 @@ for (const { major, node, version } of nodes) {
           paired('floor: jsonwebtoken loaded', require('dist/vendor/jsonwebtoken.cjs'), Infinity),
           paired(
             "floor: verify-token's modules loaded (jsonwebtoken, crypto, config, output)",
-            require('dist/token-check.cjs'),
+            require('dist/commands/verify-token-body.cjs'),
             Infinity,
           ),
           paired(
             'floor: better-sqlite3 loaded (its addon included)',
-            require('dist/sqlite.cjs'),
+            require('dist/store/sqlite/binding.cjs'),
             Infinity,
           ),
           paired(
@@ -415,7 +415,7 @@ for (const { major, node, version } of nodes) {
           ),
           paired(
             'floor: store opened in memory (better-sqlite3 + addon + schema)',
-            require('dist/store.cjs', ".Store.open(':memory:').close()"),
+            require('dist/store/sqlite/store.cjs', ".Store.open(':memory:').close()"),
             Infinity,
           ),
         ];

@@ -90,8 +90,8 @@ const common = {
 /**
  * Files built as one bundle each instead of one file per source: loading a file costs ~0.5 ms,
  * a large share of a command meant to cost little more than `node -e 0` (bench/RESULTS.md).
- * - cli.ts, the entry: with the helpers every start runs (code cache, prerendered help, fd);
- *   store.ts with the two modules only it needs (sqlite.ts stays at the same place in dist/).
+ * - main.ts, the entry: with the helpers every start runs (code cache, prerendered help, fd);
+ *   store/sqlite/store.ts with the two modules only it needs (binding.ts stays at the same place in dist/).
  * - verify-token's path from the bin (runtime/fast-verify-token.ts): ~15 files and
  *   jsonwebtoken as one; the same for its worker threads (runtime/token-worker.ts). `separate` stay in their own files: errors.ts (the one CliError
  *   class, so `instanceof` holds everywhere), and what only some runs load.
@@ -99,21 +99,25 @@ const common = {
  */
 const BUNDLES = [
   {
-    entry: 'cli.ts',
+    entry: 'main.ts',
     inline: ['runtime/code-cache.ts', 'runtime/fd.ts', 'runtime/prerendered.ts'],
     vendor: [],
   },
   {
     entry: 'runtime/fast-verify-token.ts',
-    separate: ['errors.ts', 'program.ts', 'store.ts', 'user-store.ts'],
+    separate: ['cli/errors.ts', 'program.ts', 'store/sqlite/store.ts', 'store/index.ts'],
     vendor: ['jsonwebtoken'],
   },
   // The local store with the helpers only it loads (better-sqlite3 is its vendor bundle).
-  { entry: 'store.ts', inline: ['sqlite.ts', 'muvee-rules.ts'], vendor: [] },
+  {
+    entry: 'store/sqlite/store.ts',
+    inline: ['store/sqlite/binding.ts', 'muvee/membership.ts'],
+    vendor: [],
+  },
   // A worker thread of verify-token --each.
   {
     entry: 'runtime/token-worker.ts',
-    separate: ['errors.ts', 'program.ts', 'store.ts', 'user-store.ts'],
+    separate: ['cli/errors.ts', 'program.ts', 'store/sqlite/store.ts', 'store/index.ts'],
     vendor: ['jsonwebtoken'],
   },
 ];
@@ -368,7 +372,7 @@ function trainCodeCache() {
     ['verify-token', token],
   ];
   const script = `
-    const cli = require(${JSON.stringify(join(dist, 'cli.cjs'))});
+    const cli = require(${JSON.stringify(join(dist, 'main.cjs'))});
     cli.enableCodeCache(${JSON.stringify(dist)}, { train: true });
     (async () => { for (const args of ${JSON.stringify(runs)}) await cli.main(['node', 'muvee-dingtalk', ...args]); })();
   `;

@@ -1,4 +1,4 @@
 // `npm run dev -- <command> ...`: the CLI straight from src/ (tsx), no build needed.
-import { main } from '../src/cli.ts';
+import { main } from '../src/main.ts';
 
 await main(process.argv);

@@ -6,12 +6,12 @@
  * run it in-process; the bin calls it through `cli.ts` with the real process.
  */
 import { Command, CommanderError, Option } from 'commander';
-import type { CommandSpec, Context, GlobalOptions, Io } from './command.js';
+import type { CommandSpec, Context, GlobalOptions, Io } from './cli/command.js';
 import { COMMANDS } from './commands/index.js';
-import { CliError, debugRequested, isCliError } from './errors.js';
-import { Output } from './output.js';
-import { safe } from './sanitize.js';
-import { untilInterrupted } from './interrupt.js';
+import { CliError, debugRequested, isCliError } from './cli/errors.js';
+import { Output } from './cli/output.js';
+import { safe } from './cli/sanitize.js';
+import { untilInterrupted } from './cli/interrupt.js';
 
 /** Set by the build (scripts/build.mjs); absent when the sources run directly. */
 declare const __MUVEE_DINGTALK_VERSION__: string | undefined;

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { exportSql, sqlLiteral } from '../src/export-sql.ts';
-import { Store } from '../src/store.ts';
+import { exportSql, sqlLiteral } from '../src/store/export-sql.ts';
+import { Store } from '../src/store/sqlite/store.ts';
 import { json, runCli, tempDir } from './helpers.ts';
 
 function seeded(t: { after(fn: () => void): void }) {

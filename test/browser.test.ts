@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Database } from '../src/sqlite.ts';
+import { Database } from '../src/store/sqlite/binding.ts';
 import type { Browser } from 'playwright-core';
 import { AUTHORIZE_URL, SECRET, startCli, tempDir } from './helpers.ts';
 

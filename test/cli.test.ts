@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { createRequire } from 'node:module';
 import { COMMANDS as COMMAND_MODULES } from '../src/commands/index.ts';
-import { EXIT_CODES } from '../src/errors.ts';
+import { EXIT_CODES } from '../src/cli/errors.ts';
 import { createServer } from 'node:net';
 import { BIN, json, ROOT, runBin, runCli, SECRET, startBin, startCli, tempDir } from './helpers.ts';
 import { spawnSync } from 'node:child_process';
@@ -411,7 +411,7 @@ describe('prerendered help', () => {
 });
 
 describe('the built CLI (dist/)', () => {
-  const requireDist = createRequire(join(ROOT, 'dist', 'cli.cjs'));
+  const requireDist = createRequire(join(ROOT, 'dist', 'main.cjs'));
 
   for (const name of COMMANDS) {
     test(`${name} is in the build and runs from it`, async () => {
@@ -429,8 +429,10 @@ describe('the built CLI (dist/)', () => {
   });
 
   test('one CliError class: an error thrown in one file is an instanceof in another', () => {
-    const { CliError } = requireDist('./errors.cjs') as typeof import('../src/errors.ts');
-    const { requireJwtSecret } = requireDist('./config.cjs') as typeof import('../src/config.ts');
+    const { CliError } = requireDist('./cli/errors.cjs') as typeof import('../src/cli/errors.ts');
+    const { requireJwtSecret } = requireDist(
+      './config/config.cjs',
+    ) as typeof import('../src/config/config.ts');
     assert.throws(
       () => requireJwtSecret({ jwtSecret: undefined } as never),
       (error) => error instanceof CliError && error.code === 'config',
@@ -440,7 +442,7 @@ describe('the built CLI (dist/)', () => {
         f.endsWith('.cjs') &&
         readFileSync(join(ROOT, 'dist', f), 'utf8').includes('muvee-dingtalk.CliError'),
     );
-    assert.deepEqual(holders, ['errors.cjs']);
+    assert.deepEqual(holders, ['cli/errors.cjs']);
   });
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { runStaticChecks, type Check } from '../src/checks.ts';
+import { runStaticChecks, type Check } from '../src/config/checks.ts';
 import { probeDb } from '../src/commands/check-config.ts';
 import {
   findMalformedLines,
@@ -10,7 +10,7 @@ import {
   resolveConfig,
   splitList,
   type EnvFileInfo,
-} from '../src/config.ts';
+} from '../src/config/config.ts';
 import { json, MINT_MEMBER, runCli, SECRET, tempDir } from './helpers.ts';
 
 const noFile: EnvFileInfo = { path: '/x/.env', loaded: false, malformed: [], unknown: [] };

@@ -15,7 +15,7 @@ import {
   maskMobile,
   resolveEmail,
   roleFor,
-} from '../src/dingtalk/identity.ts';
+} from '../src/muvee/identity.ts';
 
 const STATE = 'expected-state-0123456789';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { VARIABLES } from '../src/config.ts';
+import { VARIABLES } from '../src/config/config.ts';
 import { startEmulator } from '../src/emulator/server.ts';
 import {
   AUTHORIZE_URL,

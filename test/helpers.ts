@@ -7,7 +7,7 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
-import type { Io } from '../src/command.ts';
+import type { Io } from '../src/cli/command.ts';
 import { runCli as runInProcess } from '../src/program.ts';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';

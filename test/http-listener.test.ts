@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Agent, get, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { startHttpListener, type HttpListener } from '../src/http-listener.ts';
+import { startHttpListener, type HttpListener } from '../src/net/http-listener.ts';
 
 const hello = (_req: unknown, res: import('node:http').ServerResponse) => res.end('hello');
 

@@ -64,8 +64,8 @@ describe('lazy imports', () => {
     const loaded = loadedBy(['verify-token', TOKEN], tempDir(t));
     const ours = loaded.filter((f) => f.startsWith(join(ROOT, 'dist')));
     assert.deepEqual([...new Set(ours)].map((f) => f.slice(ROOT.length)).sort(), [
-      'dist/cli.cjs',
-      'dist/errors.cjs',
+      'dist/cli/errors.cjs',
+      'dist/main.cjs',
       'dist/runtime/fast-verify-token.cjs',
     ]);
   });

@@ -9,10 +9,10 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/config/config.ts';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../src/emulator/server.ts';
 import { EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET } from '../src/emulator/users.ts';
-import { CliError, isCliError } from '../src/errors.ts';
+import { CliError, isCliError } from '../src/cli/errors.ts';
 import { DingTalkClient } from '../src/dingtalk/client.ts';
 import {
   runLoginFlow,
@@ -24,9 +24,9 @@ import {
 } from '../src/login/flow.ts';
 import { emulatorProvider, type Provider } from '../src/login/provider.ts';
 import { loginDocument } from '../src/login/report.ts';
-import { Output } from '../src/output.ts';
-import { SESSION_TTL_SECONDS, verifySessionToken } from '../src/session.ts';
-import { Store } from '../src/store.ts';
+import { Output } from '../src/cli/output.ts';
+import { SESSION_TTL_SECONDS, verifySessionToken } from '../src/muvee/session.ts';
+import { Store } from '../src/store/sqlite/store.ts';
 
 const SECRET = 'login-flow-test-secret-0123456789abcdef0123';
 const CREDENTIALS = { clientId: EMULATOR_CLIENT_ID, clientSecret: EMULATOR_CLIENT_SECRET };

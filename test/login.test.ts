@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Database } from '../src/sqlite.ts';
+import { Database } from '../src/store/sqlite/binding.ts';
 import jwt from 'jsonwebtoken';
 import { startEmulator, type Emulator } from '../src/emulator/server.ts';
 import {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startEmulator, type Emulator } from '../src/emulator/server.ts';
 import { BUILTIN_USERS, type EmulatorUser } from '../src/emulator/users.ts';
-import { Store } from '../src/store.ts';
+import { Store } from '../src/store/sqlite/store.ts';
 import { json, loginAs, tempDir } from './helpers.ts';
 
 const user = (id: string, email: string | undefined, unionId = `emuUnion-${id}`): EmulatorUser => ({

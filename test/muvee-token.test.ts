@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
 import jwt from 'jsonwebtoken';
-import { loadConfig } from '../src/config.ts';
-import { goUuid, muveeVerdict } from '../src/muvee-token.ts';
-import { mintSessionToken, verifySessionToken } from '../src/session.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { goUuid, muveeVerdict } from '../src/muvee/token-verdict.ts';
+import { mintSessionToken, verifySessionToken } from '../src/muvee/session.ts';
 import { json, runCli, SECRET, tempDir } from './helpers.ts';
 
 const NOW = 1_800_000_000;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Chalk } from 'chalk';
-import { Output } from '../src/output.ts';
+import { Output } from '../src/cli/output.ts';
 
 const sink = (isTTY: boolean) => ({ isTTY, write: () => {} });
 const output = (options: { color?: boolean; isTTY?: boolean; env?: NodeJS.ProcessEnv }) =>

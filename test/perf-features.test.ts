@@ -15,12 +15,12 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { startEmulator } from '../src/emulator/server.ts';
 import { EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET } from '../src/emulator/users.ts';
-import { displayWidth } from '../src/output.ts';
+import { displayWidth } from '../src/cli/output.ts';
 import { fastVerifyTokenArgs } from '../src/runtime/fast-verify-token.ts';
-import { mintSessionToken } from '../src/session.ts';
-import { safe } from '../src/sanitize.ts';
-import { Database } from '../src/sqlite.ts';
-import { Store, type StoredUser } from '../src/store.ts';
+import { mintSessionToken } from '../src/muvee/session.ts';
+import { safe } from '../src/cli/sanitize.ts';
+import { Database } from '../src/store/sqlite/binding.ts';
+import { Store, type StoredUser } from '../src/store/sqlite/store.ts';
 import { columns, releaser } from '../src/commands/users.ts';
 import { baseEnv, BIN, http, ROOT, runBin, runCli, SECRET, tempDir } from './helpers.ts';
 

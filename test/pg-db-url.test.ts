@@ -10,7 +10,7 @@ import {
   pgTarget,
   redactUrl,
   scrubSecrets,
-} from '../src/db-url.ts';
+} from '../src/config/db-target.ts';
 import { ROOT } from './helpers.ts';
 
 describe('db-url', () => {
@@ -104,8 +104,8 @@ describe('db-url', () => {
 
   test('pg is loaded only when a PostgreSQL store is opened', () => {
     const script = `
-      require(${JSON.stringify(join(ROOT, 'dist/user-store.cjs'))});
-      require(${JSON.stringify(join(ROOT, 'dist/pg-store.cjs'))});
+      require(${JSON.stringify(join(ROOT, 'dist/store/index.cjs'))});
+      require(${JSON.stringify(join(ROOT, 'dist/store/postgres/store.cjs'))});
       const loaded = Object.keys(require.cache).filter((f) => /node_modules\\/pg(-[a-z]+)?\\//.test(f));
       process.stdout.write(JSON.stringify(loaded));`;
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: ROOT });

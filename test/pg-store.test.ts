@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { isCliError, type CliError } from '../src/errors.ts';
-import { openPgStore, pgErrorToCliError, type PgStore } from '../src/pg-store.ts';
-import type { LoginInput } from '../src/store.ts';
+import { isCliError, type CliError } from '../src/cli/errors.ts';
+import { openPgStore, pgErrorToCliError, type PgStore } from '../src/store/postgres/store.ts';
+import type { LoginInput } from '../src/store/sqlite/store.ts';
 import { pgUnavailable, startCluster, type PgCluster } from './pg/cluster.ts';
 
 const login = (email: string, extra: Partial<LoginInput> = {}): LoginInput => ({

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { get } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { startCallbackServer } from '../src/callback-server.ts';
-import { isCliError } from '../src/errors.ts';
-import { startHttpListener } from '../src/http-listener.ts';
+import { startCallbackServer } from '../src/login/callback-server.ts';
+import { isCliError } from '../src/cli/errors.ts';
+import { startHttpListener } from '../src/net/http-listener.ts';
 
 const STATE = 'S'.repeat(43);
 const PATH = '/auth/dingtalk/callback';

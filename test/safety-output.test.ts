@@ -8,8 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { parseProfileResponse } from '../src/dingtalk/client.ts';
 import { startEmulator, type Emulator } from '../src/emulator/server.ts';
 import { BUILTIN_USERS } from '../src/emulator/users.ts';
-import { hasControl, safe } from '../src/sanitize.ts';
-import { Store } from '../src/store.ts';
+import { hasControl, safe } from '../src/cli/sanitize.ts';
+import { Store } from '../src/store/sqlite/store.ts';
 import { json, loginAs, MINT_MEMBER, runCli, SECRET, tempDir } from './helpers.ts';
 
 const ESC = '\u001b';

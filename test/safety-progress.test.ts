@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { test, type TestContext } from 'node:test';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/config/config.ts';
 import { startEmulator, type Emulator } from '../src/emulator/server.ts';
 import { EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET } from '../src/emulator/users.ts';
 import {
@@ -17,7 +17,7 @@ import {
 } from '../src/login/flow.ts';
 import { emulatorProvider } from '../src/login/provider.ts';
 import { rejectionReporter } from '../src/login/wait.ts';
-import { Output } from '../src/output.ts';
+import { Output } from '../src/cli/output.ts';
 
 const SECRET = 'safety-progress-test-secret-0123456789abcdef';
 const LIMIT = { timeout: 5_000 };

@@ -10,7 +10,7 @@ import {
   sessionCookie,
   verifySessionToken,
   type RejectReason,
-} from '../src/session.ts';
+} from '../src/muvee/session.ts';
 import { SECRET } from './helpers.ts';
 
 const UID = '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a';

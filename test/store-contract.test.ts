@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isCliError } from '../src/errors.ts';
-import type { LoginInput } from '../src/store.ts';
-import { Store } from '../src/store.ts';
-import { Database } from '../src/sqlite.ts';
-import { openUserStore, sqliteUserStore, type UserStore } from '../src/user-store.ts';
+import { isCliError } from '../src/cli/errors.ts';
+import type { LoginInput } from '../src/store/sqlite/store.ts';
+import { Store } from '../src/store/sqlite/store.ts';
+import { Database } from '../src/store/sqlite/binding.ts';
+import { openUserStore, sqliteUserStore, type UserStore } from '../src/store/index.ts';
 import { tempDir } from './helpers.ts';
 import { pgUnavailable, startCluster, type PgCluster } from './pg/cluster.ts';
 

@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Database } from '../src/sqlite.ts';
-import { isCliError } from '../src/errors.ts';
-import { MIGRATIONS, SCHEMA_VERSION, Store } from '../src/store.ts';
+import { Database } from '../src/store/sqlite/binding.ts';
+import { isCliError } from '../src/cli/errors.ts';
+import { MIGRATIONS, SCHEMA_VERSION, Store } from '../src/store/sqlite/store.ts';
 import { ROOT, runCli, SECRET, tempDir } from './helpers.ts';
 
 const login = (email: string, extra: Partial<Parameters<Store['recordLogin']>[0]> = {}) => ({

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
-import { mintSessionToken, verifySessionToken } from '../src/session.ts';
+import { mintSessionToken, verifySessionToken } from '../src/muvee/session.ts';
 import { SECRET, prng } from './helpers.ts';
 
 const b64 = (v: unknown) =>

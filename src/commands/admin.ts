@@ -2,12 +2,12 @@
  * `admin`: what an admin sets in muvee's UI, on the local store: the access mode, invitations,
  * approving a pending member, and a user's name/avatar override (muvee's profile edit).
  */
-import { commandConfig, defineCommand, option, type Context } from '../command.js';
-import { CliError } from '../errors.js';
-import { ACCESS_MODES, invitationKey, type AccessMode } from '../muvee-rules.js';
-import { isUuid } from '../shapes.js';
-import type { StoredUser } from '../store.js';
-import type { UserStore } from '../user-store.js';
+import { commandConfig, defineCommand, option, type Context } from '../cli/command.js';
+import { CliError } from '../cli/errors.js';
+import { ACCESS_MODES, invitationKey, type AccessMode } from '../muvee/membership.js';
+import { isUuid } from '../muvee/shapes.js';
+import type { StoredUser } from '../store/sqlite/store.js';
+import type { UserStore } from '../store/index.js';
 
 /**
  * Runs `fn` on the store: the local SQLite file, or muvee's PostgreSQL. Without a database
@@ -20,7 +20,7 @@ async function withStore<T>(
   missing?: () => T,
 ): Promise<T> {
   const config = commandConfig(context);
-  const { openExistingUserStore, openUserStore } = await import('../user-store.js');
+  const { openExistingUserStore, openUserStore } = await import('../store/index.js');
   const store = create
     ? await openUserStore(config.dbFile)
     : await openExistingUserStore(config.dbFile);

@@ -8,13 +8,13 @@ import {
   httpTimeoutOption,
   option,
   type Context,
-} from '../command.js';
-import { runStaticChecks, type Check, type DbProbe } from '../checks.js';
-import type { Config } from '../config.js';
-import { judgeDbPath } from '../db-probe.js';
+} from '../cli/command.js';
+import { runStaticChecks, type Check, type DbProbe } from '../config/checks.js';
+import type { Config } from '../config/config.js';
+import { judgeDbPath } from '../store/sqlite/path-check.js';
 import type { Tracer } from '../dingtalk/trace.js';
-import { isCliError } from '../errors.js';
-import { safe } from '../sanitize.js';
+import { isCliError } from '../cli/errors.js';
+import { safe } from '../cli/sanitize.js';
 
 export const command = defineCommand({
   name: 'check-config',

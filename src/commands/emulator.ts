@@ -7,9 +7,9 @@ import {
   option,
   type Context,
   type OptionValues,
-} from '../command.js';
+} from '../cli/command.js';
 import { readFileSync } from 'node:fs';
-import { CliError } from '../errors.js';
+import { CliError } from '../cli/errors.js';
 import { parseFaultSpec } from '../emulator/faults.js';
 import { startEmulator, type EmulatorClient } from '../emulator/server.js';
 import {

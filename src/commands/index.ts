@@ -4,7 +4,7 @@
  * a command loads nothing another one needs. Adding a command: a new file in this folder that
  * exports `command = defineCommand({...})`, plus one line here.
  */
-import type { CommandModule } from '../command.js';
+import type { CommandModule } from '../cli/command.js';
 
 export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   login: () => import('./login.js'),

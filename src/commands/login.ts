@@ -11,19 +11,19 @@ import {
   option,
   type Context,
   type OptionValues,
-} from '../command.js';
+} from '../cli/command.js';
 import { systemBrowser } from '../login/browser.js';
 import { runLoginFlow, sqliteStore } from '../login/flow.js';
 import { chooseProvider, sessionSecret } from '../login/provider.js';
 import { resolve } from 'node:path';
-import { requireBaseUrls } from '../config.js';
-import { postgresStore } from '../login/pg.js';
+import { requireBaseUrls } from '../config/config.js';
+import { postgresStore } from '../store/postgres/login.js';
 import { reportLogin } from '../login/report.js';
-import { RULES, type Rules } from '../dingtalk/identity.js';
-import { CliError } from '../errors.js';
+import { RULES, type Rules } from '../muvee/identity.js';
+import { CliError } from '../cli/errors.js';
 import { isListenSpec } from '../login/listener.js';
-import { Output } from '../output.js';
-import { safe } from '../sanitize.js';
+import { Output } from '../cli/output.js';
+import { safe } from '../cli/sanitize.js';
 
 /** Where emulator runs store their demo users unless `--db` names a database for the run. */
 const EMULATOR_DB = 'muvee-dingtalk-emulator.db';

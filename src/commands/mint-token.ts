@@ -9,11 +9,11 @@ import {
   option,
   type Context,
   type OptionValues,
-} from '../command.js';
-import { jwtSecretCheck } from '../checks.js';
-import { jwtSecretWhitespace, requireJwtSecret } from '../config.js';
-import { CliError } from '../errors.js';
-import { humanDuration, humanTime } from '../output.js';
+} from '../cli/command.js';
+import { jwtSecretCheck } from '../config/checks.js';
+import { jwtSecretWhitespace, requireJwtSecret } from '../config/config.js';
+import { CliError } from '../cli/errors.js';
+import { humanDuration, humanTime } from '../cli/output.js';
 import {
   isEmail,
   isUuid,
@@ -21,7 +21,7 @@ import {
   parseTtl,
   sessionCookie,
   type Role,
-} from '../session.js';
+} from '../muvee/session.js';
 
 const options = {
   email: option.string(
@@ -78,7 +78,7 @@ async function run(
     subject = { uid: uidFlag, email, role: roleFlag };
   } else if (email !== undefined) {
     // The local store, or muvee's PostgreSQL (then the uid and role are muvee's own).
-    const { openExistingUserStore } = await import('../user-store.js');
+    const { openExistingUserStore } = await import('../store/index.js');
     const store = await openExistingUserStore(config.dbFile, { readOnly: true });
     let user;
     try {

@@ -2,12 +2,18 @@
  * `users list` and `users show <email|id>`: what the local store holds.
  */
 import { InvalidArgumentError } from 'commander';
-import { commandConfig, defineCommand, option, type Context, type OptionSpec } from '../command.js';
-import { CliError } from '../errors.js';
-import { safe } from '../sanitize.js';
-import { displayWidth } from '../output.js';
-import { isUuid } from '../shapes.js';
-import { Store, type CellText, type ListPage, type StoredUser } from '../store.js';
+import {
+  commandConfig,
+  defineCommand,
+  option,
+  type Context,
+  type OptionSpec,
+} from '../cli/command.js';
+import { CliError } from '../cli/errors.js';
+import { safe } from '../cli/sanitize.js';
+import { displayWidth } from '../cli/output.js';
+import { isUuid } from '../muvee/shapes.js';
+import { Store, type CellText, type ListPage, type StoredUser } from '../store/sqlite/store.js';
 
 /** `--limit <n>` / `--offset <n>`: a whole number ≥ 0. */
 const count = (flags: string, description: string, defaultValue?: number): OptionSpec<number> => ({
@@ -65,7 +71,7 @@ export const command = defineCommand({
         if (!store)
           throw new CliError('usage', `no database at ${config.dbPath}; nothing to export`);
         try {
-          const { exportSql } = await import('../export-sql.js');
+          const { exportSql } = await import('../store/export-sql.js');
           context.io.stdout.write(exportSql(store.exportRows()));
         } finally {
           store.close();
@@ -80,7 +86,7 @@ async function show(context: Context, key: string): Promise<void> {
   const { out } = context;
   const config = commandConfig(context);
   // The local store, or muvee's PostgreSQL (which holds no DingTalk link of this tool's).
-  const { openExistingUserStore } = await import('../user-store.js');
+  const { openExistingUserStore } = await import('../store/index.js');
   const store = await openExistingUserStore(config.dbFile, { readOnly: true });
   try {
     const user = isUuid(key) ? await store?.findById(key) : await store?.findByEmail(key);
@@ -126,7 +132,7 @@ async function show(context: Context, key: string): Promise<void> {
 
 /** `users list` on muvee's PostgreSQL: a page at a time from the server. */
 async function listPostgres(context: Context, url: string, page: ListPage): Promise<void> {
-  const { openPgStore } = await import('../pg-store.js');
+  const { openPgStore } = await import('../store/postgres/store.js');
   const store = await openPgStore(url);
   try {
     const users = await store.list({

@@ -4,8 +4,8 @@
  * The work is in token-check.ts, which the bin also runs without commander
  * (runtime/fast-verify-token.ts); this module is its declaration.
  */
-import { defineCommand, option } from '../command.js';
-import { verifyToken } from '../token-check.js';
+import { defineCommand, option } from '../cli/command.js';
+import { verifyToken } from './verify-token-body.js';
 
 export const command = defineCommand({
   name: 'verify-token',

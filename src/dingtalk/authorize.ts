@@ -5,7 +5,7 @@
  * @see ../../../shared/dingtalk-api.md §1
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { CliError } from '../errors.js';
+import { CliError } from '../cli/errors.js';
 
 /** A fresh `state`: 256 random bits, URL-safe. */
 export function newState(): string {

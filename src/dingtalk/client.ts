@@ -10,7 +10,7 @@
  * @see ../../../shared/dingtalk-api.md §2–§5
  */
 import { Agent, request, type Dispatcher } from 'undici';
-import { CliError, isCliError } from '../errors.js';
+import { CliError, isCliError } from '../cli/errors.js';
 import type { Tracer } from './trace.js';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;

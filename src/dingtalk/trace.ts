@@ -5,9 +5,9 @@
  * known secret echoed elsewhere (a proxy's error page) is cut out, and every line goes
  * through the sanitiser.
  */
-import { maskMobile } from './identity.js';
-import type { Output } from '../output.js';
-import { safe } from '../sanitize.js';
+import { maskMobile } from '../muvee/identity.js';
+import type { Output } from '../cli/output.js';
+import { safe } from '../cli/sanitize.js';
 
 /** Fields whose value is a credential in DingTalk's answers (and in requests). */
 const SECRET_FIELDS = new Set([

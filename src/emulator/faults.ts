@@ -8,7 +8,7 @@
  * an accessToken), `usersMe=no-unionid` (neither unionId nor email), `usersMe=email-only`
  * (an email without unionId), `authorize=split-code` (code and authCode differ).
  */
-import { CliError } from '../errors.js';
+import { CliError } from '../cli/errors.js';
 import { ENDPOINTS, type Endpoint, type Fault } from './server.js';
 
 /** DingTalk-shaped error bodies for a bare status. */

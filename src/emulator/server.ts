@@ -14,9 +14,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { escapeHtml, page, PAGE_HEADERS } from '../html.js';
-import { CliError } from '../errors.js';
-import { startHttpListener, type HttpListener } from '../http-listener.js';
+import { escapeHtml, page, PAGE_HEADERS } from '../net/html.js';
+import { CliError } from '../cli/errors.js';
+import { startHttpListener, type HttpListener } from '../net/http-listener.js';
 import { createTokenSealer, MAX_SEALED_CLIENTS, MAX_SEALED_USERS } from './tokens.js';
 import {
   BUILTIN_USERS,

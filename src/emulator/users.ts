@@ -2,7 +2,7 @@
  * The emulated DingTalk users: a built-in set covering each path muvee takes, or a JSON file.
  */
 import { readFileSync } from 'node:fs';
-import { CliError } from '../errors.js';
+import { CliError } from '../cli/errors.js';
 
 export interface EmulatorUser {
   /** Login name on the emulator's page and for `--auto-approve`. */

@@ -3,8 +3,8 @@
  * process itself following the emulator's redirect to our own listener (headless approval).
  */
 import { get } from 'node:http';
-import { CliError } from '../errors.js';
-import type { Output } from '../output.js';
+import { CliError } from '../cli/errors.js';
+import type { Output } from '../cli/output.js';
 
 /** Opens a URL in a browser; resolves once the browser was asked (not when the page loads). */
 export type BrowserOpener = (url: string) => Promise<void>;

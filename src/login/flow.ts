@@ -9,8 +9,8 @@
  * session → answer the browser with the success page (only now; a failure page on any error).
  */
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../config.js';
-import { requireUsableDb } from '../db-probe.js';
+import type { Config } from '../config/config.js';
+import { requireUsableDb } from '../store/sqlite/path-check.js';
 import { buildAuthorizeUrl, newState, type CallbackResult } from '../dingtalk/authorize.js';
 import { DingTalkClient, type Profile } from '../dingtalk/client.js';
 import type { Tracer } from '../dingtalk/trace.js';
@@ -21,13 +21,13 @@ import {
   roleFor,
   type Admission,
   type Rules,
-} from '../dingtalk/identity.js';
-import { CliError, isCliError } from '../errors.js';
-import { failurePage, successPage } from '../html.js';
-import type { Output } from '../output.js';
-import { hasControl, safe } from '../sanitize.js';
-import { mintSessionToken, type Role } from '../session.js';
-import type { LoginInput, LoginResult } from '../store.js';
+} from '../muvee/identity.js';
+import { CliError, isCliError } from '../cli/errors.js';
+import { failurePage, successPage } from '../net/html.js';
+import type { Output } from '../cli/output.js';
+import { hasControl, safe } from '../cli/sanitize.js';
+import { mintSessionToken, type Role } from '../muvee/session.js';
+import type { LoginInput, LoginResult } from '../store/sqlite/store.js';
 import { approveHeadlessly, BROWSER_FAILED, type BrowserOpener } from './browser.js';
 import { bindListener } from './listener.js';
 import type { Provider } from './provider.js';
@@ -133,7 +133,7 @@ export function sqliteStore(
 ): (() => Promise<LoginStore>) & { warnings: readonly string[] } {
   const warnings = requireUsableDb(dbFile);
   const open = async () => {
-    const { Store } = await import('../store.js');
+    const { Store } = await import('../store/sqlite/store.js');
     if (signal.aborted) throw interruptedError();
     return Store.open(dbFile);
   };

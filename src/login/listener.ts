@@ -3,12 +3,12 @@
  * emulator; the redirect URL's own host, port and path when it is loopback (or `--listen`);
  * nowhere when the redirect URL is another machine (the paste fallback then).
  */
-import { startCallbackServer, type CallbackServer } from '../callback-server.js';
-import { CALLBACK_PATH } from '../checks.js';
-import { isLoopbackHost } from '../config.js';
-import { CliError } from '../errors.js';
-import type { Output } from '../output.js';
-import { safe } from '../sanitize.js';
+import { startCallbackServer, type CallbackServer } from './callback-server.js';
+import { CALLBACK_PATH } from '../config/checks.js';
+import { isLoopbackHost } from '../config/config.js';
+import { CliError } from '../cli/errors.js';
+import type { Output } from '../cli/output.js';
+import { safe } from '../cli/sanitize.js';
 import type { Provider } from './provider.js';
 
 const LISTEN = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):)?(\d{1,5})$/;

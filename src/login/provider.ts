@@ -3,10 +3,10 @@
  * the emulator started in this process with its demo app. And which secret signs the session.
  */
 import { randomBytes } from 'node:crypto';
-import { requireClientCredentials, requireJwtSecret, type Config } from '../config.js';
+import { requireClientCredentials, requireJwtSecret, type Config } from '../config/config.js';
 import type { Credentials } from '../dingtalk/client.js';
 import type { Emulator } from '../emulator/server.js';
-import { CliError } from '../errors.js';
+import { CliError } from '../cli/errors.js';
 
 /** Where DingTalk lives for this run, and with which app credentials. */
 export interface Provider {

@@ -3,11 +3,11 @@
  * session (human text), or the one JSON document under `--json`.
  */
 import type { Profile } from '../dingtalk/client.js';
-import type { ResolvedEmail } from '../dingtalk/identity.js';
-import { maskMobile } from '../dingtalk/identity.js';
-import { humanDuration, type Output } from '../output.js';
-import { safe } from '../sanitize.js';
-import { sessionCookie, SESSION_TTL_SECONDS } from '../session.js';
+import type { ResolvedEmail } from '../muvee/identity.js';
+import { maskMobile } from '../muvee/identity.js';
+import { humanDuration, type Output } from '../cli/output.js';
+import { safe } from '../cli/sanitize.js';
+import { sessionCookie, SESSION_TTL_SECONDS } from '../muvee/session.js';
 import type { LoginOutcome } from './flow.js';
 
 /** The profile as DingTalk returned it (mobile masked), then the email, admission and role. */

@@ -3,11 +3,11 @@
  * abort (Ctrl-C, a failed headless approval). Time comes from an injected {@link Clock}, so
  * tests run the timeout without waiting for it.
  */
-import type { AcceptedCallback, CallbackServer } from '../callback-server.js';
+import type { AcceptedCallback, CallbackServer } from './callback-server.js';
 import { parsePasted, type CallbackResult } from '../dingtalk/authorize.js';
-import { CliError } from '../errors.js';
-import { humanDuration, type Output } from '../output.js';
-import { safe } from '../sanitize.js';
+import { CliError } from '../cli/errors.js';
+import { humanDuration, type Output } from '../cli/output.js';
+import { safe } from '../cli/sanitize.js';
 
 /** Time and timers; the real one by default, a fake in tests. */
 export interface Clock {

@@ -7,11 +7,11 @@
  * decides and words any error. An error of the command itself is printed by program.ts's
  * printer, loaded only then.
  */
-import type { Context, GlobalOptions, Io } from '../command.js';
-import { Output } from '../output.js';
-import { verifyToken, type VerifyTokenOptions } from '../token-check.js';
+import type { Context, GlobalOptions, Io } from '../cli/command.js';
+import { Output } from '../cli/output.js';
+import { verifyToken, type VerifyTokenOptions } from '../commands/verify-token-body.js';
 import { processIo } from './process-io.js';
-import { untilInterrupted } from '../interrupt.js';
+import { untilInterrupted } from '../cli/interrupt.js';
 
 export interface FastArgs {
   globals: GlobalOptions;

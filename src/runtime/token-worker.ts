@@ -4,7 +4,12 @@
  * store when there is a local database. Built as one file (scripts/build.mjs, BUNDLES).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { userLookup, verifyBatch, type Batch, type WorkerData } from '../token-check.js';
+import {
+  userLookup,
+  verifyBatch,
+  type Batch,
+  type WorkerData,
+} from '../commands/verify-token-body.js';
 
 const { settings, config } = workerData as WorkerData;
 const port = parentPort!;

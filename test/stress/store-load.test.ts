@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Database } from '../../src/sqlite.ts';
+import { Database } from '../../src/store/sqlite/binding.ts';
 import { ROOT, tempDir } from '../helpers.ts';
 
 const WRITER = join(ROOT, 'test/fixtures/login-writer.ts');

@@ -3,11 +3,11 @@
  * default, reporting what muvee would do with *this* database and writing nothing; `--apply`
  * performs muvee's writes in one transaction (pg-store.ts).
  */
-import { CliError } from '../errors.js';
-import type { LoginPlan } from '../login-plan.js';
-import type { LoginInput, LoginResult } from '../store.js';
-import type { LoginStore } from './flow.js';
-import { interruptedError } from './flow.js';
+import { CliError } from '../../cli/errors.js';
+import type { LoginPlan } from '../plan.js';
+import type { LoginInput, LoginResult } from '../sqlite/store.js';
+import type { LoginStore } from '../../login/flow.js';
+import { interruptedError } from '../../login/flow.js';
 
 /** Pure: a dry run's plan in the shape of a login's result (the report prints either). */
 export function planAsResult(plan: LoginPlan): LoginResult {
@@ -50,7 +50,7 @@ export function postgresStore(
   signal: AbortSignal,
 ): () => Promise<LoginStore> {
   return async () => {
-    const { openUserStore } = await import('../user-store.js');
+    const { openUserStore } = await import('../index.js');
     if (signal.aborted) throw interruptedError();
     const store = await openUserStore(url);
     return {

@@ -19,7 +19,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     process.exitCode = 0;
     return 0;
   }
-  // Built (dist/cli.cjs): serve our modules from compiled-code caches (runtime/code-cache.ts).
+  // Built (dist/main.cjs): serve our modules from compiled-code caches (runtime/code-cache.ts).
   if (import.meta.url.endsWith('.cjs')) enableCodeCache(dirname(fileURLToPath(import.meta.url)));
   const exitCode = (await fastPath(args)) ?? (await program(args));
   process.exitCode = exitCode;

@@ -5,9 +5,9 @@
  *
  * @see ../../shared/muvee-server.md §2, §3
  */
-import { decideLogin, type AccessMode, type LoginDecision } from './muvee-rules.js';
-import type { Role } from './session.js';
-import type { LoginInput, StoredUser } from './store.js';
+import { decideLogin, type AccessMode, type LoginDecision } from '../muvee/membership.js';
+import type { Role } from '../muvee/session.js';
+import type { LoginInput, StoredUser } from './sqlite/store.js';
 
 export interface LoginPlan {
   email: string;

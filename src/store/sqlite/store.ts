@@ -11,16 +11,16 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, statSync, constants as fs } from 'node:fs';
-import { CliError, isCliError } from './errors.js';
+import { CliError, isCliError } from '../../cli/errors.js';
 import {
   accessModeOf,
   decideLogin,
   invitationKey,
   type AccessMode,
   type LoginDecision,
-} from './muvee-rules.js';
-import type { Role } from './session.js';
-import { BINDING, Database } from './sqlite.js';
+} from '../../muvee/membership.js';
+import type { Role } from '../../muvee/session.js';
+import { BINDING, Database } from './binding.js';
 
 /** Each entry moves the schema from version `index` to `index + 1`. Never edit a shipped one. */
 export const MIGRATIONS: readonly string[] = [

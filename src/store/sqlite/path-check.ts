@@ -18,7 +18,7 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { CliError } from './errors.js';
+import { CliError } from '../../cli/errors.js';
 
 export interface DbPathJudgement {
   /** The path, resolved. */

@@ -7,19 +7,19 @@
  * a database file exists, the store for a lookup by id.
  */
 import { existsSync } from 'node:fs';
-import type { Context } from './command.js';
-import { jwtSecretWhitespace, requireJwtSecret, runConfig, type Config } from './config.js';
-import { CliError, isCliError } from './errors.js';
-import { humanDuration, humanTime } from './output.js';
-import { safe } from './sanitize.js';
+import type { Context } from '../cli/command.js';
+import { jwtSecretWhitespace, requireJwtSecret, runConfig, type Config } from '../config/config.js';
+import { CliError, isCliError } from '../cli/errors.js';
+import { humanDuration, humanTime } from '../cli/output.js';
+import { safe } from '../cli/sanitize.js';
 import {
   decodeSessionToken,
   extractToken,
   nowSeconds,
   verifySessionToken,
   type VerifyResult,
-} from './session.js';
-import type { StoredUser } from './store.js';
+} from '../muvee/session.js';
+import type { StoredUser } from '../store/sqlite/store.js';
 import type { Worker } from 'node:worker_threads';
 
 export interface VerifyTokenOptions {
@@ -270,7 +270,7 @@ export interface UserLookup {
  */
 export async function userLookup(config: Config): Promise<UserLookup | undefined> {
   if (config.dbIsPostgres) {
-    const { openUserStore } = await import('./user-store.js');
+    const { openUserStore } = await import('../store/index.js');
     const store = await openUserStore(config.dbFile);
     return {
       find: async (id) => (/^[0-9a-f-]{36}$/i.test(id) ? store.findById(id) : undefined),
@@ -278,7 +278,7 @@ export async function userLookup(config: Config): Promise<UserLookup | undefined
     };
   }
   if (!existsSync(config.dbFile)) return undefined;
-  const { Store } = await import('./store.js');
+  const { Store } = await import('../store/sqlite/store.js');
   const store = Store.openReadOnly(config.dbFile);
   if (!store) return undefined;
   try {

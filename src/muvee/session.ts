@@ -5,8 +5,8 @@
  */
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { CliError } from './errors.js';
-import { goClaims, goUuid, muveeVerdictOf, type MuveeVerdict } from './muvee-token.js';
+import { CliError } from '../cli/errors.js';
+import { goClaims, goUuid, muveeVerdictOf, type MuveeVerdict } from './token-verdict.js';
 import { isEmail, isUuid } from './shapes.js';
 
 export const COOKIE_NAME = 'muvee_session';

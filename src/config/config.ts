@@ -10,8 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { isPostgresUrl, redactUrl } from './db-url.js';
-import { CliError, debugRequested } from './errors.js';
+import { isPostgresUrl, redactUrl } from './db-target.js';
+import { CliError, debugRequested } from '../cli/errors.js';
 
 export const VARIABLES = [
   'DINGTALK_CLIENT_ID',

@@ -10,7 +10,7 @@ import {
   type Config,
   type ListValue,
 } from './config.js';
-import { admit } from './dingtalk/identity.js';
+import { admit } from '../muvee/identity.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 

@@ -7,7 +7,7 @@
  * them typed (`options.timeout` is a number) instead of cast from `Record<string, unknown>`.
  */
 import { InvalidArgumentError } from 'commander';
-import { runConfig, type Config } from './config.js';
+import { runConfig, type Config } from '../config/config.js';
 import type { Output } from './output.js';
 
 /** A place text goes: the process's descriptors in the bin, buffers in tests. */

@@ -7,10 +7,14 @@
  * `close()`, which also destroys idle keep-alive sockets so the process can exit at once.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CallbackError, parseCallback, type CallbackResult } from './dingtalk/authorize.js';
-import { CliError } from './errors.js';
-import { failurePage, PAGE_HEADERS } from './html.js';
-import { startHttpListener, type HttpListener, type HttpListenerOptions } from './http-listener.js';
+import { CallbackError, parseCallback, type CallbackResult } from '../dingtalk/authorize.js';
+import { CliError } from '../cli/errors.js';
+import { failurePage, PAGE_HEADERS } from '../net/html.js';
+import {
+  startHttpListener,
+  type HttpListener,
+  type HttpListenerOptions,
+} from '../net/http-listener.js';
 
 export interface AcceptedCallback {
   result: CallbackResult;

@@ -5,8 +5,8 @@
  * and the server's, which skips the check for DingTalk), and the role ADMIN_EMAILS gives,
  * matched exactly. Nothing is trimmed or lower-cased: muvee does neither.
  */
-import type { Role } from '../session.js';
-import type { Profile } from './client.js';
+import type { Role } from './session.js';
+import type { Profile } from '../dingtalk/client.js';
 
 export const SYNTHETIC_DOMAIN = 'dingtalk.local';
 

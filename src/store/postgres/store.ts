@@ -34,19 +34,19 @@ import {
   redactUrl,
   scrubSecrets,
   SSL_MODES,
-} from './db-url.js';
-import { CliError, isCliError } from './errors.js';
-import { planFromState, type LoginPlan } from './login-plan.js';
+} from '../../config/db-target.js';
+import { CliError, isCliError } from '../../cli/errors.js';
+import { planFromState, type LoginPlan } from '../plan.js';
 import {
   accessModeOf,
   decideLogin,
   invitationKey,
   type AccessMode,
   type LoginDecision,
-} from './muvee-rules.js';
-import type { Role } from './session.js';
-import type { LoginInput, LoginResult, StoredUser } from './store.js';
-import type { UserStore } from './user-store.js';
+} from '../../muvee/membership.js';
+import type { Role } from '../../muvee/session.js';
+import type { LoginInput, LoginResult, StoredUser } from '../sqlite/store.js';
+import type { UserStore } from '../index.js';
 
 export interface PgStoreOptions {
   /** Give up connecting after this long (pg's connectionTimeoutMillis). Default 10 s. */

@@ -9,11 +9,11 @@
  * undefined, `otherUnionIds` empty), and a user without an email (muvee allows NULL) shows as
  * `email: ''`.
  */
-import { isPostgresUrl, redactUrl } from './db-url.js';
-import { planFromState, type LoginPlan } from './login-plan.js';
-import type { AccessMode } from './muvee-rules.js';
-import type { PgStoreOptions } from './pg-store.js';
-import type { LoginInput, LoginResult, Store, StoredUser } from './store.js';
+import { isPostgresUrl, redactUrl } from '../config/db-target.js';
+import { planFromState, type LoginPlan } from './plan.js';
+import type { AccessMode } from '../muvee/membership.js';
+import type { PgStoreOptions } from './postgres/store.js';
+import type { LoginInput, LoginResult, Store, StoredUser } from './sqlite/store.js';
 
 export interface UserStore {
   readonly kind: 'sqlite' | 'postgres';
@@ -94,10 +94,10 @@ export async function openUserStore(
   options: OpenUserStoreOptions = {},
 ): Promise<UserStore> {
   if (isPostgresUrl(db)) {
-    const { openPgStore } = await import('./pg-store.js');
+    const { openPgStore } = await import('./postgres/store.js');
     return openPgStore(db, options.pg);
   }
-  const { Store } = await import('./store.js');
+  const { Store } = await import('./sqlite/store.js');
   return sqliteUserStore(Store.open(db, { create: options.create ?? true }));
 }
 
@@ -113,7 +113,7 @@ export async function openExistingUserStore(
   } = {},
 ): Promise<UserStore | null> {
   if (isPostgresUrl(db)) return openUserStore(db, options);
-  const { Store } = await import('./store.js');
+  const { Store } = await import('./sqlite/store.js');
   const store = options.readOnly ? Store.openReadOnly(db) : Store.openExisting(db);
   return store && sqliteUserStore(store);
 }

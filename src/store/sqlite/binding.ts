@@ -14,11 +14,11 @@ export const SQLITE_PACKAGE =
   Number(process.versions.node.split('.')[0]) >= 22 ? 'better-sqlite3' : 'better-sqlite3-node20';
 
 /**
- * Built (dist/sqlite.cjs), the package's JavaScript as one bundle in dist/vendor/ (scripts/
+ * Built (dist/store/sqlite/binding.cjs), the package's JavaScript as one bundle in dist/vendor/ (scripts/
  * build.mjs): its ~14 files took ~5 ms to load; from the sources, the package itself.
  */
 export const Database = require(
-  import.meta.url.endsWith('.cjs') ? `./vendor/${SQLITE_PACKAGE}.cjs` : SQLITE_PACKAGE,
+  import.meta.url.endsWith('.cjs') ? `../../vendor/${SQLITE_PACKAGE}.cjs` : SQLITE_PACKAGE,
 ) as typeof BetterSqlite3;
 // eslint-disable-next-line @typescript-eslint/no-redeclare
 export type Database = BetterSqlite3.Database;
