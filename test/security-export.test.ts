@@ -185,7 +185,7 @@ describe('users export --sql in a hostile PostgreSQL session (issue 20 H2, L5, L
       }
       return s;
     });
-    const { exportSql } = await import('../src/export-sql.ts');
+    const { exportSql } = await import('../src/store/export-sql.ts');
     const rows = names.map((name, i) => ({
       id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
       email: `f${i}@corp.example`,
