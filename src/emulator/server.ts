@@ -106,6 +106,12 @@ interface Grant {
 }
 
 const MAX_BODY = 64 * 1024;
+
+/** The request's media type is exactly `application/json` (parameters such as charset allowed). */
+function isJsonType(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'] ?? '';
+  return type.split(';')[0]!.trim().toLowerCase() === 'application/json';
+}
 /** DingTalk's refresh tokens live 30 days (dingtalk-api.md §2). */
 const REFRESH_TOKEN_TTL_MS = 30 * 24 * 3600_000;
 /** How long an idle connection stays open: Node's default, long enough for clients to reuse. */
@@ -253,11 +259,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return Buffer.concat(chunks).toString('utf8');
   }
 
-  /** Parses a JSON body the way DingTalk's gateway does: anything else has no fields. */
+  /**
+   * Parses a JSON body the way DingTalk's gateway does: anything else has no fields. The media
+   * type must be `application/json` itself, not merely mention it (`text/plain;
+   * application/json` is a type a browser sends cross-origin without asking).
+   */
   async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
     const text = await readBody(req);
-    const type = req.headers['content-type'] ?? '';
-    if (!/application\/json/i.test(type)) return {};
+    if (!isJsonType(req)) return {};
     try {
       const value: unknown = JSON.parse(text);
       return value && typeof value === 'object' && !Array.isArray(value)
@@ -266,6 +275,36 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     } catch {
       return {};
     }
+  }
+
+  /**
+   * The control API (`/__emulator/…`) changes what the emulator accepts (redirect URIs,
+   * faults): only this machine's tools may use it, never a web page. A page on another local
+   * origin can send a request but not these: its `Origin` (or `Sec-Fetch-Site`) is foreign; a
+   * JSON body needs `Content-Type: application/json`, which no page can send cross-origin without
+   * a preflight that is never answered; and a `Host` other than this emulator's own (a
+   * DNS-rebinding name) is refused. Issue 20 L10.
+   */
+  function controlRefusal(req: IncomingMessage): { status: number; message: string } | undefined {
+    const port = req.socket.localPort;
+    const own = [`127.0.0.1:${port}`, `localhost:${port}`];
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (!own.includes(host))
+      return { status: 403, message: `the control API answers only Host ${own.join(' or ')}` };
+    const origin = req.headers.origin;
+    if (origin !== undefined && !own.some((h) => origin.toLowerCase() === `http://${h}`))
+      return { status: 403, message: 'the control API refuses requests from web pages' };
+    const site = req.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin' && site !== 'none')
+      return { status: 403, message: 'the control API refuses requests from web pages' };
+    if (req.method === 'OPTIONS')
+      return { status: 403, message: 'the control API answers no cross-origin preflight' };
+    if ((req.method === 'PUT' || req.method === 'POST') && !isJsonType(req))
+      return {
+        status: 415,
+        message: 'send the control API a JSON body with Content-Type: application/json',
+      };
+    return undefined;
   }
 
   function authorizeProblem(params: URLSearchParams): string | undefined {
@@ -350,6 +389,10 @@ ${list}
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const route = `${req.method} ${url.pathname}`;
+    if (url.pathname.startsWith('/__emulator/')) {
+      const refusal = controlRefusal(req);
+      if (refusal) return sendJson(res, refusal.status, { error: refusal.message });
+    }
     switch (route) {
       case 'GET /oauth2/auth': {
         hits.authorize++;
