@@ -107,7 +107,7 @@ export function buildProgram(specs: CommandSpec[], runner: Runner, io?: Io): Com
     .option('--env <path>', 'the same as --env-file, for npx (Node reads --env-file itself)')
     .option(
       '--db <path>',
-      'the SQLite user store (overrides MUVEE_DINGTALK_DB; default ./muvee-dingtalk.db)',
+      "the SQLite user store, or muvee's PostgreSQL as env:DATABASE_URL (a variable: keeps the password out of ps); overrides MUVEE_DINGTALK_DB; default ./muvee-dingtalk.db",
     )
     .option('--json', 'print exactly one JSON document on stdout; everything else on stderr')
     .option('--no-color', 'no colours in the output')

@@ -72,7 +72,9 @@ describe('the emulator control API refuses other origins (issue 20 L10)', () => 
     test(`${label}: refused, nothing registered, no fault set`, async (t) => {
       const emu = await startEmulator();
       t.after(() => emu.close());
-      const rebinding = headers.host ? { host: `${headers.host}:${emu.port}` } : {};
+      const rebinding: Record<string, string> = headers.host
+        ? { host: `${headers.host}:${emu.port}` }
+        : {};
       const h = { ...headers, ...rebinding };
       const status = await raw(emu, 'POST', '/__emulator/redirect-uris', h, body);
       assert.ok(status === 403 || status === 415, `status ${status}`);
@@ -162,7 +164,7 @@ f.submit();
       const tab = await browser.newPage();
       // localhost, so the page is another origin than the emulator's 127.0.0.1 on another port.
       await tab.goto(`http://localhost:${port}/`);
-      await tab.waitForFunction(() => document.title === 'done', undefined, { timeout: 15_000 });
+      await tab.waitForFunction("document.title === 'done'", undefined, { timeout: 15_000 });
       await tab.waitForTimeout(500);
       assert.equal(
         await accepts(emu, EVIL_REDIRECT),

@@ -39,6 +39,7 @@ export async function verifyToken(
   const { out } = context;
   // runConfig, not command.ts's commandConfig: that module loads commander, which this path avoids.
   const config = runConfig(context.globals, context.io);
+  if (config.dbArgvWarning) context.out.warn(config.dbArgvWarning);
   const secret = requireJwtSecret(
     config,
     'or add --decode to read the token without checking its signature',
