@@ -9,7 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CommandSpec, Context, GlobalOptions, Io } from './cli/command.js';
 import { COMMANDS } from './commands/index.js';
 import { CliError, debugRequested, isCliError } from './cli/errors.js';
-import { Output } from './cli/output.js';
+import { Output, block, line } from './cli/output.js';
 import { safe } from './cli/sanitize.js';
 import { untilInterrupted } from './cli/interrupt.js';
 
@@ -196,12 +196,12 @@ export function reportError(error: unknown, out: Output, env: NodeJS.ProcessEnv)
     });
   }
   // Messages quote untrusted values (DingTalk's error text, config values): sanitised.
-  out.note(`${out.c.red('✗')} ${safe(cliError.message)}`);
+  out.note(line`${out.c.red('✗')} ${safe(cliError.message)}`);
   // Read here, not from config: an error may come before (or from) loading the configuration.
   if (debugRequested(env)) {
     const origin =
       cliError.code === 'internal' && cliError.cause instanceof Error ? cliError.cause : cliError;
-    if (origin.stack) out.note(out.c.dim(origin.stack));
+    if (origin.stack) out.note(out.c.dim(block`${origin.stack}`));
   }
   return cliError.exitCode;
 }

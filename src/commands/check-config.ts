@@ -2,6 +2,7 @@
  * `check-config`: one line per check, the fix in each message; `--live` asks DingTalk to
  * validate the app credentials; `--strict` makes warnings fail. Exit 0 or 7.
  */
+import { line } from '../cli/output.js';
 import {
   commandConfig,
   defineCommand,
@@ -72,13 +73,14 @@ async function run(
     const mark = { pass: c.green('✓'), warn: c.yellow('⚠'), fail: c.red('✗') };
     const width = Math.max(...checks.map((check) => check.id.length));
     for (const check of checks)
-      out.line(`${mark[check.status]} ${c.dim(check.id.padEnd(width))}  ${safe(check.message)}`);
+      out.line(
+        line`${mark[check.status]} ${c.dim(check.id.padEnd(width))}  ${safe(check.message)}`,
+      );
     const count = (status: Check['status']) =>
       checks.filter((check) => check.status === status).length;
     out.line();
     out.line(
-      `${ok ? c.green('ok') : c.red('failed')}: ${count('pass')} passed, ${count('warn')} warning(s), ${count('fail')} failed` +
-        (strict && count('warn') > 0 ? ' (--strict: warnings fail)' : ''),
+      line`${ok ? c.green('ok') : c.red('failed')}: ${count('pass')} passed, ${count('warn')} warning(s), ${count('fail')} failed${strict && count('warn') > 0 ? ' (--strict: warnings fail)' : ''}`,
     );
   }
   return ok ? 0 : 7;

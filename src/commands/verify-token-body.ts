@@ -10,8 +10,8 @@ import { existsSync } from 'node:fs';
 import type { Context } from '../cli/command.js';
 import { jwtSecretWhitespace, requireJwtSecret, runConfig, type Config } from '../config/config.js';
 import { CliError, isCliError } from '../cli/errors.js';
-import { humanDuration, humanTime } from '../cli/output.js';
-import { safe } from '../cli/sanitize.js';
+import { humanDuration, humanTime, line, type Safe } from '../cli/output.js';
+import { jsonText, safe } from '../cli/sanitize.js';
 import {
   decodeSessionToken,
   extractToken,
@@ -88,11 +88,11 @@ export async function verifyToken(
   const { c } = out;
   out.line(
     result.valid
-      ? `${c.green('✓')} valid muvee session token`
-      : `${c.red('✗')} rejected (${result.reason}): ${safe(result.message)}`,
+      ? line`${c.green('✓')} valid muvee session token`
+      : line`${c.red('✗')} rejected (${result.reason}): ${result.message}`,
   );
-  if (result.muveeNote) out.line(`  ${c.yellow('⚠')} ${safe(result.muveeNote)}`);
-  const rows: [string, string][] = [];
+  if (result.muveeNote) out.line(line`  ${c.yellow('⚠')} ${safe(result.muveeNote)}`);
+  const rows: [string, Safe | string][] = [];
   // A token whose signature did not verify says only what its author wrote: shown as such,
   // never in the layout of a valid one.
   const unverified = !result.valid && !SIGNED_REASONS.has(result.reason ?? '');
@@ -142,7 +142,7 @@ async function tokenInput(context: Context, tokenArg: string): Promise<string> {
     const stdin = context.io.stdin();
     if (stdin.isTTY)
       context.out.note(
-        'paste the token (or the Cookie header value), then press Enter and Ctrl-D:',
+        line`paste the token (or the Cookie header value), then press Enter and Ctrl-D:`,
       );
     input = await readAll(stdin);
   }
@@ -196,14 +196,16 @@ async function decodeToken(
   }
   const { c } = out;
   if (!decoded.decoded) {
-    out.line(`${c.red('✗')} cannot decode (malformed): ${safe(decoded.message)}`);
+    out.line(line`${c.red('✗')} cannot decode (malformed): ${safe(decoded.message)}`);
     return 5;
   }
   out.line(
-    `${c.yellow('⚠')} ${c.bold(UNVERIFIED)}: decoded only; anyone can write a token that reads like this`,
+    line`${c.yellow('⚠')} ${c.bold(UNVERIFIED)}: decoded only; anyone can write a token that reads like this`,
   );
   // Names and values are the token author's text: sanitised, every one marked.
-  const rows: [string, string][] = [['header (unverified)', safe(JSON.stringify(decoded.header))]];
+  const rows: [string, Safe | string][] = [
+    ['header (unverified)', safe(JSON.stringify(decoded.header))],
+  ];
   const now = nowSeconds();
   for (const [name, value] of Object.entries(decoded.claims)) {
     let text = typeof value === 'string' ? value : JSON.stringify(value);
@@ -374,7 +376,7 @@ function verifyLine(text: string, { secret, leewaySeconds }: EachSettings): Veri
 }
 
 function jsonLine(result: VerifyResult, user: StoredUser | undefined | null, line: number): string {
-  return `${JSON.stringify(jsonResult(result, user, line))}\n`;
+  return `${jsonText(jsonResult(result, user, line))}\n`;
 }
 
 /**
@@ -402,7 +404,7 @@ async function verifyEach(
     );
   }
   const stdin = io.stdin();
-  if (stdin.isTTY) out.note('paste tokens, one per line, then press Ctrl-D:');
+  if (stdin.isTTY) out.note(line`paste tokens, one per line, then press Ctrl-D:`);
   const lookup = await userLookup(config);
   let lineNumber = 0;
   let count = 0;
@@ -481,7 +483,9 @@ async function verifyEach(
   if (count === 0) {
     throw new CliError('usage', 'no tokens on stdin; pipe them in, one per line');
   }
-  out.note(`${count} token${count === 1 ? '' : 's'}: ${valid} valid, ${count - valid} rejected`);
+  out.note(
+    line`${count} token${count === 1 ? '' : 's'}: ${valid} valid, ${count - valid} rejected`,
+  );
   return valid === count ? 0 : 5;
 }
 

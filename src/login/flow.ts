@@ -25,6 +25,7 @@ import {
 import { CliError, isCliError } from '../cli/errors.js';
 import { failurePage, successPage } from '../net/html.js';
 import type { Output } from '../cli/output.js';
+import { line } from '../cli/output.js';
 import { hasControl, safe } from '../cli/sanitize.js';
 import { mintSessionToken, type Role } from '../muvee/session.js';
 import type { LoginInput, LoginResult } from '../store/sqlite/store.js';
@@ -166,7 +167,7 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
       state,
       out,
       onRejected: rejectionReporter(
-        (text) => status.note(`${out.c.yellow('⚠')} ${text}`),
+        (text) => status.note(line`${out.c.yellow('⚠')} ${text}`),
         () => clock.now(),
       ),
     });
@@ -177,9 +178,9 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
     );
 
     out.note(
-      `${out.c.bold('Sign in with DingTalk')}${provider.emulator ? out.c.dim(' (emulator)') : ''}: open this URL in a browser:`,
+      line`${out.c.bold('Sign in with DingTalk')}${provider.emulator ? out.c.dim(' (emulator)') : ''}: open this URL in a browser:`,
     );
-    out.note(`  ${authorizeUrl}`);
+    out.note(line`  ${authorizeUrl}`);
     const aborts: Promise<never>[] = [interrupted];
     if (provider.autoApprove) {
       out.note(out.c.dim(`emulator: approving as '${provider.autoApprove}' without a browser`));
