@@ -8,7 +8,7 @@
  * follows the one JSON rule ({@link jsonText}).
  */
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { Sink } from './command.js';
+import type { Sink } from './io.js';
 import { jsonText, safe, Safe, safeValue, trusted } from './sanitize.js';
 
 export { block, joinSafe, line, Safe, safeValue, trusted } from './sanitize.js';

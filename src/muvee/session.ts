@@ -6,15 +6,13 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { CliError } from '../cli/errors.js';
-import { goClaims, goUuid, muveeVerdictOf, type MuveeVerdict } from './token-verdict.js';
-import { isEmail, isUuid } from './shapes.js';
+import { goClaims, muveeVerdictOf, type MuveeVerdict } from './token-verdict.js';
+import { goUuid, isEmail, isUuid } from './shapes.js';
+import { ROLES, type Role } from './model.js';
 
 export const COOKIE_NAME = 'muvee_session';
 /** muvee's session lifetime: 7 days. */
 export const SESSION_TTL_SECONDS = 604_800;
-
-export type Role = 'admin' | 'member';
-export const ROLES: readonly Role[] = ['admin', 'member'];
 
 export interface SessionClaims {
   uid: string;
@@ -43,8 +41,6 @@ export interface VerifyResult {
   muveeAccepts: boolean;
   muveeNote?: string;
 }
-
-export { isEmail, isUuid } from './shapes.js';
 
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);

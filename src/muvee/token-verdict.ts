@@ -6,6 +6,7 @@
  * @see ../../shared/muvee-server.md §4
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { goUuid } from './shapes.js';
 
 const HMAC: Record<string, string> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
 /** Go's int64 seconds: a NumericDate at or past 2^63 wraps into the far past. */
@@ -52,26 +53,6 @@ function numericDate(value: unknown): number | undefined {
   if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)))
     return Number(value);
   return undefined;
-}
-
-const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** Pure: muvee's uuid.Parse: canonical, `{…}`, `urn:uuid:…`, or 32 hex digits. */
-export function goUuid(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  // The common case, as muvee mints them: already canonical.
-  if (CANONICAL_UUID.test(value)) return value;
-  const text = value
-    .replace(/^urn:uuid:/i, '')
-    .replace(/^\{(.*)\}$/, '$1')
-    .toLowerCase();
-  const hex = CANONICAL_UUID.test(text)
-    ? text.replace(/-/g, '')
-    : /^[0-9a-f]{32}$/.test(text)
-      ? text
-      : undefined;
-  if (!hex) return undefined;
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /**
