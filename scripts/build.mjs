@@ -92,8 +92,9 @@ const common = {
  * a large share of a command meant to cost little more than `node -e 0` (bench/RESULTS.md).
  * - main.ts, the entry: with the helpers every start runs (code cache, prerendered help, fd);
  *   store/sqlite/store.ts with the two modules only it needs (binding.ts stays at the same place in dist/).
- * - verify-token's path from the bin (runtime/fast-verify-token.ts): ~15 files and
- *   jsonwebtoken as one; the same for its worker threads (runtime/token-worker.ts). `separate` stay in their own files: errors.ts (the one CliError
+ * - verify-token's path from the bin (runtime/fast-verify-token.ts): ~15 files as one (no
+ *   dependency: muvee's own reading of a token and node:crypto's HMAC); the same for its
+ *   worker threads (runtime/token-worker.ts). `separate` stay in their own files: errors.ts (the one CliError
  *   class, so `instanceof` holds everywhere), and what only some runs load.
  * A bundle holds its own copy of what it inlines (stateless helpers; nothing compares them).
  */
@@ -113,7 +114,7 @@ const BUNDLES = [
       // --muvee only: the HTTP client stays out of verify-token's path.
       'deployment/token-at-muvee.ts',
     ],
-    vendor: ['jsonwebtoken'],
+    vendor: [],
   },
   // The local store with the helpers only it loads (better-sqlite3 is its vendor bundle).
   {
@@ -132,7 +133,7 @@ const BUNDLES = [
       // --muvee only: the HTTP client stays out of verify-token's path.
       'deployment/token-at-muvee.ts',
     ],
-    vendor: ['jsonwebtoken'],
+    vendor: [],
   },
 ];
 

@@ -58,6 +58,8 @@ describe('lazy imports', () => {
     assertNone(loaded, 'open', (f) => isPackage('open')(f) || f.endsWith('login.cjs'));
     assertNone(loaded, 'better-sqlite3', isSqlite);
     assertNone(loaded, 'child_process', (f) => f === 'node:child_process');
+    // Its HS256 check is node:crypto's HMAC (issue 19): jsonwebtoken is for minting.
+    assertNone(loaded, 'jsonwebtoken', (f) => jwtFiles.includes(f));
   });
 
   test('verify-token is one file of dist/ besides the entry and the CliError class', (t) => {

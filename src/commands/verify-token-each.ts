@@ -9,7 +9,12 @@ import type { Config } from '../config/config.js';
 import { CliError } from '../cli/errors.js';
 import { line } from '../cli/output.js';
 import { jsonText } from '../cli/sanitize.js';
-import { extractToken, verifySessionToken, type VerifyResult } from '../muvee/session.js';
+import {
+  extractToken,
+  MAX_TOKEN_CHARS,
+  verifySessionToken,
+  type VerifyResult,
+} from '../muvee/token-verdict.js';
 import type { StoredUser } from '../muvee/model.js';
 import { userLookup, type UserLookup } from '../store/lookup.js';
 import {
@@ -42,11 +47,17 @@ export function jsonResult(
     expiresAt: result.expiresAt,
     muveeAccepts: result.muveeAccepts,
     muveeNote: result.muveeNote || undefined,
+    muveeReason: result.muveeReason || undefined,
     userInDb: user === null ? null : user !== undefined,
     roleInDb: user ? user.role : undefined,
     roleMatches: user ? user.role === result.claims?.role : undefined,
   };
 }
+
+/** `--each` keeps a line up to this long; a longer one is a rejected line, not read. */
+const MAX_LINE_CHARS = MAX_TOKEN_CHARS + 4096;
+/** Marks a line that was too long (followed by its length): it never holds a token. */
+const OVERLONG = '\u0000overlong:';
 
 /** Output is written in chunks of about this many characters, not a write per line. */
 const CHUNK = 64 * 1024;
@@ -90,6 +101,18 @@ export function verifyBatch(
 }
 
 function verifyLine(text: string, { secret, leewaySeconds }: EachSettings): VerifyResult {
+  if (text.startsWith(OVERLONG)) {
+    return {
+      valid: false,
+      reason: 'malformed',
+      message: `the line is ${text.slice(OVERLONG.length)} characters long, more than any token (limit ${MAX_LINE_CHARS}); it was not read`,
+      header: null,
+      claims: null,
+      expiresAt: null,
+      muveeAccepts: false,
+      muveeReason: "request header too large: muvee's HTTP server reads at most 1 MiB of headers",
+    };
+  }
   try {
     return verifySessionToken(extractToken(text), secret, { leewaySeconds });
   } catch (error) {
@@ -187,24 +210,42 @@ export async function verifyEach(
   try {
     const { StringDecoder } = await import('node:string_decoder');
     const decoder = new StringDecoder('utf8');
-    let pending = '';
+    // The line being read, in pieces: a newline is searched for in each new chunk only, and a
+    // line longer than MAX_LINE_CHARS is not kept (it becomes a rejected line: OVERLONG).
+    let pending: string[] = [];
+    let pendingLength = 0;
+    const endLine = async (last: string) => {
+      const line =
+        pendingLength > MAX_LINE_CHARS
+          ? `${OVERLONG}${pendingLength + last.length}`
+          : pending.length === 0
+            ? last
+            : pending.join('') + last;
+      pending = [];
+      pendingLength = 0;
+      batch.lines.push(line);
+      lineNumber++;
+      if (batch.lines.length === BATCH_LINES) await submit();
+    };
+    const keep = (piece: string) => {
+      if (pendingLength <= MAX_LINE_CHARS && pendingLength + piece.length <= MAX_LINE_CHARS)
+        pending.push(piece);
+      else pending = [];
+      pendingLength += piece.length;
+    };
     for await (const chunk of stdin) {
-      const text = pending + (typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
+      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer);
       let start = 0;
       for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
-        batch.lines.push(text.slice(start, end));
-        lineNumber++;
-        if (batch.lines.length === BATCH_LINES) await submit();
+        await endLine(text.slice(start, end));
         start = end + 1;
       }
-      pending = text.slice(start);
+      if (start < text.length) keep(text.slice(start));
       await drain(false);
     }
-    pending += decoder.end();
-    if (pending !== '') {
-      batch.lines.push(pending);
-      lineNumber++;
-    }
+    const rest = decoder.end();
+    if (rest !== '') keep(rest);
+    if (pendingLength > 0) await endLine('');
     await submit();
     await drain(true);
   } finally {

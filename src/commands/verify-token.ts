@@ -6,7 +6,7 @@
  * runtime/token-pool.ts).
  *
  * The bin runs this module without commander (runtime/fast-verify-token.ts): it loads only what
- * verification needs (the configuration, session.ts with jsonwebtoken and, when there is a
+ * verification needs (the configuration, token-verdict.ts: muvee's own reading of a token and node:crypto's HMAC, no jsonwebtoken and, when there is a
  * database, the store for a lookup by id).
  */
 import { defineCommand, httpTimeoutOption, option, type Context } from '../cli/command.js';
@@ -21,7 +21,7 @@ import {
   nowSeconds,
   verifySessionToken,
   type VerifyResult,
-} from '../muvee/session.js';
+} from '../muvee/token-verdict.js';
 import type { StoredUser } from '../muvee/model.js';
 import { userLookup } from '../store/lookup.js';
 import { jsonResult, verifyEach } from './verify-token-each.js';
@@ -155,7 +155,8 @@ export async function verifyToken(
       ? line`${c.green('✓')} valid muvee session token`
       : line`${c.red('✗')} rejected (${result.reason}): ${result.message}`,
   );
-  if (result.muveeNote) out.line(line`  ${c.yellow('⚠')} ${safe(result.muveeNote)}`);
+  if (result.muveeNote) out.line(line`  ${c.yellow('⚠')} ${result.muveeNote}`);
+  else if (result.muveeReason) out.line(c.dim(line`  muvee rejects it too: ${result.muveeReason}`));
   const rows: [string, Safe | string][] = [];
   // A token whose signature did not verify says only what its author wrote: shown as such,
   // never in the layout of a valid one.
@@ -171,12 +172,17 @@ export async function verifyToken(
       [label('email'), safe(email ?? '—')],
       [label('role'), safe(role ?? '—')],
     );
+    // A date no JavaScript date holds (beyond ±8.64e12 s) is shown as the number it is.
+    const issued = typeof iat === 'number' ? safeTime(iat) : undefined;
     if (typeof iat === 'number')
-      rows.push(['issued', `${humanTime(iat)} (${humanDuration(now - iat)} ago)`]);
+      rows.push(['issued', issued ? `${issued} (${humanDuration(now - iat)} ago)` : String(iat)]);
     if (typeof exp === 'number') {
+      const expires = safeTime(exp);
       rows.push([
         'expires',
-        `${humanTime(exp)} (${exp >= now ? `expires in ${humanDuration(exp - now)}` : `expired ${humanDuration(now - exp)} ago`})`,
+        expires
+          ? `${expires} (${exp >= now ? `expires in ${humanDuration(exp - now)}` : `expired ${humanDuration(now - exp)} ago`})`
+          : `${exp} (beyond any date)`,
       ]);
     }
     if (Object.keys(rest).length > 0) rows.push(['other claims', safe(JSON.stringify(rest))]);

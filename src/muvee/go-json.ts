@@ -375,52 +375,57 @@ function unquote(b: Uint8Array, start: number, end: number): string {
   return out;
 }
 
-/** The value as JavaScript (for display): the last duplicate key wins; numbers as Number(). */
+/** Levels of nesting shown by {@link goJsonToJs}: deeper values become a short note. */
+export const SHOWN_DEPTH = 64;
+
+/**
+ * The value as JavaScript (for display): the last duplicate key wins, numbers as Number();
+ * what lies deeper than SHOWN_DEPTH levels becomes a string saying so (JSON.stringify and
+ * any recursive printer stay within the stack).
+ */
 export function goJsonToJs(root: GoJson): unknown {
-  const convert = (v: GoJson, set: (x: unknown) => void, work: (() => void)[]) => {
+  let out: unknown;
+  const work: [GoJson, (x: unknown) => void, number][] = [[root, (x) => (out = x), 1]];
+  // Breadth-first, without recursion; an object's keys keep their first position.
+  for (let k = 0; k < work.length; k++) {
+    const [v, set, depth] = work[k]!;
+    if ((v.kind === 'object' || v.kind === 'array') && depth > SHOWN_DEPTH) {
+      set(`[${v.kind} nested deeper than ${SHOWN_DEPTH} levels, not shown]`);
+      continue;
+    }
     switch (v.kind) {
       case 'object': {
         const target: Record<string, unknown> = {};
         set(target);
-        for (const [k, child] of v.entries)
-          work.push(() =>
-            convert(
-              child,
-              (x) =>
-                Object.defineProperty(target, k, {
-                  value: x,
-                  enumerable: true,
-                  writable: true,
-                  configurable: true,
-                }),
-              work,
-            ),
-          );
-        return;
+        for (const [key, child] of v.entries) {
+          const define = (x: unknown) =>
+            Object.defineProperty(target, key, {
+              value: x,
+              enumerable: true,
+              writable: true,
+              configurable: true,
+            });
+          work.push([child, define, depth + 1]);
+        }
+        break;
       }
       case 'array': {
         const target: unknown[] = new Array(v.items.length);
         set(target);
-        v.items.forEach((child, idx) =>
-          work.push(() => convert(child, (x) => (target[idx] = x), work)),
-        );
-        return;
+        v.items.forEach((child, i) => work.push([child, (x) => (target[i] = x), depth + 1]));
+        break;
       }
       case 'string':
-        return set(v.value);
-      case 'number':
-        return set(Number(v.text));
       case 'bool':
-        return set(v.value);
+        set(v.value);
+        break;
+      case 'number':
+        set(Number(v.text));
+        break;
       case 'null':
-        return set(null);
+        set(null);
     }
-  };
-  let out: unknown;
-  const work: (() => void)[] = [];
-  convert(root, (x) => (out = x), work);
-  // Breadth-first, so a deep value costs no recursion; object keys keep their first position.
-  for (let k = 0; k < work.length; k++) work[k]!();
+  }
   return out;
 }
 
