@@ -35,10 +35,10 @@ function imports(file: string): string[] {
  * batches built by SQLite, bench/RESULTS.md) beside the PostgreSQL one. A ratchet: nothing may
  * join this list.
  */
-const KNOWN_PICKERS = ['src/commands/users.ts', 'src/deployment/check-deployment.ts'];
+const KNOWN_PICKERS = ['src/commands/users.ts'];
 
 /** Over ~450 lines and still to be split (a ratchet: nothing may join this list). */
-const KNOWN_LONG = ['src/deployment/checks.ts'];
+const KNOWN_LONG: string[] = [];
 
 describe('architecture', () => {
   test('every source file is in docs/architecture.md', () => {
