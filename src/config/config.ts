@@ -19,6 +19,7 @@ export {
   type DbSource,
 } from './db-choice.js';
 import { databaseOf, readingEmulatorDb, type DbChoice, type Source } from './db-choice.js';
+import { argvPasswordWarning, DB_FROM_ENV } from './db-target.js';
 import { CliError, debugRequested } from '../cli/errors.js';
 
 export const VARIABLES = [
@@ -73,6 +74,8 @@ export interface Config extends DbChoice {
   allowedDomains: ListValue;
   adminEmails: ListValue;
   jwtSecret: string | undefined;
+  /** `--db` carried a password on the command line: the warning every command prints. */
+  dbArgvWarning?: string | undefined;
   loginBase: string;
   apiBase: string;
   /** Base URLs that carried `user:password@` (removed from loginBase/apiBase: never printed). */
@@ -128,15 +131,40 @@ export function loadConfig(options: LoadOptions = {}): Config {
       '--db \'\' is empty (was it given an unset variable, e.g. --db "$DATABASE_URL"?); give a SQLite file path or a postgres:// URL, or leave --db out',
     );
   }
-  if (flags.db !== undefined) flagValues.MUVEE_DINGTALK_DB = flags.db;
-  return resolveConfig({
-    flags: flagValues,
-    env,
-    fileValues: envFile.values,
-    envFile: envFile.info,
-    platform: options.platform ?? process.platform,
-    cwd,
-  });
+  if (flags.db !== undefined) flagValues.MUVEE_DINGTALK_DB = dbFlag(flags.db, env, envFile.values);
+  return {
+    ...resolveConfig({
+      flags: flagValues,
+      env,
+      fileValues: envFile.values,
+      envFile: envFile.info,
+      platform: options.platform ?? process.platform,
+      cwd,
+    }),
+    dbArgvWarning: argvPasswordWarning(flags.db),
+  };
+}
+
+/**
+ * Pure: the `--db` value: as given, or with `env:NAME` the variable NAME from the environment,
+ * else the env file (so muvee's password stays out of the process list).
+ */
+export function dbFlag(
+  flag: string,
+  env: NodeJS.ProcessEnv,
+  fileValues: Record<string, string>,
+): string {
+  const named = DB_FROM_ENV.exec(flag.trim());
+  if (!named) return flag;
+  const name = named[1]!;
+  const value = env[name] || fileValues[name];
+  if (!value) {
+    throw new CliError(
+      'usage',
+      `--db env:${name} names the variable ${name}, which is not set; export it, put it in the env file, or name another variable`,
+    );
+  }
+  return value;
 }
 
 /** Pure: layers flag > environment > env file > default and normalises. */
