@@ -29,7 +29,7 @@ test('which database a run uses is printed, human and JSON', async (t) => {
   });
   assert.equal(json<{ database: null }>(noStore).database, null);
   const list = await runCli(['users', 'list', '--db', join(dir, 'x.db')], { cwd: dir });
-  assert.match(list.stderr, /database: .*x\.db \(--db from the command line\)/);
+  assert.match(list.stderr, /database: .*x\.db \(--db\)/);
 });
 
 test('MUVEE_DINGTALK_DB from .env over DATABASE_URL is said loudly; .env.example sets neither', async (t) => {

@@ -117,12 +117,15 @@ export function databaseOf(
 /** The store and where it was chosen, for one line: `./x.db (MUVEE_DINGTALK_DB from ./.env)`. */
 export function describeDb(config: Pick<DbChoice, 'dbPath' | 'dbSource'>): string {
   const { setting, from } = config.dbSource;
+  // `--db` as such: its value may have come from `--db env:NAME`, not the command line.
   const why =
     setting === 'default'
       ? 'the default'
-      : setting === 'emulator'
-        ? from
-        : `${setting} from ${from}`;
+      : setting === '--db'
+        ? '--db'
+        : setting === 'emulator'
+          ? from
+          : `${setting} from ${from}`;
   return `${config.dbPath} (${why})`;
 }
 
