@@ -12,13 +12,35 @@
 import type { Profile } from './profile.js';
 import { Agent, request, type Dispatcher } from 'undici';
 import { CliError, isCliError } from '../cli/errors.js';
+import {
+  muveeEmail,
+  muveeReadsProfile,
+  muveeReadsUserToken,
+  PROFILE_FIELDS,
+} from '../muvee/dingtalk-answers.js';
+import {
+  bytesOf,
+  judgeResponse,
+  missingField,
+  muveeCannotRead,
+  withMuveeNote,
+  type ApiResponse,
+  type Step,
+} from './judge.js';
 import type { Tracer } from './trace.js';
+
+export {
+  hintFor,
+  judgeResponse,
+  redact,
+  withMuveeNote,
+  type ApiResponse,
+  type Step,
+} from './judge.js';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 const MAX_BODY_BYTES = 1024 * 1024;
-
-export type Step = 'code exchange' | 'profile' | 'app token';
 
 export type { Profile } from './profile.js';
 
@@ -32,13 +54,6 @@ export interface UserToken {
 export interface AppToken {
   accessToken: string;
   expireIn: number | undefined;
-}
-
-/** An HTTP answer reduced to what the parsers judge. */
-export interface ApiResponse {
-  status: number;
-  contentType: string;
-  text: string;
 }
 
 export interface Credentials {
@@ -151,10 +166,12 @@ export class DingTalkClient {
         chunks.push(chunk as Buffer);
       }
       const contentType = response.headers['content-type'];
+      const bytes = Buffer.concat(chunks);
       const answer = {
         status: response.statusCode,
         contentType: (Array.isArray(contentType) ? contentType[0] : contentType) ?? '',
-        text: Buffer.concat(chunks).toString('utf8'),
+        text: bytes.toString('utf8'),
+        bytes,
       };
       this.trace?.response(answer, performance.now() - started, options.secrets);
       return answer;
@@ -196,176 +213,30 @@ export function unreachable(
   );
 }
 
-const HINTS: [RegExp, string][] = [
-  [
-    /^(invalidClientIdOrSecret|invalid\.client)$/,
-    'check DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET against the AppKey and AppSecret in the DingTalk developer console',
-  ],
-  [
-    /^invalidParameter\.authCode\.notFound$/,
-    'the code was already used or expired; start the login again',
-  ],
-  [
-    /^Forbidden\.AccessDenied\.AccessTokenPermissionDenied$/,
-    'add the permission %SCOPES% to the app in the DingTalk developer console (权限管理), publish, then log in again',
-  ],
-  [/^Forbidden\.AccessDenied\.Qps/, 'DingTalk is throttling this app; wait a minute and try again'],
-  [
-    /^InvalidAuthentication$/,
-    'the access token was not accepted (expired or from another app); log in again',
-  ],
-  [
-    /^AuthenticationFailed\.MissingParameter$/,
-    'the access token header was missing; this is a bug in the client, please report it',
-  ],
-  [
-    /^invalidParameter\.user\.notFound$/,
-    'the signed-in user was not found; is the user a member of the organisation that owns the app?',
-  ],
-  [/^Missing/, 'DingTalk wants a field it did not get; check the request (camelCase JSON)'],
-];
-
-/** Pure: the hint for a DingTalk error code, naming `requiredScopes` when given. */
-export function hintFor(code: string, requiredScopes: string[] = []): string {
-  for (const [pattern, hint] of HINTS) {
-    if (pattern.test(code)) {
-      return hint.replace(
-        '%SCOPES%',
-        requiredScopes.length > 0 ? requiredScopes.join(', ') : 'Contact.User.Read',
-      );
-    }
-  }
-  return 'see the DingTalk open platform error code reference';
-}
-
-/** Pure: hides every secret that might be echoed back. */
-export function redact(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
-  }
-  return out;
-}
-
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function describeBody(response: ApiResponse): string {
-  const type = response.contentType.split(';')[0]?.trim() || 'no content type';
-  if (response.text.trim() === '') return 'an empty body';
-  if (/html/i.test(type) || /^\s*</.test(response.text)) return `an HTML page (${type})`;
-  return `a body that is not JSON (${type})`;
-}
-
-/**
- * Pure: judges any DingTalk API answer. Returns the JSON object of a 2xx answer; throws the
- * matching `CliError` otherwise: 4xx → `dingtalk-refused` (exit 3), 5xx →
- * `dingtalk-unavailable` (exit 4), a 2xx that is not JSON → `dingtalk-bad-response` (exit 4).
- */
-export function judgeResponse(
-  step: Step,
-  response: ApiResponse,
-  secrets: readonly (string | undefined)[] = [],
-): Record<string, unknown> {
-  const body = parseJsonObject(response.text);
-  const dtCode = typeof body?.code === 'string' && body.code !== '' ? body.code : undefined;
-  const ok = response.status >= 200 && response.status < 300;
-  if (ok && body && dtCode === undefined) return body;
-
-  if (!ok && response.status >= 500) {
-    throw new CliError(
-      'dingtalk-unavailable',
-      `DingTalk failed the ${step} with HTTP ${response.status}${dtCode ? ` (${dtCode})` : ''}; it is having trouble, try again in a minute`,
-      { details: { step, status: response.status, dingtalkCode: dtCode ?? null } },
-    );
-  }
-  if (dtCode !== undefined && body) {
-    const message = redact(typeof body.message === 'string' ? body.message : '', secrets);
-    // A proxy that echoes the request could put the secret anywhere: redact every field.
-    const requestId =
-      typeof body.requestid === 'string' ? redact(body.requestid, secrets) : undefined;
-    const detail = body.accessdenieddetail as { requiredScopes?: unknown } | undefined;
-    const scopes = Array.isArray(detail?.requiredScopes)
-      ? detail.requiredScopes
-          .filter((s): s is string => typeof s === 'string')
-          .map((s) => redact(s, secrets))
-      : [];
-    throw new CliError(
-      'dingtalk-refused',
-      `DingTalk refused the ${step}: ${redact(dtCode, secrets)}${message ? ` (${message})` : ''}` +
-        `${scopes.length ? `, required scopes: ${scopes.join(', ')}` : ''}` +
-        `${requestId ? `, request id ${requestId}` : ''}; ${hintFor(dtCode, scopes)}`,
-      {
-        details: {
-          step,
-          status: response.status,
-          dingtalkCode: dtCode,
-          dingtalkMessage: message,
-          requestId: requestId ?? null,
-          ...(scopes.length ? { requiredScopes: scopes } : {}),
-        },
-      },
-    );
-  }
-  if (!ok) {
-    const throttled = response.status === 429 || response.status === 403;
-    throw new CliError(
-      'dingtalk-refused',
-      `DingTalk refused the ${step} with HTTP ${response.status} and ${describeBody(response)}; ` +
-        (throttled
-          ? 'DingTalk blocks an IP that calls too often for 5 minutes: wait, then try again'
-          : 'check DINGTALK_API_BASE and any proxy between here and DingTalk'),
-      { details: { step, status: response.status } },
-    );
-  }
-  throw new CliError(
-    'dingtalk-bad-response',
-    `DingTalk answered the ${step} with HTTP ${response.status} and ${describeBody(response)}, not its JSON API; check DINGTALK_API_BASE and any proxy or captive portal`,
-    { details: { step, status: response.status } },
-  );
-}
-
-function missingField(step: Step, field: string, response: ApiResponse): CliError {
-  return new CliError(
-    'dingtalk-bad-response',
-    `DingTalk's ${step} answer (HTTP ${response.status}) has no ${field}; check DINGTALK_API_BASE and any proxy`,
-    { details: { step, status: response.status, missing: field } },
-  );
-}
-
 const PROFILE_STRINGS = ['nick', 'avatarUrl', 'mobile', 'openId', 'unionId', 'email', 'stateCode'];
+
+/** How deep a profile's value may nest and still be shown (JSON, text). */
+const MAX_SHOWN_DEPTH = 64;
+
+/** Pure: how many levels of arrays and objects `value` holds (iterative: any depth). */
+function nesting(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
 
 const optionalString = (value: unknown) => (typeof value === 'string' ? value : undefined);
 const optionalNumber = (value: unknown) => (typeof value === 'number' ? value : undefined);
 
-/**
- * Pure: the error, with what muvee's server would do instead (it is more lenient: it checks
- * no HTTP status, shared/muvee-server.md §1). `details.muvee` carries the sentence.
- */
-export function withMuveeNote(error: CliError, note: string): CliError {
-  return new CliError(error.code, `${error.message}. ${note}`, {
-    cause: error.cause,
-    details: { ...error.details, muvee: note },
-  });
-}
-
-function bodyOf(response: ApiResponse): Record<string, unknown> | undefined {
-  return parseJsonObject(response.text);
-}
-
-/** Pure: what muvee does with a profile answer this tool refuses (any JSON object is used). */
-function muveeProfileNote(body: Record<string, unknown>): string {
-  const email = typeof body.email === 'string' ? body.email : '';
-  const unionId = typeof body.unionId === 'string' ? body.unionId : '';
-  const as = email || `${unionId}@dingtalk.local`;
+/** Pure: what muvee does with a profile answer this tool refuses (muvee decoded it). */
+function muveeProfileNote(values: Record<'email' | 'unionId', string>): string {
+  const as = muveeEmail(values);
   return as === '@dingtalk.local'
     ? "muvee itself would sign this person in as '@dingtalk.local', one account shared by every such person: add Contact.User.Read to the app (权限管理) so each person gets their own"
     : `muvee itself would sign this person in as '${as}' (it does not check the HTTP status)`;
@@ -376,12 +247,14 @@ export function parseUserTokenResponse(
   response: ApiResponse,
   secrets: readonly (string | undefined)[] = [],
 ): UserToken {
+  // What muvee's Go reads (its verdict: a non-empty accessToken, whatever the status).
+  const muvee = muveeReadsUserToken(bytesOf(response));
+  const accessToken = muvee.ok ? muvee.values.accessToken : '';
   let body: Record<string, unknown>;
   try {
     body = judgeResponse('code exchange', response, secrets);
   } catch (error) {
-    const lenient = bodyOf(response)?.accessToken;
-    if (error instanceof CliError && typeof lenient === 'string' && lenient !== '') {
+    if (error instanceof CliError && accessToken !== '') {
       throw withMuveeNote(
         error,
         'muvee itself would accept this answer, since its body has an accessToken (muvee does not check the HTTP status), and go on with the login',
@@ -389,11 +262,10 @@ export function parseUserTokenResponse(
     }
     throw error;
   }
-  if (typeof body.accessToken !== 'string' || body.accessToken === '') {
-    throw missingField('code exchange', 'accessToken', response);
-  }
+  if (!muvee.ok) throw muveeCannotRead('code exchange', response, muvee.error);
+  if (accessToken === '') throw missingField('code exchange', 'accessToken', response);
   return {
-    accessToken: body.accessToken,
+    accessToken,
     refreshToken: optionalString(body.refreshToken),
     expireIn: optionalNumber(body.expireIn),
     corpId: optionalString(body.corpId),
@@ -409,24 +281,36 @@ export function parseProfileResponse(
   response: ApiResponse,
   secrets: readonly (string | undefined)[] = [],
 ): Profile {
+  // What muvee's Go reads: its fields decoded as encoding/json does, or its reason to fail.
+  const muvee = muveeReadsProfile(bytesOf(response));
   let body: Record<string, unknown>;
   try {
     body = judgeResponse('profile', response, secrets);
   } catch (error) {
-    const lenient = bodyOf(response);
-    if (error instanceof CliError && lenient) throw withMuveeNote(error, muveeProfileNote(lenient));
+    if (error instanceof CliError && muvee.ok)
+      throw withMuveeNote(error, muveeProfileNote(muvee.values));
     throw error;
   }
-  // Anyone can put anything in their own profile: a known field that is not a string is
-  // dropped here rather than crash a login after the DB write.
+  if (!muvee.ok) throw muveeCannotRead('profile', response, muvee.error);
+  // The profile as DingTalk sent it, for display; the fields muvee reads as muvee reads them
+  // (`Email` is email to Go; a duplicate key's last non-null value wins).
   for (const field of PROFILE_STRINGS) {
     if (field in body && typeof body[field] !== 'string') delete body[field];
   }
-  const has = (field: string) => typeof body[field] === 'string' && body[field] !== '';
-  if (!has('unionId') && !has('email')) {
+  // muvee ignores the other fields whatever they hold; one nested thousands of levels deep
+  // would overflow the stack of whoever prints it: shown as a note instead.
+  for (const [field, value] of Object.entries(body)) {
+    const depth = nesting(value);
+    if (depth > MAX_SHOWN_DEPTH) body[field] = `(a value nested ${depth} levels deep, not shown)`;
+  }
+  for (const field of PROFILE_FIELDS) {
+    if (muvee.values[field] !== '') body[field] = muvee.values[field];
+    else delete body[field];
+  }
+  if (muvee.values.unionId === '' && muvee.values.email === '') {
     throw withMuveeNote(
       missingField('profile', 'unionId or email', response),
-      muveeProfileNote(body),
+      muveeProfileNote(muvee.values),
     );
   }
   return body as Profile;
