@@ -18,7 +18,7 @@ import { chooseProvider, sessionSecret } from '../login/provider.js';
 import { resolve } from 'node:path';
 import { requireBaseUrls } from '../config/config.js';
 import { loginStore } from '../store/index.js';
-import { reportLogin } from '../login/report.js';
+import { NO_TOKEN_YET, reportLogin } from '../login/report.js';
 import { RULES, type Rules } from '../muvee/identity.js';
 import { CliError } from '../cli/errors.js';
 import { isListenSpec } from '../login/listener.js';
@@ -196,7 +196,8 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
     });
     if (options.quiet) {
       out.note(`${out.c.green('✓')} signed in as ${safe(outcome.email)} (${outcome.role})`);
-      io.stdout.write(`${outcome.token}\n`);
+      if (outcome.token === undefined) out.note(NO_TOKEN_YET);
+      else io.stdout.write(`${outcome.token}\n`);
       return;
     }
     reportLogin(out, outcome, {
