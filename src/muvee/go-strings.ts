@@ -22,6 +22,22 @@ export function goTrimSpace(text: string): string {
 }
 
 /**
+ * Capital letters Unicode 16 added (Cyrillic TJE, Latin additions, Garay, Kirat Rai): Node's
+ * ICU lowers them, Go 1.23's unicode tables (Unicode 15.0, muvee-oracle's Go) keep them. Measured
+ * over every code point below U+20000 against muvee-oracle's CreateInvitation.
+ */
+function unknownToGo(cp: number): boolean {
+  return (
+    cp === 0x1c89 ||
+    (cp >= 0xa7cb &&
+      cp <= 0xa7dc &&
+      [0xa7cb, 0xa7cc, 0xa7ce, 0xa7d2, 0xa7d4, 0xa7da, 0xa7dc].includes(cp)) ||
+    (cp >= 0x10d50 && cp <= 0x10d65) ||
+    (cp >= 0x16ea0 && cp <= 0x16eb8)
+  );
+}
+
+/**
  * Pure: Go's strings.ToLower: each code point by its simple lower-case mapping
  * (unicode.ToLower), so one code point stays one; a lone surrogate (not UTF-8) becomes U+FFFD,
  * as Go's strings.Map writes an invalid byte.
@@ -35,6 +51,7 @@ export function goToLower(text: string): string {
     if (cp === 0x130) out += 'i';
     else if (cp === 0x3a3) out += 'σ';
     else if (cp >= 0xd800 && cp <= 0xdfff) out += '\ufffd';
+    else if (unknownToGo(cp)) out += ch;
     else out += ch.toLowerCase();
   }
   return out;
