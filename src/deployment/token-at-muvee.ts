@@ -10,11 +10,11 @@ import { CliError } from '../cli/errors.js';
 import { safe } from '../cli/sanitize.js';
 import {
   compareVerdicts,
-  judgeMuveeUrl,
   judgeTokenAtMuvee,
   type LocalVerdict,
   type MuveeTokenAnswer,
-} from './checks.js';
+} from './session-checks.js';
+import { judgeMuveeUrl } from './target.js';
 import { fetchMe, MuveeProbe } from './probe.js';
 
 /** What the JSON document carries under `muvee`. */
