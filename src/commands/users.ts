@@ -10,8 +10,8 @@ import {
   type OptionSpec,
 } from '../cli/command.js';
 import { CliError } from '../cli/errors.js';
-import { safe } from '../cli/sanitize.js';
-import { displayWidth } from '../cli/output.js';
+import { escapeJson, safe } from '../cli/sanitize.js';
+import { displayWidth, line } from '../cli/output.js';
 import { isUuid } from '../muvee/shapes.js';
 import type { UserStore } from '../store/contract.js';
 import type { CellText, ListPage } from '../store/sqlite/users-list.js';
@@ -113,17 +113,18 @@ async function show(context: Context, key: string): Promise<void> {
         ['email', safe(user.email)],
         [
           'name',
-          `${safe(user.name)}${user.nameOverridden ? out.c.dim(' (overridden, not refreshed at login)') : ''}`,
+          line`${user.name}${user.nameOverridden ? out.c.dim(' (overridden, not refreshed at login)') : ''}`,
         ],
         [
           'avatar',
-          `${safe(user.avatarUrl || '—')}${user.avatarOverridden ? out.c.dim(' (overridden)') : ''}`,
+          line`${user.avatarUrl || '—'}${user.avatarOverridden ? out.c.dim(' (overridden)') : ''}`,
         ],
         [
           'role',
-          `${user.role}${user.member ? '' : out.c.dim(' (no platform_members row: muvee treats it as member)')}`,
+          line`${user.role}${user.member ? '' : out.c.dim(' (no platform_members row: muvee treats it as member)')}`,
         ],
         ['authorized', memberStatus(user)],
+        // Stored text too (a planted file can hold anything there): sanitised as plain strings.
         ['created', user.createdAt],
         ['last login', user.lastLoginAt ?? '—'],
         ['unionId', safe(unionIds.join(', ') || '—')],
@@ -140,7 +141,7 @@ async function show(context: Context, key: string): Promise<void> {
 async function listPaged(context: Context, store: UserStore, page: ListPage): Promise<void> {
   const users = await store.list(page);
   if (context.out.json) return context.out.document({ users });
-  if (users.length === 0) return context.out.note(`no users in ${store.location}`);
+  if (users.length === 0) return context.out.note(line`no users in ${store.location}`);
   context.out.columns(
     ['EMAIL', 'ROLE', 'STATUS', 'NAME', 'ID'],
     users.map((u) => [u.email, u.role, u.authorized ? 'active' : 'pending', u.name, u.id]),
@@ -182,14 +183,14 @@ async function list(context: Context, page: ListPage): Promise<void> {
         let first = true;
         for (const users of store.listJson(page)) {
           io.stdout.write(first ? '{"users": [\n' : ',\n');
-          write(users);
+          write(jsonRule(users));
           first = false;
         }
         io.stdout.write(first ? '{"users": []}\n' : '\n]}\n');
       });
     }
     if (!store) {
-      out.note(`no database at ${config.dbPath} yet; 'muvee-dingtalk login' creates it`);
+      out.note(line`no database at ${config.dbPath} yet; 'muvee-dingtalk login' creates it`);
       return;
     }
     store.snapshot(() => {
@@ -197,8 +198,8 @@ async function list(context: Context, page: ListPage): Promise<void> {
       if (widest.rows === 0) {
         out.note(
           page.offset
-            ? `no users in ${config.dbPath} past the first ${page.offset}`
-            : `no users in ${config.dbPath} yet`,
+            ? line`no users in ${config.dbPath} past the first ${page.offset}`
+            : line`no users in ${config.dbPath} yet`,
         );
         return;
       }
@@ -253,6 +254,23 @@ export function releaser(): (bytes: Buffer) => void {
     }
     collect?.({ type: 'minor' });
   };
+}
+
+/**
+ * SQLite's JSON under the one JSON rule (sanitize.ts `jsonText`): escaped only when the batch
+ * holds a byte that can start such a character (DEL; C2 for C1 controls and U+00AD; D8 for
+ * U+061C; E1/E2/E3 for fillers, zero-widths, bidi controls and LS/PS; EF for U+FEFF/U+FFxx;
+ * F3 for tags); most batches pass as they are.
+ */
+export function jsonRule(bytes: Buffer): Buffer {
+  for (const lead of [0x7f, 0xc2, 0xcd, 0xd8, 0xe1, 0xe2, 0xe3, 0xef, 0xf0, 0xf3]) {
+    if (bytes.includes(lead)) {
+      const text = bytes.toString('utf8');
+      const escaped = escapeJson(text);
+      return escaped === text ? bytes : Buffer.from(escaped, 'utf8');
+    }
+  }
+  return bytes;
 }
 
 /** How the table shows stored text that is not plain printable ASCII. */

@@ -18,9 +18,11 @@ import {
   muveeReadsUserToken,
   PROFILE_FIELDS,
 } from '../muvee/dingtalk-answers.js';
+import { harvestSecrets, redactDeep } from './redact.js';
 import {
   bytesOf,
   judgeResponse,
+  redact,
   missingField,
   muveeCannotRead,
   withMuveeNote,
@@ -29,8 +31,8 @@ import {
 } from './judge.js';
 import type { Tracer } from './trace.js';
 
+export { hintFor } from './hints.js';
 export {
-  hintFor,
   judgeResponse,
   redact,
   withMuveeNote,
@@ -78,6 +80,12 @@ export class DingTalkClient {
   private readonly timeoutMs: number;
   private beforeFirstRequest: (() => Promise<void>) | undefined;
   private readonly trace: Tracer | undefined;
+  /**
+   * Every secret this client has sent or been sent (the app secret, codes, tokens, and any
+   * credential-named value in an answer): cut out of everything any answer shows, whichever
+   * step it came from (an echoing proxy may repeat an earlier request's secret).
+   */
+  private readonly known = new Set<string>();
 
   constructor(options: DingTalkClientOptions) {
     this.trace = options.trace;
@@ -107,7 +115,7 @@ export class DingTalkClient {
       },
       secrets: [credentials.clientSecret, code],
     });
-    return parseUserTokenResponse(response, [credentials.clientSecret, code]);
+    return parseUserTokenResponse(response, [...this.known]);
   }
 
   /** `GET /v1.0/contact/users/me` with the `x-acs-dingtalk-access-token` header. */
@@ -116,7 +124,7 @@ export class DingTalkClient {
       headers: { 'x-acs-dingtalk-access-token': accessToken },
       secrets: [accessToken],
     });
-    return parseProfileResponse(response, [accessToken]);
+    return parseProfileResponse(response, [...this.known]);
   }
 
   /** `POST /v1.0/oauth2/accessToken`: checks AppKey/AppSecret without a user. */
@@ -125,7 +133,7 @@ export class DingTalkClient {
       body: { appKey: credentials.clientId, appSecret: credentials.clientSecret },
       secrets: [credentials.clientSecret],
     });
-    return parseAppTokenResponse(response, [credentials.clientSecret]);
+    return parseAppTokenResponse(response, [...this.known]);
   }
 
   private async send(
@@ -140,7 +148,8 @@ export class DingTalkClient {
     const first = this.beforeFirstRequest;
     this.beforeFirstRequest = undefined;
     await first?.();
-    this.trace?.request(method, url, headers, options.body, options.secrets);
+    for (const secret of options.secrets) if (secret.length >= 4) this.known.add(secret);
+    this.trace?.request(method, url, headers, options.body, [...this.known]);
     const started = performance.now();
     try {
       const response = await request(url, {
@@ -173,7 +182,9 @@ export class DingTalkClient {
         text: bytes.toString('utf8'),
         bytes,
       };
-      this.trace?.response(answer, performance.now() - started, options.secrets);
+      // Learned before anything of the answer is shown: the tokens it carries, whatever its shape.
+      for (const secret of harvestSecrets(answer.text)) this.known.add(secret);
+      this.trace?.response(answer, performance.now() - started, [...this.known]);
       return answer;
     } catch (error) {
       if (isCliError(error)) throw error;
@@ -281,6 +292,7 @@ export function parseProfileResponse(
   response: ApiResponse,
   secrets: readonly (string | undefined)[] = [],
 ): Profile {
+  const known = secrets.filter((s): s is string => typeof s === 'string');
   // What muvee's Go reads: its fields decoded as encoding/json does, or its reason to fail.
   const muvee = muveeReadsProfile(bytesOf(response));
   let body: Record<string, unknown>;
@@ -288,7 +300,7 @@ export function parseProfileResponse(
     body = judgeResponse('profile', response, secrets);
   } catch (error) {
     if (error instanceof CliError && muvee.ok)
-      throw withMuveeNote(error, muveeProfileNote(muvee.values));
+      throw withMuveeNote(error, redact(muveeProfileNote(muvee.values), known));
     throw error;
   }
   if (!muvee.ok) throw muveeCannotRead('profile', response, muvee.error);
@@ -310,10 +322,11 @@ export function parseProfileResponse(
   if (muvee.values.unionId === '' && muvee.values.email === '') {
     throw withMuveeNote(
       missingField('profile', 'unionId or email', response),
-      muveeProfileNote(muvee.values),
+      redact(muveeProfileNote(muvee.values), known),
     );
   }
-  return body as Profile;
+  // Shown and stored as DingTalk returned it, except a secret echoed into it (a proxy).
+  return redactDeep(body, known) as Profile;
 }
 
 /** Pure: the app token of `POST /v1.0/oauth2/accessToken`. */

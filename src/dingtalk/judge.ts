@@ -6,6 +6,8 @@
  * @see ../../../shared/dingtalk-api.md §2–§5
  */
 import { CliError } from '../cli/errors.js';
+import { hintFor } from './hints.js';
+import { redactText } from './redact.js';
 
 export type Step = 'code exchange' | 'profile' | 'app token';
 
@@ -18,55 +20,12 @@ export interface ApiResponse {
   bytes?: Uint8Array;
 }
 
-const HINTS: [RegExp, string][] = [
-  [
-    /^(invalidClientIdOrSecret|invalid\.client)$/,
-    'check DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET against the AppKey and AppSecret in the DingTalk developer console',
-  ],
-  [
-    /^invalidParameter\.authCode\.notFound$/,
-    'the code was already used or expired; start the login again',
-  ],
-  [
-    /^Forbidden\.AccessDenied\.AccessTokenPermissionDenied$/,
-    'add the permission %SCOPES% to the app in the DingTalk developer console (权限管理), publish, then log in again',
-  ],
-  [/^Forbidden\.AccessDenied\.Qps/, 'DingTalk is throttling this app; wait a minute and try again'],
-  [
-    /^InvalidAuthentication$/,
-    'the access token was not accepted (expired or from another app); log in again',
-  ],
-  [
-    /^AuthenticationFailed\.MissingParameter$/,
-    'the access token header was missing; this is a bug in the client, please report it',
-  ],
-  [
-    /^invalidParameter\.user\.notFound$/,
-    'the signed-in user was not found; is the user a member of the organisation that owns the app?',
-  ],
-  [/^Missing/, 'DingTalk wants a field it did not get; check the request (camelCase JSON)'],
-];
-
-/** Pure: the hint for a DingTalk error code, naming `requiredScopes` when given. */
-export function hintFor(code: string, requiredScopes: string[] = []): string {
-  for (const [pattern, hint] of HINTS) {
-    if (pattern.test(code)) {
-      return hint.replace(
-        '%SCOPES%',
-        requiredScopes.length > 0 ? requiredScopes.join(', ') : 'Contact.User.Read',
-      );
-    }
-  }
-  return 'see the DingTalk open platform error code reference';
-}
-
-/** Pure: hides every secret that might be echoed back. */
+/**
+ * Pure: DingTalk's text (an error code, message, request id, scope, content type) with every
+ * known secret, credential-named value and token-shaped run cut out (redact.ts).
+ */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
-  }
-  return out;
+  return redactText(text, secrets);
 }
 
 export function parseJsonObject(text: string): Record<string, unknown> | undefined {
@@ -80,8 +39,8 @@ export function parseJsonObject(text: string): Record<string, unknown> | undefin
   }
 }
 
-function describeBody(response: ApiResponse): string {
-  const type = response.contentType.split(';')[0]?.trim() || 'no content type';
+function describeBody(response: ApiResponse, secrets: readonly (string | undefined)[]): string {
+  const type = redact(response.contentType.split(';')[0]?.trim() || 'no content type', secrets);
   if (response.text.trim() === '') return 'an empty body';
   if (/html/i.test(type) || /^\s*</.test(response.text)) return `an HTML page (${type})`;
   return `a body that is not JSON (${type})`;
@@ -98,9 +57,11 @@ export function judgeResponse(
   secrets: readonly (string | undefined)[] = [],
 ): Record<string, unknown> {
   const body = parseJsonObject(response.text);
-  const dtCode = typeof body?.code === 'string' && body.code !== '' ? body.code : undefined;
+  const rawCode = typeof body?.code === 'string' && body.code !== '' ? body.code : undefined;
   const ok = response.status >= 200 && response.status < 300;
-  if (ok && body && dtCode === undefined) return body;
+  if (ok && body && rawCode === undefined) return body;
+  // An echoing proxy may put the secret, the code or a token in the code itself.
+  const dtCode = rawCode === undefined ? undefined : redact(rawCode, secrets);
 
   if (!ok && response.status >= 500) {
     throw new CliError(
@@ -109,7 +70,7 @@ export function judgeResponse(
       { details: { step, status: response.status, dingtalkCode: dtCode ?? null } },
     );
   }
-  if (dtCode !== undefined && body) {
+  if (rawCode !== undefined && dtCode !== undefined && body) {
     const message = redact(typeof body.message === 'string' ? body.message : '', secrets);
     // A proxy that echoes the request could put the secret anywhere: redact every field.
     const requestId =
@@ -122,9 +83,9 @@ export function judgeResponse(
       : [];
     throw new CliError(
       'dingtalk-refused',
-      `DingTalk refused the ${step}: ${redact(dtCode, secrets)}${message ? ` (${message})` : ''}` +
+      `DingTalk refused the ${step}: ${dtCode}${message ? ` (${message})` : ''}` +
         `${scopes.length ? `, required scopes: ${scopes.join(', ')}` : ''}` +
-        `${requestId ? `, request id ${requestId}` : ''}; ${hintFor(dtCode, scopes)}`,
+        `${requestId ? `, request id ${requestId}` : ''}; ${hintFor(rawCode, scopes)}`,
       {
         details: {
           step,
@@ -141,7 +102,7 @@ export function judgeResponse(
     const throttled = response.status === 429 || response.status === 403;
     throw new CliError(
       'dingtalk-refused',
-      `DingTalk refused the ${step} with HTTP ${response.status} and ${describeBody(response)}; ` +
+      `DingTalk refused the ${step} with HTTP ${response.status} and ${describeBody(response, secrets)}; ` +
         (throttled
           ? 'DingTalk blocks an IP that calls too often for 5 minutes: wait, then try again'
           : 'check DINGTALK_API_BASE and any proxy between here and DingTalk'),
@@ -150,7 +111,7 @@ export function judgeResponse(
   }
   throw new CliError(
     'dingtalk-bad-response',
-    `DingTalk answered the ${step} with HTTP ${response.status} and ${describeBody(response)}, not its JSON API; check DINGTALK_API_BASE and any proxy or captive portal`,
+    `DingTalk answered the ${step} with HTTP ${response.status} and ${describeBody(response, secrets)}, not its JSON API; check DINGTALK_API_BASE and any proxy or captive portal`,
     { details: { step, status: response.status } },
   );
 }
