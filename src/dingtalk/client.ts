@@ -32,13 +32,7 @@ import {
 import type { Tracer } from './trace.js';
 
 export { hintFor } from './hints.js';
-export {
-  judgeResponse,
-  redact,
-  withMuveeNote,
-  type ApiResponse,
-  type Step,
-} from './judge.js';
+export { judgeResponse, redact, withMuveeNote, type ApiResponse, type Step } from './judge.js';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
