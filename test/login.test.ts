@@ -112,6 +112,7 @@ describe('login against the emulator', () => {
       'profile',
       'user',
       'sessionToken',
+      'session',
     ]);
     assert.equal(doc.email, 'zhangsan@corp.example');
     assert.equal(doc.emailSource, 'profile');
@@ -124,6 +125,7 @@ describe('login against the emulator', () => {
       'name',
       'avatarUrl',
       'role',
+      'authorized',
       'createdAt',
     ]);
     const claims = jwt.verify(doc.sessionToken, SECRET, { algorithms: ['HS256'] }) as Record<

@@ -18,11 +18,11 @@ import { chooseProvider, sessionSecret } from '../login/provider.js';
 import { resolve } from 'node:path';
 import { requireBaseUrls } from '../config/config.js';
 import { loginStore } from '../store/index.js';
-import { reportLogin } from '../login/report.js';
+import { NO_TOKEN_YET, reportLogin } from '../login/report.js';
 import { RULES, type Rules } from '../muvee/identity.js';
 import { CliError } from '../cli/errors.js';
 import { isListenSpec } from '../login/listener.js';
-import { Output, line } from '../cli/output.js';
+import { Output, line, trusted } from '../cli/output.js';
 import { safe } from '../cli/sanitize.js';
 
 /** Where emulator runs store their demo users unless `--db` names a database for the run. */
@@ -196,7 +196,8 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
     });
     if (options.quiet) {
       out.note(line`${out.c.green('✓')} signed in as ${safe(outcome.email)} (${outcome.role})`);
-      io.stdout.write(`${outcome.token}\n`);
+      if (outcome.token === undefined) out.note(trusted(NO_TOKEN_YET));
+      else io.stdout.write(`${outcome.token}\n`);
       return;
     }
     reportLogin(out, outcome, {
