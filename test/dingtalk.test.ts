@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   buildAuthorizeUrl,
+  goParseQuery,
   parseCallback,
   parsePasted,
   safeEqual,
@@ -134,7 +135,7 @@ describe('parseCallback', () => {
     ['state prefix', `/cb?authCode=A&state=${STATE.slice(0, -1)}`, 'wrong-state'],
     ['error with wrong state', '/cb?error=access_denied&state=nope', 'wrong-state'],
     ['repeated state', `/cb?authCode=A&state=${STATE}&state=${STATE}`, 'repeated-parameter'],
-    ['repeated code', `/cb?authCode=A&authCode=B&state=${STATE}`, 'repeated-parameter'],
+    ['repeated error', `/cb?error=a&error=b&state=${STATE}`, 'repeated-parameter'],
     ['no code', `/cb?state=${STATE}`, 'no-code'],
     [
       'code with markup',
@@ -156,6 +157,38 @@ describe('parseCallback', () => {
       kind: 'code',
       code: 'A',
     });
+  });
+
+  test('code or authCode twice: the first, as muvee reads r.URL.Query().Get', () => {
+    assert.deepEqual(parseCallback(`/cb?code=A&code=B&state=${STATE}`, STATE), {
+      kind: 'code',
+      code: 'A',
+      repeated: ['code'],
+    });
+    assert.deepEqual(parseCallback(`/cb?authCode=A&authCode=B&state=${STATE}`, STATE), {
+      kind: 'code',
+      code: 'A',
+      repeated: ['authCode'],
+    });
+  });
+
+  test("the query as Go parses it: a pair holding ';' or a bad escape is dropped", () => {
+    assert.deepEqual(parseCallback(`/cb?code=A;B&authCode=C&state=${STATE}`, STATE), {
+      kind: 'code',
+      code: 'C',
+    });
+    assert.deepEqual(parseCallback(`/cb?code=%zz&authCode=C&state=${STATE}`, STATE), {
+      kind: 'code',
+      code: 'C',
+    });
+    assert.deepEqual(
+      [...goParseQuery('?a=1+2%20&b&a=x&;c=1&d=%e4%b8%ad').entries()],
+      [
+        ['a', ['1 2 ', 'x']],
+        ['b', ['']],
+        ['d', ['中']],
+      ],
+    );
   });
 
   for (const [name, url, reason] of refused) {

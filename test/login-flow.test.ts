@@ -250,7 +250,7 @@ test(
 
     const iat = Math.floor(START / 1000);
     assert.equal(outcome.exp, iat + SESSION_TTL_SECONDS);
-    const verified = verifySessionToken(outcome.token, SECRET, { now: iat + 60 });
+    const verified = verifySessionToken(outcome.token!, SECRET, { now: iat + 60 });
     assert.equal(verified.valid, true, verified.message);
     assert.deepEqual(verified.claims, {
       uid: outcome.uid,
@@ -260,7 +260,7 @@ test(
       exp: iat + SESSION_TTL_SECONDS,
     });
     assert.equal(
-      verifySessionToken(outcome.token, 'another-secret-0123456789abcdef0123').valid,
+      verifySessionToken(outcome.token!, 'another-secret-0123456789abcdef0123').valid,
       false,
     );
 
@@ -282,6 +282,7 @@ test(
       'profile',
       'user',
       'sessionToken',
+      'session',
     ]);
   },
 );
@@ -644,10 +645,10 @@ test(
     const outcome = await runLoginFlow(h.inputs({ openBrowser: b.open, openStore: undefined }));
     assert.equal(outcome.stored, undefined);
     assert.match(
-      outcome.uid,
+      outcome.uid!,
       /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     );
-    const verified = verifySessionToken(outcome.token, SECRET, { now: Math.floor(START / 1000) });
+    const verified = verifySessionToken(outcome.token!, SECRET, { now: Math.floor(START / 1000) });
     assert.equal(verified.claims?.uid, outcome.uid);
     assert.equal(loginDocument(outcome).user, null);
     assert.deepEqual(h.users(), []);

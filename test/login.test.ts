@@ -113,6 +113,7 @@ describe('login against the emulator', () => {
       'database',
       'user',
       'sessionToken',
+      'session',
     ]);
     assert.equal(doc.email, 'zhangsan@corp.example');
     assert.equal(doc.emailSource, 'profile');
@@ -125,6 +126,7 @@ describe('login against the emulator', () => {
       'name',
       'avatarUrl',
       'role',
+      'authorized',
       'createdAt',
     ]);
     const claims = jwt.verify(doc.sessionToken, SECRET, { algorithms: ['HS256'] }) as Record<

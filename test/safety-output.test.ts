@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseProfileResponse } from '../src/dingtalk/client.ts';
+import type { CliError } from '../src/cli/errors.ts';
 import { startEmulator, type Emulator } from '../src/emulator/server.ts';
 import { BUILTIN_USERS } from '../src/emulator/users.ts';
 import { hasControl, safe } from '../src/cli/sanitize.ts';
@@ -24,19 +25,28 @@ test('safe() escapes control characters, C1, bidi overrides and newlines; keeps 
   assert.equal(hasControl('plain'), false);
 });
 
-test('a profile field that is not a string is dropped, not a crash', () => {
-  const profile = parseProfileResponse({
+test('a profile field muvee reads that is not a string fails the login as in muvee, not a crash', () => {
+  const answer = (body: unknown) => ({
     status: 200,
     contentType: 'application/json',
-    text: JSON.stringify({
-      nick: { toString: 1 },
-      unionId: 'U1',
-      email: 'a@corp.example',
-      mobile: 42,
-    }),
+    text: JSON.stringify(body),
   });
-  assert.equal(profile.nick, undefined);
-  assert.equal(profile.mobile, undefined);
+  // muvee's json.Unmarshal into its string fields fails: so does the login, with muvee's reason.
+  assert.throws(
+    () =>
+      parseProfileResponse(
+        answer({ nick: { toString: 1 }, unionId: 'U1', email: 'a@corp.example', mobile: 42 }),
+      ),
+    (error: CliError) =>
+      error.code === 'dingtalk-bad-response' &&
+      /cannot unmarshal object into Go struct field \.nick/.test(String(error.details?.muveeError)),
+  );
+  // A field muvee does not read is dropped from the display whatever it holds.
+  const profile = parseProfileResponse(
+    answer({ openId: { toString: 1 }, stateCode: 86, unionId: 'U1', email: 'a@corp.example' }),
+  );
+  assert.equal(profile.openId, undefined);
+  assert.equal(profile.stateCode, undefined);
   assert.equal(profile.email, 'a@corp.example');
 });
 

@@ -13,21 +13,30 @@ import { refuseApplyOnSqlite, type UserStore } from '../store/index.js';
 import { ACCESS_MODES, type AccessMode, type StoredUser } from '../muvee/model.js';
 
 /**
+ * How a subcommand opens the store: `read` only reads (the local file read-only, never
+ * migrated, its journal mode left as it is: issue 20 L8); `write` and `create` write, after
+ * login's judgement of the path (issue 20 L1), `create` making the file when missing.
+ */
+type Access = 'read' | 'write' | 'create';
+
+/**
  * Runs `fn` on the store: the local SQLite file, or muvee's PostgreSQL. Without a database
- * file, `missing()` answers (or a usage error).
+ * file, `missing()` answers (or a usage error). What the file deserves a look for is warned.
  */
 async function withStore<T>(
   context: Context,
-  create: boolean,
+  access: Access,
   fn: (store: UserStore, where: string, postgres: boolean) => Promise<T>,
   missing?: () => T,
 ): Promise<T> {
   const config = commandConfig(context);
   announceDb(context.out, config);
-  const { openExistingUserStore, openUserStore } = await import('../store/index.js');
-  const store = create
-    ? await openUserStore(config.dbFile)
-    : await openExistingUserStore(config.dbFile);
+  const { openExistingUserStore, openStoreToWrite } = await import('../store/index.js');
+  const warn = (message: string) => context.out.warn(message);
+  const store =
+    access === 'read'
+      ? await openExistingUserStore(config.dbFile, { readOnly: true, warn })
+      : await openStoreToWrite(config.dbFile, { create: access === 'create', warn });
   if (!store && missing) return missing();
   if (!store) {
     throw new CliError(
@@ -42,15 +51,15 @@ async function withStore<T>(
   }
 }
 
-/**
- * On muvee's PostgreSQL a write needs `--apply`; without it, say what would change and write
- * nothing. Returns whether to write.
- */
 /** `--apply` on the local SQLite store is refused as `login` refuses it (exit 2). */
 function refuseApply(context: Context, apply: boolean | undefined): void {
   refuseApplyOnSqlite(commandConfig(context).dbFile, apply);
 }
 
+/**
+ * On muvee's PostgreSQL a write needs `--apply`; without it, say what would change and write
+ * nothing. Returns whether to write.
+ */
 function mayWrite(
   context: Context,
   postgres: boolean,
@@ -111,7 +120,7 @@ export const command = defineCommand({
         if (mode === undefined) {
           const current = await withStore(
             context,
-            false,
+            'read',
             (store) => store.accessMode(),
             () => 'open' as AccessMode,
           );
@@ -123,7 +132,7 @@ export const command = defineCommand({
             `access mode '${mode}' is not one of ${ACCESS_MODES.join(', ')}`,
           );
         }
-        const written = await withStore(context, true, async (store, _where, postgres) => {
+        const written = await withStore(context, 'create', async (store, _where, postgres) => {
           const now = await store.accessMode();
           if (!mayWrite(context, postgres, options.apply, `set access_mode from ${now} to ${mode}`))
             return false;
@@ -152,7 +161,7 @@ export const command = defineCommand({
             `'${safe(email!)}' is not an email address; invite one such as alice@corp.example`,
           );
         const key = invitationKey(email!);
-        const added = await withStore(context, true, async (store, _where, postgres) =>
+        const added = await withStore(context, 'create', async (store, _where, postgres) =>
           mayWrite(context, postgres, options.apply, `invite ${key}`) ? store.invite(email!) : null,
         );
         if (added === null) return;
@@ -177,7 +186,7 @@ export const command = defineCommand({
       run: async (context, [email], options) => {
         refuseApply(context, options.apply);
         const key = invitationKey(email!);
-        const removed = await withStore(context, false, async (store, _where, postgres) =>
+        const removed = await withStore(context, 'write', async (store, _where, postgres) =>
           mayWrite(context, postgres, options.apply, `withdraw the invitation of ${key}`)
             ? store.uninvite(email!)
             : null,
@@ -197,7 +206,7 @@ export const command = defineCommand({
       run: async (context) => {
         const list = await withStore(
           context,
-          false,
+          'read',
           (store) => store.invitations(),
           () => [],
         );
@@ -222,7 +231,7 @@ export const command = defineCommand({
       examples: ['muvee-dingtalk admin approve alice@corp.example'],
       run: async (context, [key], options) => {
         refuseApply(context, options.apply);
-        const result = await withStore(context, false, async (store, where, postgres) => {
+        const result = await withStore(context, 'write', async (store, where, postgres) => {
           const found = await userOf(store, key!, where);
           if (!mayWrite(context, postgres, options.apply, `approve ${found.email}`)) return null;
           const changed = await store.approve(found.id);
@@ -276,7 +285,7 @@ export const command = defineCommand({
           (options.avatar !== undefined && options.clearAvatar)
         )
           throw new CliError('usage', 'set a value or clear it, not both');
-        const user = await withStore(context, false, async (store, where, postgres) => {
+        const user = await withStore(context, 'write', async (store, where, postgres) => {
           const found = await userOf(store, key!, where);
           if (
             !mayWrite(

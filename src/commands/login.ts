@@ -18,11 +18,11 @@ import { chooseProvider, sessionSecret } from '../login/provider.js';
 import { resolve } from 'node:path';
 import { announceDb, EMULATOR_DB, emulatorOwnDb, requireBaseUrls } from '../config/config.js';
 import { loginStore, preflightLoginStore } from '../store/index.js';
-import { reportLogin } from '../login/report.js';
+import { NO_TOKEN_YET, reportLogin } from '../login/report.js';
 import { RULES, type Rules } from '../muvee/identity.js';
 import { CliError } from '../cli/errors.js';
 import { isListenSpec } from '../login/listener.js';
-import { Output, line } from '../cli/output.js';
+import { Output, line, trusted } from '../cli/output.js';
 import { safe } from '../cli/sanitize.js';
 
 function rulesOf(value: string | undefined): Rules {
@@ -203,7 +203,8 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
     });
     if (options.quiet) {
       out.note(line`${out.c.green('✓')} signed in as ${safe(outcome.email)} (${outcome.role})`);
-      io.stdout.write(`${outcome.token}\n`);
+      if (outcome.token === undefined) out.note(trusted(NO_TOKEN_YET));
+      else io.stdout.write(`${outcome.token}\n`);
       return;
     }
     reportLogin(out, outcome, {

@@ -75,7 +75,10 @@ async function run(
     // The local store, or muvee's PostgreSQL (then the uid and role are muvee's own).
     announceDb(out, config);
     const { openExistingUserStore } = await import('../store/index.js');
-    const store = await openExistingUserStore(config.dbFile, { readOnly: true });
+    const store = await openExistingUserStore(config.dbFile, {
+      readOnly: true,
+      warn: (w) => out.warn(w),
+    });
     let user;
     try {
       user = await store?.findByEmail(email);

@@ -72,7 +72,10 @@ export const command = defineCommand({
         const config = commandConfig(context, { reading: true });
         announceDb(context.out, config);
         const { openExistingUserStore } = await import('../store/index.js');
-        const store = await openExistingUserStore(config.dbFile, { readOnly: true });
+        const store = await openExistingUserStore(config.dbFile, {
+          readOnly: true,
+          warn: (w) => context.out.warn(w),
+        });
         if (!store)
           throw new CliError('usage', `no database at ${config.dbPath}; nothing to export`);
         try {
@@ -98,7 +101,10 @@ async function show(context: Context, key: string): Promise<void> {
   announceDb(context.out, config);
   // The local store, or muvee's PostgreSQL (which holds no DingTalk link of this tool's).
   const { openExistingUserStore } = await import('../store/index.js');
-  const store = await openExistingUserStore(config.dbFile, { readOnly: true });
+  const store = await openExistingUserStore(config.dbFile, {
+    readOnly: true,
+    warn: (w) => context.out.warn(w),
+  });
   try {
     const user = isUuid(key) ? await store?.findById(key) : await store?.findByEmail(key);
     if (!store || !user) {
@@ -165,7 +171,10 @@ async function list(context: Context, page: ListPage): Promise<void> {
   const config = commandConfig(context, { reading: true });
   announceDb(context.out, config);
   const { openExistingUserStore } = await import('../store/index.js');
-  const opened = await openExistingUserStore(config.dbFile, { readOnly: true });
+  const opened = await openExistingUserStore(config.dbFile, {
+    readOnly: true,
+    warn: (w) => context.out.warn(w),
+  });
   if (opened && !opened.batchedList) {
     try {
       return await listPaged(context, opened, page);

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import { goTrimSpace } from '../muvee/go-strings.js';
 export {
   announceDb,
   database,
@@ -211,8 +212,9 @@ export function resolveConfig(input: {
     clientSecret: pick('DINGTALK_CLIENT_SECRET'),
     redirectUrl: withDefault('DINGTALK_REDIRECT_URL'),
     baseDomain: pick('BASE_DOMAIN')?.toLowerCase(),
-    allowedDomains: splitList(pick('ALLOWED_DOMAINS')),
-    adminEmails: splitList(pick('ADMIN_EMAILS')),
+    // Raw, as muvee reads them: split on ',' and each item trimmed by Go's TrimSpace.
+    allowedDomains: splitList(pick('ALLOWED_DOMAINS', true)),
+    adminEmails: splitList(pick('ADMIN_EMAILS', true)),
     jwtSecret: pick('JWT_SECRET', true),
     ...databaseOf(pick, sources, input.envFile.path, input.cwd ?? process.cwd()),
     loginBase: withoutCredentials(bases.DINGTALK_LOGIN_BASE).replace(/\/+$/, ''),
@@ -241,11 +243,12 @@ export function resolveConfig(input: {
 
 /**
  * Pure, as muvee splits its lists: `"a.com, B.com,,"` → `{ items: ['a.com', 'B.com'],
- * emptyItems: 2 }` (items trimmed, empty ones dropped, nothing lower-cased).
+ * emptyItems: 2 }` (items trimmed by Go's strings.TrimSpace, which keeps U+FEFF and removes
+ * U+0085; empty ones dropped; nothing lower-cased).
  */
 export function splitList(value: string | undefined): ListValue {
   if (value === undefined) return { items: [], emptyItems: 0 };
-  const parts = value.split(',').map((part) => part.trim());
+  const parts = value.split(',').map(goTrimSpace);
   const items = parts.filter((part) => part !== '');
   return { items, emptyItems: parts.length - items.length };
 }

@@ -60,6 +60,8 @@ export type CallbackResult =
       code: string;
       /** DingTalk sent both and they differ: muvee exchanges `code` (read first), as here. */
       ignoredAuthCode?: string;
+      /** `code` or `authCode` came more than once: muvee takes the first, as here. */
+      repeated?: string[];
     }
   | { kind: 'error'; error: string; description: string | undefined };
 
@@ -91,10 +93,40 @@ function printable(text: string, max: number): string {
 const CODE_SHAPE = /^[\w.~-]{1,512}$/;
 
 /**
- * Judges the URL DingTalk redirected to. Reads `code`, else `authCode`, as muvee does
- * (DingTalk sends one or both; when both differ muvee exchanges `code`, and so does this),
- * checks `state` in constant time, and reports `error=...` as a result. Throws
- * {@link CallbackError} for anything that must not end the wait.
+ * Pure: Go's `url.ParseQuery`, as muvee's `r.URL.Query()` reads a callback: pairs split on
+ * `&`; a pair holding `;` is dropped, and so is one with a bad `%` escape; `+` is a space;
+ * every value of a repeated key kept in order (muvee's `Get` takes the first).
+ */
+export function goParseQuery(rawQuery: string): Map<string, string[]> {
+  const values = new Map<string, string[]>();
+  const unescape = (text: string): string | undefined => {
+    if (/%(?![0-9A-Fa-f]{2})/.test(text)) return undefined;
+    const bytes = Buffer.from(
+      text
+        .replace(/\+/g, ' ')
+        .replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+      'latin1',
+    );
+    return bytes.toString('utf8');
+  };
+  for (const pair of rawQuery.replace(/^\?/, '').split('&')) {
+    if (pair === '' || pair.includes(';')) continue;
+    const eq = pair.indexOf('=');
+    const key = unescape(eq < 0 ? pair : pair.slice(0, eq));
+    const value = unescape(eq < 0 ? '' : pair.slice(eq + 1));
+    if (key === undefined || value === undefined) continue;
+    values.set(key, [...(values.get(key) ?? []), value]);
+  }
+  return values;
+}
+
+/**
+ * Judges the URL DingTalk redirected to. Reads the query as Go does (goParseQuery), `code`,
+ * else `authCode`, each its first value, as muvee does (DingTalk sends one or both; when both
+ * differ muvee exchanges `code`, and so does this), checks `state` in constant time, and
+ * reports `error=...` as a result. Throws {@link CallbackError} for anything that must not
+ * end the wait (a repeated `state` or `error` among them: muvee reads no `error`, and the
+ * state is this listener's own).
  *
  * @param options.stateOptional accept a URL without `state` (a pasted URL); a present state
  *   is still checked.
@@ -104,9 +136,14 @@ export function parseCallback(
   expectedState: string,
   options: { stateOptional?: boolean } = {},
 ): CallbackResult {
-  const params = (typeof url === 'string' ? new URL(url, 'http://callback.invalid') : url)
-    .searchParams;
-  for (const name of ['state', 'code', 'authCode', 'error']) {
+  const query = goParseQuery(
+    (typeof url === 'string' ? new URL(url, 'http://callback.invalid') : url).search,
+  );
+  const params = {
+    get: (name: string) => query.get(name)?.[0] ?? null,
+    getAll: (name: string) => query.get(name) ?? [],
+  };
+  for (const name of ['state', 'error']) {
     if (params.getAll(name).length > 1) {
       throw new CallbackError(
         'repeated-parameter',
@@ -141,9 +178,13 @@ export function parseCallback(
   if (!value) throw new CallbackError('no-code', 'the callback has neither authCode nor code');
   if (!CODE_SHAPE.test(value))
     throw new CallbackError('bad-code', 'the code has unexpected characters');
-  return code && authCode && authCode !== code
-    ? { kind: 'code', code: value, ignoredAuthCode: printable(authCode, 80) }
-    : { kind: 'code', code: value };
+  const repeated = ['code', 'authCode'].filter((name) => params.getAll(name).length > 1);
+  return {
+    kind: 'code',
+    code: value,
+    ...(code && authCode && authCode !== code ? { ignoredAuthCode: printable(authCode, 80) } : {}),
+    ...(repeated.length ? { repeated } : {}),
+  };
 }
 
 /**

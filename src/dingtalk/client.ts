@@ -12,15 +12,31 @@
 import type { Profile } from './profile.js';
 import { Agent, request, type Dispatcher } from 'undici';
 import { CliError, isCliError } from '../cli/errors.js';
-import { hintFor } from './hints.js';
-import { harvestSecrets, redactDeep, redactText } from './redact.js';
+import {
+  muveeEmail,
+  muveeReadsProfile,
+  muveeReadsUserToken,
+  PROFILE_FIELDS,
+} from '../muvee/dingtalk-answers.js';
+import { harvestSecrets, redactDeep } from './redact.js';
+import {
+  bytesOf,
+  judgeResponse,
+  redact,
+  missingField,
+  muveeCannotRead,
+  withMuveeNote,
+  type ApiResponse,
+  type Step,
+} from './judge.js';
 import type { Tracer } from './trace.js';
+
+export { hintFor } from './hints.js';
+export { judgeResponse, redact, withMuveeNote, type ApiResponse, type Step } from './judge.js';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 const MAX_BODY_BYTES = 1024 * 1024;
-
-export type Step = 'code exchange' | 'profile' | 'app token';
 
 export type { Profile } from './profile.js';
 
@@ -34,13 +50,6 @@ export interface UserToken {
 export interface AppToken {
   accessToken: string;
   expireIn: number | undefined;
-}
-
-/** An HTTP answer reduced to what the parsers judge. */
-export interface ApiResponse {
-  status: number;
-  contentType: string;
-  text: string;
 }
 
 export interface Credentials {
@@ -160,10 +169,12 @@ export class DingTalkClient {
         chunks.push(chunk as Buffer);
       }
       const contentType = response.headers['content-type'];
+      const bytes = Buffer.concat(chunks);
       const answer = {
         status: response.statusCode,
         contentType: (Array.isArray(contentType) ? contentType[0] : contentType) ?? '',
-        text: Buffer.concat(chunks).toString('utf8'),
+        text: bytes.toString('utf8'),
+        bytes,
       };
       // Learned before anything of the answer is shown: the tokens it carries, whatever its shape.
       for (const secret of harvestSecrets(answer.text)) this.known.add(secret);
@@ -207,135 +218,30 @@ export function unreachable(
   );
 }
 
-/**
- * Pure: DingTalk's text (an error code, message, request id, scope, content type) with every
- * known secret, credential-named value and token-shaped run cut out (redact.ts).
- */
-export function redact(text: string, secrets: readonly (string | undefined)[]): string {
-  return redactText(text, secrets);
-}
-
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function describeBody(response: ApiResponse, secrets: readonly (string | undefined)[]): string {
-  const type = redact(response.contentType.split(';')[0]?.trim() || 'no content type', secrets);
-  if (response.text.trim() === '') return 'an empty body';
-  if (/html/i.test(type) || /^\s*</.test(response.text)) return `an HTML page (${type})`;
-  return `a body that is not JSON (${type})`;
-}
-
-/**
- * Pure: judges any DingTalk API answer. Returns the JSON object of a 2xx answer; throws the
- * matching `CliError` otherwise: 4xx → `dingtalk-refused` (exit 3), 5xx →
- * `dingtalk-unavailable` (exit 4), a 2xx that is not JSON → `dingtalk-bad-response` (exit 4).
- */
-export function judgeResponse(
-  step: Step,
-  response: ApiResponse,
-  secrets: readonly (string | undefined)[] = [],
-): Record<string, unknown> {
-  const body = parseJsonObject(response.text);
-  const rawCode = typeof body?.code === 'string' && body.code !== '' ? body.code : undefined;
-  const ok = response.status >= 200 && response.status < 300;
-  if (ok && body && rawCode === undefined) return body;
-  // An echoing proxy may put the secret, the code or a token in the code itself.
-  const dtCode = rawCode === undefined ? undefined : redact(rawCode, secrets);
-
-  if (!ok && response.status >= 500) {
-    throw new CliError(
-      'dingtalk-unavailable',
-      `DingTalk failed the ${step} with HTTP ${response.status}${dtCode ? ` (${dtCode})` : ''}; it is having trouble, try again in a minute`,
-      { details: { step, status: response.status, dingtalkCode: dtCode ?? null } },
-    );
-  }
-  if (rawCode !== undefined && dtCode !== undefined && body) {
-    const message = redact(typeof body.message === 'string' ? body.message : '', secrets);
-    // A proxy that echoes the request could put the secret anywhere: redact every field.
-    const requestId =
-      typeof body.requestid === 'string' ? redact(body.requestid, secrets) : undefined;
-    const detail = body.accessdenieddetail as { requiredScopes?: unknown } | undefined;
-    const scopes = Array.isArray(detail?.requiredScopes)
-      ? detail.requiredScopes
-          .filter((s): s is string => typeof s === 'string')
-          .map((s) => redact(s, secrets))
-      : [];
-    throw new CliError(
-      'dingtalk-refused',
-      `DingTalk refused the ${step}: ${dtCode}${message ? ` (${message})` : ''}` +
-        `${scopes.length ? `, required scopes: ${scopes.join(', ')}` : ''}` +
-        `${requestId ? `, request id ${requestId}` : ''}; ${hintFor(rawCode, scopes)}`,
-      {
-        details: {
-          step,
-          status: response.status,
-          dingtalkCode: dtCode,
-          dingtalkMessage: message,
-          requestId: requestId ?? null,
-          ...(scopes.length ? { requiredScopes: scopes } : {}),
-        },
-      },
-    );
-  }
-  if (!ok) {
-    const throttled = response.status === 429 || response.status === 403;
-    throw new CliError(
-      'dingtalk-refused',
-      `DingTalk refused the ${step} with HTTP ${response.status} and ${describeBody(response, secrets)}; ` +
-        (throttled
-          ? 'DingTalk blocks an IP that calls too often for 5 minutes: wait, then try again'
-          : 'check DINGTALK_API_BASE and any proxy between here and DingTalk'),
-      { details: { step, status: response.status } },
-    );
-  }
-  throw new CliError(
-    'dingtalk-bad-response',
-    `DingTalk answered the ${step} with HTTP ${response.status} and ${describeBody(response, secrets)}, not its JSON API; check DINGTALK_API_BASE and any proxy or captive portal`,
-    { details: { step, status: response.status } },
-  );
-}
-
-function missingField(step: Step, field: string, response: ApiResponse): CliError {
-  return new CliError(
-    'dingtalk-bad-response',
-    `DingTalk's ${step} answer (HTTP ${response.status}) has no ${field}; check DINGTALK_API_BASE and any proxy`,
-    { details: { step, status: response.status, missing: field } },
-  );
-}
-
 const PROFILE_STRINGS = ['nick', 'avatarUrl', 'mobile', 'openId', 'unionId', 'email', 'stateCode'];
+
+/** How deep a profile's value may nest and still be shown (JSON, text). */
+const MAX_SHOWN_DEPTH = 64;
+
+/** Pure: how many levels of arrays and objects `value` holds (iterative: any depth). */
+function nesting(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
 
 const optionalString = (value: unknown) => (typeof value === 'string' ? value : undefined);
 const optionalNumber = (value: unknown) => (typeof value === 'number' ? value : undefined);
 
-/**
- * Pure: the error, with what muvee's server would do instead (it is more lenient: it checks
- * no HTTP status, shared/muvee-server.md §1). `details.muvee` carries the sentence.
- */
-export function withMuveeNote(error: CliError, note: string): CliError {
-  return new CliError(error.code, `${error.message}. ${note}`, {
-    cause: error.cause,
-    details: { ...error.details, muvee: note },
-  });
-}
-
-function bodyOf(response: ApiResponse): Record<string, unknown> | undefined {
-  return parseJsonObject(response.text);
-}
-
-/** Pure: what muvee does with a profile answer this tool refuses (any JSON object is used). */
-function muveeProfileNote(body: Record<string, unknown>): string {
-  const email = typeof body.email === 'string' ? body.email : '';
-  const unionId = typeof body.unionId === 'string' ? body.unionId : '';
-  const as = email || `${unionId}@dingtalk.local`;
+/** Pure: what muvee does with a profile answer this tool refuses (muvee decoded it). */
+function muveeProfileNote(values: Record<'email' | 'unionId', string>): string {
+  const as = muveeEmail(values);
   return as === '@dingtalk.local'
     ? "muvee itself would sign this person in as '@dingtalk.local', one account shared by every such person: add Contact.User.Read to the app (权限管理) so each person gets their own"
     : `muvee itself would sign this person in as '${as}' (it does not check the HTTP status)`;
@@ -346,12 +252,14 @@ export function parseUserTokenResponse(
   response: ApiResponse,
   secrets: readonly (string | undefined)[] = [],
 ): UserToken {
+  // What muvee's Go reads (its verdict: a non-empty accessToken, whatever the status).
+  const muvee = muveeReadsUserToken(bytesOf(response));
+  const accessToken = muvee.ok ? muvee.values.accessToken : '';
   let body: Record<string, unknown>;
   try {
     body = judgeResponse('code exchange', response, secrets);
   } catch (error) {
-    const lenient = bodyOf(response)?.accessToken;
-    if (error instanceof CliError && typeof lenient === 'string' && lenient !== '') {
+    if (error instanceof CliError && accessToken !== '') {
       throw withMuveeNote(
         error,
         'muvee itself would accept this answer, since its body has an accessToken (muvee does not check the HTTP status), and go on with the login',
@@ -359,11 +267,10 @@ export function parseUserTokenResponse(
     }
     throw error;
   }
-  if (typeof body.accessToken !== 'string' || body.accessToken === '') {
-    throw missingField('code exchange', 'accessToken', response);
-  }
+  if (!muvee.ok) throw muveeCannotRead('code exchange', response, muvee.error);
+  if (accessToken === '') throw missingField('code exchange', 'accessToken', response);
   return {
-    accessToken: body.accessToken,
+    accessToken,
     refreshToken: optionalString(body.refreshToken),
     expireIn: optionalNumber(body.expireIn),
     corpId: optionalString(body.corpId),
@@ -380,35 +287,40 @@ export function parseProfileResponse(
   secrets: readonly (string | undefined)[] = [],
 ): Profile {
   const known = secrets.filter((s): s is string => typeof s === 'string');
+  // What muvee's Go reads: its fields decoded as encoding/json does, or its reason to fail.
+  const muvee = muveeReadsProfile(bytesOf(response));
   let body: Record<string, unknown>;
   try {
-    // Shown and stored as DingTalk returned it, except a secret echoed into it (a proxy).
-    body = redactDeep(judgeResponse('profile', response, secrets), known) as Record<
-      string,
-      unknown
-    >;
+    body = judgeResponse('profile', response, secrets);
   } catch (error) {
-    const lenient = bodyOf(response);
-    if (error instanceof CliError && lenient)
-      throw withMuveeNote(
-        error,
-        redact(muveeProfileNote(redactDeep(lenient, known) as Record<string, unknown>), known),
-      );
+    if (error instanceof CliError && muvee.ok)
+      throw withMuveeNote(error, redact(muveeProfileNote(muvee.values), known));
     throw error;
   }
-  // Anyone can put anything in their own profile: a known field that is not a string is
-  // dropped here rather than crash a login after the DB write.
+  if (!muvee.ok) throw muveeCannotRead('profile', response, muvee.error);
+  // The profile as DingTalk sent it, for display; the fields muvee reads as muvee reads them
+  // (`Email` is email to Go; a duplicate key's last non-null value wins).
   for (const field of PROFILE_STRINGS) {
     if (field in body && typeof body[field] !== 'string') delete body[field];
   }
-  const has = (field: string) => typeof body[field] === 'string' && body[field] !== '';
-  if (!has('unionId') && !has('email')) {
+  // muvee ignores the other fields whatever they hold; one nested thousands of levels deep
+  // would overflow the stack of whoever prints it: shown as a note instead.
+  for (const [field, value] of Object.entries(body)) {
+    const depth = nesting(value);
+    if (depth > MAX_SHOWN_DEPTH) body[field] = `(a value nested ${depth} levels deep, not shown)`;
+  }
+  for (const field of PROFILE_FIELDS) {
+    if (muvee.values[field] !== '') body[field] = muvee.values[field];
+    else delete body[field];
+  }
+  if (muvee.values.unionId === '' && muvee.values.email === '') {
     throw withMuveeNote(
       missingField('profile', 'unionId or email', response),
-      muveeProfileNote(body),
+      redact(muveeProfileNote(muvee.values), known),
     );
   }
-  return body as Profile;
+  // Shown and stored as DingTalk returned it, except a secret echoed into it (a proxy).
+  return redactDeep(body, known) as Profile;
 }
 
 /** Pure: the app token of `POST /v1.0/oauth2/accessToken`. */

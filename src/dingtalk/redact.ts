@@ -47,19 +47,24 @@ const CREDENTIAL_PAIR = /(["']?)([A-Za-z][\w.-]{0,63})\1(\s*[:=]\s*)(["']?)([^"'
  */
 export function harvestSecrets(text: string): string[] {
   const found = new Set<string>();
-  const visit = (value: unknown, credential: boolean): void => {
+  // Iterative: an answer may nest thousands of levels deep (Go accepts 10000).
+  const stack: [unknown, boolean][] = jsonCandidates(text).map((c) => [c, false]);
+  while (stack.length > 0) {
+    const [value, credential] = stack.pop()!;
     if (typeof value === 'string') {
       if (credential && value.length >= 4) found.add(value);
     } else if (Array.isArray(value)) {
-      for (const item of value) visit(item, credential);
+      for (const item of value) stack.push([item, credential]);
     } else if (value !== null && typeof value === 'object') {
       for (const [key, field] of Object.entries(value))
-        visit(field, credential || isCredentialKey(key));
+        stack.push([field, credential || isCredentialKey(key)]);
     }
-  };
-  for (const candidate of jsonCandidates(text)) visit(candidate, false);
+  }
   for (const match of text.matchAll(CREDENTIAL_PAIR)) {
-    if (isCredentialKey(match[2]!)) found.add(match[5]!);
+    // An unquoted JSON literal is no secret (`"accessToken": null` would make every "null"
+    // in the profile, an email's "tnull@…" among them, a secret to cut out).
+    if (isCredentialKey(match[2]!) && !(match[4] === '' && /^(null|true|false)$/.test(match[5]!)))
+      found.add(match[5]!);
   }
   return [...found];
 }

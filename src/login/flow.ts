@@ -25,7 +25,8 @@ import { failurePage, successPage } from '../net/html.js';
 import type { Output } from '../cli/output.js';
 import { line } from '../cli/output.js';
 import { hasControl, invisibleIn, safe } from '../cli/sanitize.js';
-import { mintSessionToken } from '../muvee/session.js';
+import { mintSessionToken, SESSION_TTL_SECONDS } from '../muvee/session.js';
+import { NEW_USER_ID } from '../store/record-login.js';
 import { approveHeadlessly, BROWSER_FAILED, type BrowserOpener } from './browser.js';
 import { bindListener } from './listener.js';
 import type { LoginStore } from '../store/contract.js';
@@ -230,6 +231,10 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
   }
 }
 
+/** What muvee does with a NUL in a text it stores (muvee-oracle login; issue 20 L11). */
+const MUVEE_NUL =
+  'muvee fails this login: PostgreSQL text cannot hold NUL, so its upsert of the user fails and its callback answers 401 "upsert user: ERROR: invalid byte sequence for encoding "UTF8": 0x00 (SQLSTATE 22021)", storing nothing';
+
 /** Exchange → profile → email → admission → role → store → session. */
 async function completeLogin(
   result: CallbackResult,
@@ -238,13 +243,17 @@ async function completeLogin(
   const { config, out, signal } = ctx;
   if (result.kind === 'error') {
     const denied = result.error === 'access_denied';
+    // muvee's callback reads no `error`: it exchanges the code it has (none here), and
+    // DingTalk refuses an empty code, so muvee fails the login too (401), one call later.
+    const muvee =
+      "muvee itself ignores 'error' and exchanges the callback's code, if any (DingTalk refuses an empty one, so without a code muvee fails too, with a 401)";
     throw new CliError(
       denied ? 'consent-denied' : 'dingtalk-refused',
       `DingTalk ended the login with error '${result.error}'${result.description ? ` (${result.description})` : ''}; ` +
         (denied
           ? 'the user denied consent: run login again and approve'
           : 'check the app settings in the DingTalk console'),
-      { details: { error: result.error } },
+      { details: { error: result.error, muvee } },
     );
   }
   const warnings: string[] = [];
@@ -253,13 +262,22 @@ async function completeLogin(
       `the callback carried code and a different authCode (${result.ignoredAuthCode}); muvee exchanges code, and so did this`,
     );
   }
+  for (const name of result.repeated ?? []) {
+    warnings.push(
+      `the callback carried ${name} more than once; muvee takes the first, and so did this`,
+    );
+  }
   const userToken = await ctx.api.exchangeCode(result.code, ctx.provider.credentials);
   const profile = await ctx.api.getProfile(userToken.accessToken);
   const resolved = resolveEmail(profile);
   if (hasControl(resolved.email)) {
+    const muvee = resolved.email.includes('\0')
+      ? MUVEE_NUL
+      : `muvee itself would sign this person in with the email exactly as sent, control characters included (${JSON.stringify(resolved.email)})`;
     throw new CliError(
       'dingtalk-bad-response',
-      `DingTalk sent an email with control characters ('${safe(resolved.email)}'); refusing to store it or sign it into a session (muvee would use it as sent)`,
+      `DingTalk sent an email with control characters ('${safe(resolved.email)}'); refusing to store it or sign it into a session. ${safe(muvee)}`,
+      { details: { muvee } },
     );
   }
   warnings.push(...resolved.warnings.map((w) => `the email '${resolved.email}': ${w}`));
@@ -282,18 +300,29 @@ async function completeLogin(
   if (hint) warnings.push(hint);
   if (!admission.admitted) {
     if (!out.json) printProfile(out, profile, resolved, { admission, admissions, role, warnings });
-    const other = admissions.server.admitted
-      ? " muvee's server code (since 2026-03-28) would admit this person all the same: it skips ALLOWED_DOMAINS for DingTalk (--rules server follows it)."
-      : '';
+    const muvee = admissions.server.admitted
+      ? "muvee's server code (since 2026-03-28) would admit this person all the same: it skips ALLOWED_DOMAINS for DingTalk (--rules server follows it)"
+      : undefined;
     throw new CliError(
       'policy-denied',
-      `muvee would refuse ${resolved.email}: ${admission.reason}; add the domain to ALLOWED_DOMAINS, or sign in with another account. Nothing was stored.${other}`,
+      `muvee would refuse ${resolved.email}: ${admission.reason}; add the domain to ALLOWED_DOMAINS, or sign in with another account. Nothing was stored.${muvee ? ` ${muvee}.` : ''}`,
       {
         details: {
           email: resolved.email,
           admission: { documented: admissions.documented, server: admissions.server, rules },
+          ...(muvee ? { muvee } : {}),
         },
       },
+    );
+  }
+  // Issue 20 L11: PostgreSQL text cannot hold NUL, so muvee's upsert of this user fails; the
+  // same outcome here, whatever the engine (and with --no-store: it is what muvee would do).
+  const nul = (['nick', 'avatarUrl'] as const).find((f) => profile[f]?.includes('\0'));
+  if (nul) {
+    throw new CliError(
+      'dingtalk-bad-response',
+      `DingTalk sent a ${nul === 'nick' ? 'nickname' : 'avatar URL'} holding a NUL character ('${safe(profile[nul])}'); ${MUVEE_NUL}. Nothing was stored; the person can sign in once it holds none`,
+      { details: { field: nul, muvee: MUVEE_NUL } },
     );
   }
   const now = ctx.clock.now();
@@ -321,13 +350,17 @@ async function completeLogin(
       `the email ${resolved.email} belonged to DingTalk account ${stored.otherUnionIds.join(', ')}; muvee signs this account (${profile.unionId ?? 'no unionId'}) in as the same user, ${stored.user.id}: muvee keys users on the email alone`,
     );
   }
-  const uid = stored?.user.id ?? randomUUID();
   const finalRole = stored?.user.role ?? role;
-  const { token, claims } = mintSessionToken(
-    { uid, email: resolved.email, role: finalRole },
-    ctx.jwtSecret,
-    { now: Math.floor(now / 1000) },
-  );
+  const iat = Math.floor(now / 1000);
+  // A dry run for a new user has no id yet (muvee makes it at insert): no token, as a token
+  // whose uid is not a user's id verifies nowhere; the outcome says what it will hold.
+  const uid = stored?.user.id === NEW_USER_ID ? undefined : (stored?.user.id ?? randomUUID());
+  const { token, claims } =
+    uid === undefined
+      ? { token: undefined, claims: { exp: iat + SESSION_TTL_SECONDS } }
+      : mintSessionToken({ uid, email: resolved.email, role: finalRole }, ctx.jwtSecret, {
+          now: iat,
+        });
   return {
     profile,
     email: resolved.email,
@@ -339,6 +372,7 @@ async function completeLogin(
     role: finalRole,
     stored,
     token,
+    iat,
     exp: claims.exp,
     uid,
   };

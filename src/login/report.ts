@@ -28,11 +28,16 @@ export interface LoginOutcome {
   role: Role;
   /** Undefined without a store. */
   stored: LoginResult | undefined;
-  token: string;
-  /** The token's expiry, in seconds since the epoch. */
+  /**
+   * The session token; undefined in a dry run for a new user: muvee makes the id at insert and
+   * the token's uid is that id (`uid` is undefined too; the other claims are as they will be).
+   */
+  token: string | undefined;
+  /** The token's issue and expiry times, in seconds since the epoch. */
+  iat: number;
   exp: number;
   /** The token's uid: the stored user's id, else a fresh UUID. */
-  uid: string;
+  uid: string | undefined;
 }
 
 /** The profile as DingTalk returned it (mobile masked), then the email, admission and role. */
@@ -95,6 +100,10 @@ export function printProfile(
   for (const warning of verdict.warnings) out.warn(warning);
 }
 
+/** Why a dry run for a new user prints no session token. */
+export const NO_TOKEN_YET =
+  "no session token in a dry run for a new user: muvee assigns the user's id when it inserts the row, and the token's uid is that id. --apply writes the user and prints the token; it will hold this uid, email and role, exp = iat + 7 days";
+
 /** `login --json`'s document: the shape the README promises, keys in this order. */
 export function loginDocument(
   outcome: LoginOutcome,
@@ -124,15 +133,26 @@ export function loginDocument(
     ...(options.dbPath !== undefined ? { database: stored ? options.dbPath : null } : {}),
     user: stored
       ? {
-          id: stored.user.id,
+          // null in a dry run for a new user: muvee makes the id at insert.
+          id: outcome.uid === undefined ? null : stored.user.id,
           email: stored.user.email,
           name: stored.user.name,
           avatarUrl: stored.user.avatarUrl,
           role: stored.user.role,
+          authorized: stored.user.authorized,
           createdAt: stored.user.createdAt,
         }
       : null,
-    sessionToken: outcome.token,
+    sessionToken: outcome.token ?? null,
+    // The claims of sessionToken, or, when there is none yet, what it will hold.
+    session: {
+      uid: outcome.uid ?? null,
+      email: outcome.email,
+      role: outcome.role,
+      iat: outcome.iat,
+      exp: outcome.exp,
+      ...(outcome.token === undefined ? { note: NO_TOKEN_YET } : {}),
+    },
   };
 }
 
@@ -183,7 +203,7 @@ export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportConte
     overridden ? c.dim(' (overridden by the user: not refreshed)') : '';
   const userRows: [string, Safe | string][] = stored
     ? [
-        ['id', stored.user.id],
+        ['id', outcome.uid === undefined ? c.dim(stored.user.id) : stored.user.id],
         [
           'status',
           ctx.dryRun
@@ -246,7 +266,12 @@ export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportConte
   out.line(
     line`${c.bold('Session')}${c.dim(` (HS256, expires in ${humanDuration(SESSION_TTL_SECONDS)})`)}`,
   );
-  if (out.json) {
+  if (outcome.token === undefined) {
+    out.table([
+      ['token', c.yellow(NO_TOKEN_YET)],
+      ['claims', line`uid (the new id), email ${safe(outcome.email)}, role ${outcome.role}`],
+    ]);
+  } else if (out.json) {
     // Human text goes to stderr under --json, which lands in CI logs: no live session there.
     out.line(
       line`  ${c.dim('the session token is in the JSON document (sessionToken), not repeated here')}`,

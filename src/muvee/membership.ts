@@ -6,13 +6,17 @@
  *
  * @see ../../shared/muvee-server.md §2
  */
+import { goToLower, goTrimSpace } from './go-strings.js';
 import type { LoginDecision, LoginState } from './model.js';
 
 export type { LoginDecision, LoginState } from './model.js';
 
-/** muvee looks invitations up lower-cased and trimmed (and stores them that way). */
+/**
+ * muvee looks invitations up lower-cased and trimmed (and stores them that way), with Go's
+ * strings.ToLower(strings.TrimSpace(…)): `İ` becomes `i`, a trailing U+FEFF stays (go-strings.ts).
+ */
 export function invitationKey(email: string): string {
-  return email.trim().toLowerCase();
+  return goToLower(goTrimSpace(email));
 }
 
 /** Pure: muvee's decision for a login of `admin` (the email is in ADMIN_EMAILS) in `state`. */

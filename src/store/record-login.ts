@@ -81,7 +81,9 @@ export function* loginSteps(input: LoginInput): LoginSteps {
   );
   if (decision.refused) throw notInvited(input.email, accessMode, decision.refused);
 
-  const { id, created } = yield* ask((p) => p.upsertUser(input, decision.authorized));
+  // users.authorized is a legacy mirror muvee always inserts as true (measured against muvee's
+  // code): the flag that counts, pending or not, is platform_members.authorized.
+  const { id, created } = yield* ask((p) => p.upsertUser(input, true));
   // The users row is ours (inserted, or locked by the update) until the end: decide again on
   // the membership as it is now, as another login may have committed since the first read.
   let member = yield* ask((p) => p.member(id));

@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as prettier from 'prettier';
 import { ROOT } from '../helpers.ts';
 import { oracleUnavailable } from '../oracle/oracle.ts';
 import { startCluster } from '../pg/cluster.ts';
@@ -39,7 +40,12 @@ async function main(): Promise<void> {
       };
       process.stderr.write(`${scenario.id}: ${muvee.outcome}\n`);
     }
-    writeFileSync(LOGINS_FIXTURE, `${JSON.stringify(fixture, null, 2)}\n`);
+    // Formatted as the repository's Prettier formats it, so check:format stays green.
+    const options = (await prettier.resolveConfig(LOGINS_FIXTURE)) ?? {};
+    writeFileSync(
+      LOGINS_FIXTURE,
+      await prettier.format(JSON.stringify(fixture), { ...options, filepath: LOGINS_FIXTURE }),
+    );
     process.stderr.write(`wrote ${SCENARIOS.length} scenarios to ${LOGINS_FIXTURE}\n`);
   } finally {
     await fake.close();
