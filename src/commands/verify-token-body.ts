@@ -17,6 +17,7 @@ import {
   decodeSessionToken,
   extractToken,
   MAX_TOKEN_CHARS,
+  muveeVerdict,
   nowSeconds,
   verifySessionToken,
   type VerifyResult,
@@ -386,7 +387,8 @@ function verifyLine(text: string, { secret, leewaySeconds }: EachSettings): Veri
   try {
     return verifySessionToken(extractToken(text), secret, { leewaySeconds });
   } catch (error) {
-    // extractToken: a line with '=' but no muvee_session cookie.
+    // extractToken: a line with '=' but no muvee_session cookie; muvee reads it as it is.
+    const muvee = muveeVerdict(text, secret, nowSeconds());
     return {
       valid: false,
       reason: 'malformed',
@@ -394,7 +396,10 @@ function verifyLine(text: string, { secret, leewaySeconds }: EachSettings): Veri
       header: null,
       claims: null,
       expiresAt: null,
-      muveeAccepts: false,
+      muveeAccepts: muvee.accepts,
+      ...(muvee.accepts
+        ? { muveeNote: 'muvee itself would accept this token because it reads the line as it is' }
+        : { muveeReason: muvee.reason }),
     };
   }
 }

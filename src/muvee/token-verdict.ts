@@ -59,7 +59,7 @@ export function extractToken(input: string): string {
   }
   // A token with '=' in it (padding, or anywhere in a segment): judged, and rejected as
   // malformed (exit 5), not a usage error. A cookie header has '; ' or a name without dots.
-  if (!/[;\s]/.test(text) && /\..*\./.test(text)) return text;
+  if (!text.includes(';') && /\..*\./.test(text)) return text;
   throw new CliError(
     'usage',
     `no ${COOKIE_NAME} cookie in the input; pass the token itself, 'muvee_session=<jwt>' or the whole Cookie header value`,
