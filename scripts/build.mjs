@@ -106,7 +106,14 @@ const BUNDLES = [
   },
   {
     entry: 'runtime/fast-verify-token.ts',
-    separate: ['cli/errors.ts', 'program.ts', 'store/sqlite/store.ts', 'store/index.ts'],
+    separate: [
+      'cli/errors.ts',
+      'program.ts',
+      'store/sqlite/store.ts',
+      'store/index.ts',
+      // --muvee only: the HTTP client stays out of verify-token's path.
+      'deployment/token-at-muvee.ts',
+    ],
     vendor: [],
   },
   // The local store with the helpers only it loads (better-sqlite3 is its vendor bundle).
@@ -118,7 +125,14 @@ const BUNDLES = [
   // A worker thread of verify-token --each.
   {
     entry: 'runtime/token-worker.ts',
-    separate: ['cli/errors.ts', 'program.ts', 'store/sqlite/store.ts', 'store/index.ts'],
+    separate: [
+      'cli/errors.ts',
+      'program.ts',
+      'store/sqlite/store.ts',
+      'store/index.ts',
+      // --muvee only: the HTTP client stays out of verify-token's path.
+      'deployment/token-at-muvee.ts',
+    ],
     vendor: [],
   },
 ];

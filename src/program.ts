@@ -5,8 +5,14 @@
  * `runCli(args, io)` runs the whole CLI against injected streams and environment, so tests
  * run it in-process; the bin calls it through `cli.ts` with the real process.
  */
-import { Command, CommanderError, Option } from 'commander';
-import type { CommandSpec, Context, GlobalOptions, Io } from './cli/command.js';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import {
+  InvalidArgument,
+  type CommandSpec,
+  type Context,
+  type GlobalOptions,
+  type Io,
+} from './cli/command.js';
 import { COMMANDS } from './commands/index.js';
 import { CliError, debugRequested, isCliError } from './cli/errors.js';
 import { Output } from './cli/output.js';
@@ -61,7 +67,17 @@ function addCommand(parent: Command, spec: CommandSpec, runner: Runner): void {
     const option = new Option(declared.flags, declared.description);
     if (declared.defaultValue !== undefined)
       option.default(declared.defaultValue, declared.defaultDescription);
-    if (declared.parse) option.argParser(declared.parse);
+    const parse = declared.parse;
+    if (parse)
+      option.argParser((value: string, previous: unknown) => {
+        try {
+          return parse(value, previous);
+        } catch (error) {
+          // Commander words its own class as every other option error.
+          if (error instanceof InvalidArgument) throw new InvalidArgumentError(error.message);
+          throw error;
+        }
+      });
     if (declared.choices) option.choices(declared.choices);
     // The key `run` reads must be the one commander fills (`--http-timeout` → httpTimeout).
     if (option.attributeName() !== key) {

@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runStaticChecks, type Check } from '../src/config/checks.ts';
-import { probeDb } from '../src/commands/check-config.ts';
+import { probeDb } from '../src/store/index.ts';
 import {
   findMalformedLines,
   loadConfig,

@@ -9,7 +9,7 @@
  * muvee's verdict for every token, a `muveeNote` wherever the tool is stricter, `muveeReason`
  * in muvee's own words wherever muvee rejects, no crash and no missing line. The counts are
  * printed. Live against muvee-oracle when it is there; otherwise against the verdicts it
- * recorded (test/fixtures/differential/tokens.jsonl; npm run record:differential), and the
+ * recorded (test/fixtures/differential/tokens.jsonl; node scripts/record-differential.mjs tokens), and the
  * output says which ran.
  */
 import assert from 'node:assert/strict';

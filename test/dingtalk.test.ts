@@ -8,14 +8,8 @@ import {
   safeEqual,
   type CallbackRejection,
 } from '../src/dingtalk/authorize.ts';
-import {
-  adminHint,
-  admission,
-  admit,
-  maskMobile,
-  resolveEmail,
-  roleFor,
-} from '../src/muvee/identity.ts';
+import { adminHint, admission, admit, resolveEmail, roleFor } from '../src/muvee/identity.ts';
+import { maskMobile } from '../src/dingtalk/profile.ts';
 
 const STATE = 'expected-state-0123456789';
 

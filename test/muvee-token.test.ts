@@ -7,7 +7,8 @@ import { createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { loadConfig } from '../src/config/config.ts';
-import { goUuid, muveeVerdict } from '../src/muvee/token-verdict.ts';
+import { muveeVerdict } from '../src/muvee/token-verdict.ts';
+import { goUuid } from '../src/muvee/shapes.ts';
 import { mintSessionToken, verifySessionToken } from '../src/muvee/session.ts';
 import { json, runCli, SECRET, tempDir } from './helpers.ts';
 

@@ -20,9 +20,10 @@ import { fastVerifyTokenArgs } from '../src/runtime/fast-verify-token.ts';
 import { mintSessionToken } from '../src/muvee/session.ts';
 import { safe } from '../src/cli/sanitize.ts';
 import { Database } from '../src/store/sqlite/binding.ts';
-import { Store, type StoredUser } from '../src/store/sqlite/store.ts';
+import { Store } from '../src/store/sqlite/store.ts';
 import { columns, releaser } from '../src/commands/users.ts';
 import { baseEnv, BIN, http, ROOT, runBin, runCli, SECRET, tempDir } from './helpers.ts';
+import type { StoredUser } from '../src/muvee/model.ts';
 
 const TRACER = join(ROOT, 'test/fixtures/trace-loads.cjs');
 

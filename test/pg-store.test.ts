@@ -9,8 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { isCliError, type CliError } from '../src/cli/errors.ts';
 import { openPgStore, pgErrorToCliError, type PgStore } from '../src/store/postgres/store.ts';
-import type { LoginInput } from '../src/store/sqlite/store.ts';
 import { pgUnavailable, startCluster, type PgCluster } from './pg/cluster.ts';
+import type { LoginInput } from '../src/muvee/model.ts';
 
 const login = (email: string, extra: Partial<LoginInput> = {}): LoginInput => ({
   email,

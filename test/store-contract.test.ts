@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isCliError } from '../src/cli/errors.ts';
-import type { LoginInput } from '../src/store/sqlite/store.ts';
 import { Store } from '../src/store/sqlite/store.ts';
 import { Database } from '../src/store/sqlite/binding.ts';
 import { openUserStore, sqliteUserStore, type UserStore } from '../src/store/index.ts';
 import { tempDir } from './helpers.ts';
 import { pgUnavailable, startCluster, type PgCluster } from './pg/cluster.ts';
+import type { LoginInput } from '../src/muvee/model.ts';
 
 type T = { after(fn: () => unknown): void };
 

@@ -6,51 +6,25 @@
  * all read that one list. Options are declared with the builders below, so `run` receives
  * them typed (`options.timeout` is a number) instead of cast from `Record<string, unknown>`.
  */
-import { InvalidArgumentError } from 'commander';
 import { runConfig, type Config } from '../config/config.js';
+import type { GlobalOptions, Io } from './io.js';
 import type { Output } from './output.js';
 
-/** A place text goes: the process's descriptors in the bin, buffers in tests. */
-export interface Sink {
-  write(text: string): void;
-  /**
-   * UTF-8 bytes as they are (no string made and encoded again: `users list` hands over what
-   * SQLite built). Keeps no reference to `bytes` once it returns, so the caller may free
-   * them. Optional: without it, the bytes are decoded and given to `write`.
-   */
-  writeBytes?(bytes: Uint8Array): void;
-  readonly isTTY: boolean;
-}
-
-/** Everything a command touches of the outside world, injected (in tests: buffers and fakes). */
-export interface Io {
-  /** The environment (process.env in the bin). Nothing else reads process.env. */
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  stdout: Sink;
-  stderr: Sink;
-  /** Standard input, created only when a command reads it (creating process.stdin costs). */
-  stdin(): NodeJS.ReadableStream & { isTTY?: boolean };
-  /** Aborted by Ctrl-C (SIGINT) or SIGTERM; the reason is the signal's name. */
-  signal: AbortSignal;
-  /**
-   * Called once before the first DingTalk request (a start-up trick of the bin's, see
-   * runtime/wasm.ts); absent in-process.
-   */
-  beforeFirstRequest?: () => Promise<void>;
-}
-
-export interface GlobalOptions {
-  envFile?: string;
-  db?: string;
-  json: boolean;
-  color: boolean;
-}
+export type { GlobalOptions, Io, Sink } from './io.js';
 
 export interface Context {
   out: Output;
   io: Io;
   globals: GlobalOptions;
+}
+
+/**
+ * A value an option's parser refuses: the program (program.ts) hands it to commander, which
+ * words it as every other option error. Thrown instead of commander's own class, so that this
+ * module (and verify-token's fast path through it) never loads commander.
+ */
+export class InvalidArgument extends Error {
+  override readonly name = 'InvalidArgument';
 }
 
 /** The configuration for a command (config.ts `runConfig`). */
@@ -59,13 +33,6 @@ export function commandConfig(
   options: { tolerateEnvFile?: boolean } = {},
 ): Config {
   return runConfig(context.globals, context.io, options);
-}
-
-/** All of stdin as text (for tokens piped in, so they stay out of shell history). */
-export async function readAll(stdin: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stdin) chunks.push(Buffer.from(chunk as Buffer | string));
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 // ---------------------------------------------------------------------------------------
@@ -95,7 +62,7 @@ export function parseSeconds(name: string, min = 0, max = Number.MAX_SAFE_INTEGE
   return (value: string): number => {
     const n = Number(value);
     if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(n) || n < min || n > max) {
-      throw new InvalidArgumentError(
+      throw new InvalidArgument(
         `${name} must be a number of seconds ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}, got '${value}'`,
       );
     }
@@ -147,7 +114,7 @@ export const option = {
     parse: (value: string) => {
       const n = Number(value);
       if (!/^\d{1,5}$/.test(value.trim()) || n > 65535) {
-        throw new InvalidArgumentError(`must be a port number 0–65535, got '${value}'`);
+        throw new InvalidArgument(`must be a port number 0–65535, got '${value}'`);
       }
       return n;
     },

@@ -2,7 +2,7 @@
  * Ctrl-C and SIGTERM, the one way for every command (program.ts, and the bin's fast
  * verify-token path).
  */
-import type { Io } from './command.js';
+import type { Io } from './io.js';
 import { CliError } from './errors.js';
 
 /**

@@ -3,7 +3,7 @@
  * everything for humans goes to stderr; otherwise results go to stdout, progress to stderr.
  */
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { Sink } from './command.js';
+import type { Sink } from './io.js';
 import { safe } from './sanitize.js';
 
 export interface OutputOptions {

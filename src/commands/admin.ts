@@ -4,10 +4,10 @@
  */
 import { commandConfig, defineCommand, option, type Context } from '../cli/command.js';
 import { CliError } from '../cli/errors.js';
-import { ACCESS_MODES, invitationKey, type AccessMode } from '../muvee/membership.js';
+import { invitationKey } from '../muvee/membership.js';
 import { isUuid } from '../muvee/shapes.js';
-import type { StoredUser } from '../store/sqlite/store.js';
 import type { UserStore } from '../store/index.js';
+import { ACCESS_MODES, type AccessMode, type StoredUser } from '../muvee/model.js';
 
 /**
  * Runs `fn` on the store: the local SQLite file, or muvee's PostgreSQL. Without a database
@@ -32,7 +32,7 @@ async function withStore<T>(
     );
   }
   try {
-    return await fn(store, config.dbPath, config.dbIsPostgres);
+    return await fn(store, config.dbPath, store.kind === 'postgres');
   } finally {
     await store.close();
   }

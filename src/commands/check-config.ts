@@ -1,17 +1,22 @@
 /**
  * `check-config`: one line per check, the fix in each message; `--live` asks DingTalk to
- * validate the app credentials; `--strict` makes warnings fail. Exit 0 or 7.
+ * validate the app credentials; `--muvee <url>` (or MUVEE_URL) asks the deployed muvee
+ * (deployment/check-deployment.ts); `--strict` makes warnings fail; `--format` writes the
+ * checks as text, JSON, JUnit XML or GitHub Actions annotations. Exit 0 or 7.
  */
+import { appendFileSync } from 'node:fs';
+import { commandConfig, defineCommand, option, type Context } from '../cli/command.js';
+import { CliError } from '../cli/errors.js';
 import {
-  commandConfig,
-  defineCommand,
-  httpTimeoutOption,
-  option,
-  type Context,
-} from '../cli/command.js';
-import { runStaticChecks, type Check, type DbProbe } from '../config/checks.js';
+  githubAnnotations,
+  githubSummary,
+  junitReport,
+  REPORT_FORMATS,
+  type ReportFormat,
+} from '../cli/report-format.js';
+import { runStaticChecks, type Check } from '../config/checks.js';
 import type { Config } from '../config/config.js';
-import { judgeDbPath } from '../store/sqlite/path-check.js';
+import { probeDb } from '../store/index.js';
 import type { Tracer } from '../dingtalk/trace.js';
 import { isCliError } from '../cli/errors.js';
 import { safe } from '../cli/sanitize.js';
@@ -21,7 +26,25 @@ export const command = defineCommand({
   summary: 'validate the configuration, one line per check (CI smoke test)',
   options: {
     live: option.flag('--live', 'also ask DingTalk whether DINGTALK_CLIENT_ID/SECRET are valid'),
-    httpTimeout: httpTimeoutOption,
+    muvee: option.string(
+      '--muvee <url>',
+      'also ask the deployed muvee at <url> (https, or http on loopback): DingTalk enabled, its client_id and redirect_uri, the state cookie and callback, and whether it accepts a 60-second session signed with JWT_SECRET; default MUVEE_URL',
+    ),
+    muveeUser: option.string(
+      '--muvee-user <email|uuid>',
+      "the user muvee's probe session is for (an email needs --db postgres://… or DATABASE_URL); default: the first ADMIN_EMAILS user, else the first user, of muvee's database",
+    ),
+    httpTimeout: option.seconds(
+      '--http-timeout <seconds>',
+      'give up on one DingTalk or muvee request after this long',
+      10,
+      { min: 0.1, max: 3600 },
+    ),
+    format: option.choice(
+      '--format <format>',
+      'text (default), json (as --json), junit (JUnit XML on stdout) or github (GitHub Actions annotations, and a table in $GITHUB_STEP_SUMMARY when set)',
+      REPORT_FORMATS,
+    ),
     strict: option.flag('--strict', 'warnings fail too'),
     verbose: option.flag(
       '--verbose',
@@ -31,6 +54,9 @@ export const command = defineCommand({
   examples: [
     'muvee-dingtalk check-config',
     'muvee-dingtalk check-config --live --strict --json   # in CI',
+    'muvee-dingtalk check-config --live --muvee https://muvee.example.com --muvee-user admin@corp.example --db "$DATABASE_URL"',
+    'muvee-dingtalk check-config --live --muvee https://muvee.example.com --format github   # GitHub Actions',
+    'muvee-dingtalk check-config --live --format junit > check-config.xml   # GitLab CI, Jenkins',
   ],
   run,
 });
@@ -38,13 +64,31 @@ export const command = defineCommand({
 async function run(
   context: Context,
   _args: string[],
-  options: { live?: boolean; httpTimeout: number; strict?: boolean; verbose?: boolean },
+  options: {
+    live?: boolean;
+    muvee?: string | undefined;
+    muveeUser?: string | undefined;
+    httpTimeout: number;
+    format?: ReportFormat | undefined;
+    strict?: boolean;
+    verbose?: boolean;
+  },
 ): Promise<number> {
   const { out } = context;
+  if (out.json && options.format !== undefined && options.format !== 'json')
+    throw new CliError(
+      'usage',
+      `--json and --format ${options.format} ask for two formats; keep one (--json is --format json)`,
+    );
+  const format: ReportFormat = out.json ? 'json' : (options.format ?? 'text');
+  const muveeUser = options.muveeUser === '' ? undefined : options.muveeUser;
+  if (muveeUser !== undefined) {
+    const { muveeUserProblem } = await import('../deployment/check-deployment.js');
+    const problem = muveeUserProblem(muveeUser);
+    if (problem) throw new CliError('usage', problem);
+  }
   const config = commandConfig(context, { tolerateEnvFile: true });
-  const db = config.dbIsPostgres
-    ? { exists: true, problem: undefined, warnings: [], fix: undefined }
-    : probeDb(config.dbFile);
+  const db = probeDb(config.dbFile);
   const checks = runStaticChecks(config, db);
   // A usable file that others can read or write, or a link: the db-path check warns.
   const dbCheck = checks.find((check) => check.id === 'db-path');
@@ -60,39 +104,72 @@ async function run(
       await liveCheck(config, options.httpTimeout * 1000, context.io.beforeFirstRequest, trace),
     );
   }
+  const muveeUrl = options.muvee ?? config.muveeUrl;
+  if (muveeUrl !== undefined) {
+    const { checkDeployment } = await import('../deployment/check-deployment.js');
+    await context.io.beforeFirstRequest?.();
+    checks.push(
+      ...(await checkDeployment({
+        muveeUrl,
+        name: options.muvee !== undefined ? '--muvee' : 'MUVEE_URL',
+        config,
+        muveeUser,
+        timeoutMs: options.httpTimeout * 1000,
+      })),
+    );
+  } else if (muveeUser !== undefined) {
+    out.warn(
+      '--muvee-user names the user of the probe session at the deployed muvee; without --muvee (or MUVEE_URL) there is none',
+    );
+  }
 
   const strict = Boolean(options.strict);
   const ok = checks.every(
     (check) => check.status === 'pass' || (check.status === 'warn' && !strict),
   );
-  if (out.json) {
+  if (format === 'json') {
     out.document({ ok, checks });
+  } else if (format === 'junit') {
+    context.io.stdout.write(junitReport(checks, { strict }));
+  } else if (format === 'github') {
+    for (const line of githubAnnotations(checks, strict)) context.io.stdout.write(`${line}\n`);
+    context.io.stdout.write(`${summaryLine(checks, ok, strict)}\n`);
+    const summaryFile = config.runtime.githubStepSummary;
+    if (summaryFile) {
+      try {
+        appendFileSync(summaryFile, githubSummary(checks, { ok, strict }));
+      } catch (error) {
+        out.warn(
+          `could not append the summary to GITHUB_STEP_SUMMARY '${summaryFile}' (${(error as NodeJS.ErrnoException).code ?? String(error)}); the annotations above still hold`,
+        );
+      }
+    }
   } else {
     const { c } = out;
     const mark = { pass: c.green('✓'), warn: c.yellow('⚠'), fail: c.red('✗') };
     const width = Math.max(...checks.map((check) => check.id.length));
     for (const check of checks)
       out.line(`${mark[check.status]} ${c.dim(check.id.padEnd(width))}  ${safe(check.message)}`);
-    const count = (status: Check['status']) =>
-      checks.filter((check) => check.status === status).length;
     out.line();
-    out.line(
-      `${ok ? c.green('ok') : c.red('failed')}: ${count('pass')} passed, ${count('warn')} warning(s), ${count('fail')} failed` +
-        (strict && count('warn') > 0 ? ' (--strict: warnings fail)' : ''),
-    );
+    out.line(summaryLine(checks, ok, strict, c));
   }
   return ok ? 0 : 7;
 }
 
-/** Can the DB file be written, or created in its folder? (db-probe.ts judges; warnings too.) */
-export function probeDb(path: string): DbProbe & { warnings: string[]; fix: string | undefined } {
-  const judged = judgeDbPath(path);
-  return {
-    exists: judged.exists,
-    problem: judged.problem,
-    fix: judged.fix,
-    warnings: judged.warnings,
-  };
+/** `ok: 12 passed, 1 warning(s), 0 failed`. */
+function summaryLine(
+  checks: Check[],
+  ok: boolean,
+  strict: boolean,
+  c?: { green(text: string): string; red(text: string): string },
+): string {
+  const count = (status: Check['status']) =>
+    checks.filter((check) => check.status === status).length;
+  const verdict = ok ? 'ok' : 'failed';
+  return (
+    `${c ? (ok ? c.green(verdict) : c.red(verdict)) : verdict}: ${count('pass')} passed, ${count('warn')} warning(s), ${count('fail')} failed` +
+    (strict && count('warn') > 0 ? ' (--strict: warnings fail)' : '')
+  );
 }
 
 async function liveCheck(

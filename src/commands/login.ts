@@ -3,21 +3,21 @@
  * The flow itself is `login/flow.ts`; this declares the command, turns its flags into the
  * flow's inputs and prints the outcome (`login/report.ts`).
  */
-import { InvalidArgumentError } from 'commander';
 import {
   commandConfig,
   defineCommand,
   httpTimeoutOption,
+  InvalidArgument,
   option,
   type Context,
   type OptionValues,
 } from '../cli/command.js';
 import { systemBrowser } from '../login/browser.js';
-import { runLoginFlow, sqliteStore } from '../login/flow.js';
+import { interruptedError, runLoginFlow } from '../login/flow.js';
 import { chooseProvider, sessionSecret } from '../login/provider.js';
 import { resolve } from 'node:path';
 import { requireBaseUrls } from '../config/config.js';
-import { postgresStore } from '../store/postgres/login.js';
+import { loginStore } from '../store/index.js';
 import { reportLogin } from '../login/report.js';
 import { RULES, type Rules } from '../muvee/identity.js';
 import { CliError } from '../cli/errors.js';
@@ -54,7 +54,7 @@ const options = {
     ),
     parse: (value: string) => {
       if (!isListenSpec(value))
-        throw new InvalidArgumentError(
+        throw new InvalidArgument(
           `'${value}' is not host:port; use e.g. 127.0.0.1:8080, [::1]:8080 or 8080`,
         );
       return value;
@@ -71,7 +71,7 @@ const options = {
     ),
     parse: (value: string) => {
       if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol))
-        throw new InvalidArgumentError(
+        throw new InvalidArgument(
           `'${value}' is not an http(s) URL; use e.g. http://localhost:8080/auth/dingtalk/callback`,
         );
       return value;
@@ -155,15 +155,17 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
   const ownDb = options.emulator === true && context.globals.db === undefined;
   const dbFile = ownDb ? resolve(io.cwd, EMULATOR_DB) : config.dbFile;
   const dbPath = ownDb ? `./${EMULATOR_DB}` : config.dbPath;
-  const postgres = !ownDb && config.dbIsPostgres;
-  if (options.apply && !postgres) {
-    throw new CliError(
-      'usage',
-      "--apply is for muvee's PostgreSQL (--db postgres://… or DATABASE_URL); the local SQLite store is always written",
-    );
-  }
   // Ctrl-C from the very start (reading the signal installs the handlers): nothing is stored.
   const { signal } = io;
+  // The store is judged now (a refused --apply, an unusable file), before anything starts.
+  const store =
+    options.store === false
+      ? undefined
+      : loginStore(dbFile, {
+          apply: options.apply === true,
+          signal,
+          interrupted: interruptedError,
+        });
   const browser = options.browser !== false;
   const provider = await chooseProvider(config, {
     emulator: options.emulator,
@@ -186,12 +188,7 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
       signal,
       openBrowser: browser ? systemBrowser(out) : undefined,
       paste: () => io.stdin(),
-      openStore:
-        options.store === false
-          ? undefined
-          : postgres
-            ? postgresStore(dbFile, options.apply === true, signal)
-            : sqliteStore(dbFile, signal),
+      openStore: store,
       beforeFirstRequest: io.beforeFirstRequest,
       trace: options.verbose
         ? (await import('../dingtalk/trace.js')).verboseTracer(out)
@@ -204,7 +201,7 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
     }
     reportLogin(out, outcome, {
       dbPath,
-      dryRun: postgres ? options.apply !== true : undefined,
+      dryRun: store?.dryRun,
       showMobile: options.showMobile === true,
       baseDomain: config.baseDomain,
       demoSecret: jwt.demo,

@@ -14,14 +14,9 @@ import { jwtSecretCheck } from '../config/checks.js';
 import { jwtSecretWhitespace, requireJwtSecret } from '../config/config.js';
 import { CliError } from '../cli/errors.js';
 import { humanDuration, humanTime } from '../cli/output.js';
-import {
-  isEmail,
-  isUuid,
-  mintSessionToken,
-  parseTtl,
-  sessionCookie,
-  type Role,
-} from '../muvee/session.js';
+import { mintSessionToken, parseTtl, sessionCookie } from '../muvee/session.js';
+import type { Role } from '../muvee/model.js';
+import { isEmail, isUuid } from '../muvee/shapes.js';
 
 const options = {
   email: option.string(

@@ -1,9 +1,9 @@
 /**
  * `users list` and `users show <email|id>`: what the local store holds.
  */
-import { InvalidArgumentError } from 'commander';
 import {
   commandConfig,
+  InvalidArgument,
   defineCommand,
   option,
   type Context,
@@ -13,7 +13,8 @@ import { CliError } from '../cli/errors.js';
 import { safe } from '../cli/sanitize.js';
 import { displayWidth } from '../cli/output.js';
 import { isUuid } from '../muvee/shapes.js';
-import { Store, type CellText, type ListPage, type StoredUser } from '../store/sqlite/store.js';
+import { Store, type CellText, type ListPage } from '../store/sqlite/store.js';
+import type { StoredUser } from '../muvee/model.js';
 
 /** `--limit <n>` / `--offset <n>`: a whole number ≥ 0. */
 const count = (flags: string, description: string, defaultValue?: number): OptionSpec<number> => ({
@@ -23,7 +24,7 @@ const count = (flags: string, description: string, defaultValue?: number): Optio
   parse: (value: string) => {
     const n = Number(value);
     if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
-      throw new InvalidArgumentError(`must be a whole number ≥ 0, got '${value}'`);
+      throw new InvalidArgument(`must be a whole number ≥ 0, got '${value}'`);
     }
     return n;
   },

@@ -11,6 +11,7 @@ import {
   type ListValue,
 } from './config.js';
 import { admit } from '../muvee/identity.js';
+import { isListedEmail } from '../muvee/shapes.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -22,6 +23,8 @@ export interface Check {
 
 /** How the DB path looks on disk; supplied by the command so this module stays pure. */
 export interface DbProbe {
+  /** Which engine the configured database is (store/index.ts `probeDb` says; default SQLite). */
+  kind?: 'sqlite' | 'postgres';
   /** `undefined` when the path can be written (or created), else why not. */
   problem: string | undefined;
   exists: boolean;
@@ -30,7 +33,6 @@ export interface DbProbe {
 export const CALLBACK_PATH = '/auth/dingtalk/callback';
 const APPKEY = /^ding[a-z0-9]{10,32}$/i;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$/i;
-const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
 const pass = (id: string, message: string): Check => ({ id, status: 'pass', message });
 const warn = (id: string, message: string): Check => ({ id, status: 'warn', message });
@@ -45,7 +47,7 @@ export function runStaticChecks(config: Config, db: DbProbe): Check[] {
     jwtSecretCheck(config.jwtSecret),
     ...listChecks(config),
     ...baseUrlChecks(config),
-    config.dbIsPostgres
+    db.kind === 'postgres'
       ? pass(
           'db-path',
           `the store is muvee's PostgreSQL at ${config.dbPath}; its schema is checked on connect, and nothing is written without --apply`,
@@ -296,7 +298,7 @@ function listChecks(config: Config): Check[] {
     'admin-emails',
     'ADMIN_EMAILS',
     admins,
-    (e) => EMAIL.test(e),
+    isListedEmail,
     'emails',
     'separate addresses with commas',
   );

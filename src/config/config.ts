@@ -26,6 +26,7 @@ export const VARIABLES = [
   'DINGTALK_LOGIN_BASE',
   'DINGTALK_API_BASE',
   'MUVEE_DINGTALK_RULES',
+  'MUVEE_URL',
 ] as const;
 export type VariableName = (typeof VARIABLES)[number];
 export type Source = 'flag' | 'env' | 'env-file' | 'default';
@@ -82,6 +83,8 @@ export interface Config {
    * (default) or `server`; as written (check-config flags anything else).
    */
   rules: string | undefined;
+  /** MUVEE_URL: the deployed muvee `check-config` asks (as `--muvee` does); as written. */
+  muveeUrl: string | undefined;
   /** Where each variable came from. */
   sources: Record<VariableName, Source>;
   /** Variables whose value had leading or trailing whitespace (trimmed here). */
@@ -96,6 +99,8 @@ export interface Runtime {
   ci: boolean;
   /** A graphical session exists, so `open` has a chance (Linux needs DISPLAY or WAYLAND_DISPLAY). */
   hasDisplay: boolean;
+  /** GitHub Actions' `$GITHUB_STEP_SUMMARY` file (check-config --format github appends to it). */
+  githubStepSummary?: string;
 }
 
 export interface ConfigFlags {
@@ -182,6 +187,7 @@ export function resolveConfig(input: {
       (name) => withoutCredentials(bases[name]) !== bases[name],
     ),
     rules: pick('MUVEE_DINGTALK_RULES'),
+    muveeUrl: pick('MUVEE_URL'),
     sources,
     trimmed,
     envFile: input.envFile,
@@ -192,6 +198,9 @@ export function resolveConfig(input: {
         platform === 'darwin' ||
         platform === 'win32' ||
         Boolean(input.env.DISPLAY || input.env.WAYLAND_DISPLAY),
+      ...(input.env.GITHUB_STEP_SUMMARY
+        ? { githubStepSummary: input.env.GITHUB_STEP_SUMMARY }
+        : {}),
     },
   };
 }

@@ -9,6 +9,7 @@
  *
  * @see ../../../shared/dingtalk-api.md §2–§5
  */
+import type { Profile } from './profile.js';
 import { Agent, request, type Dispatcher } from 'undici';
 import { CliError, isCliError } from '../cli/errors.js';
 import type { Tracer } from './trace.js';
@@ -19,18 +20,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 export type Step = 'code exchange' | 'profile' | 'app token';
 
-/** What DingTalk returned for `/v1.0/contact/users/me`, as returned. */
-export interface Profile {
-  nick?: string;
-  avatarUrl?: string;
-  mobile?: string;
-  openId?: string;
-  /** Absent or empty in some answers (muvee then uses the email alone, or `@dingtalk.local`). */
-  unionId?: string;
-  email?: string;
-  stateCode?: string;
-  [field: string]: unknown;
-}
+export type { Profile } from './profile.js';
 
 export interface UserToken {
   accessToken: string;

@@ -5,7 +5,7 @@
  * known secret echoed elsewhere (a proxy's error page) is cut out, and every line goes
  * through the sanitiser.
  */
-import { maskMobile } from '../muvee/identity.js';
+import { maskMobile } from '../dingtalk/profile.js';
 import type { Output } from '../cli/output.js';
 import { safe } from '../cli/sanitize.js';
 

@@ -1,5 +1,6 @@
 /**
- * Fault specs for `emulator --fault endpoint=spec`, pure. A spec is comma-separated parts:
+ * What a fault is (the endpoints it can hit, what it does instead of the endpoint's job) and
+ * fault specs for `emulator --fault endpoint=spec`, pure. A spec is comma-separated parts:
  * a status (`503`), `html`, `text`, `truncated`, `empty`, `no-token`, `no-unionid`,
  * `email-only`, `with-token`, `split-code`, `latency:<ms>`, `reset`, `times:<n>`. Examples:
  * `userAccessToken=503`, `usersMe=200,html`, `accessToken=latency:15000`,
@@ -9,7 +10,30 @@
  * (an email without unionId), `authorize=split-code` (code and authCode differ).
  */
 import { CliError } from '../cli/errors.js';
-import { ENDPOINTS, type Endpoint, type Fault } from './server.js';
+
+export type Endpoint = 'authorize' | 'userAccessToken' | 'usersMe' | 'accessToken';
+export const ENDPOINTS: readonly Endpoint[] = [
+  'authorize',
+  'userAccessToken',
+  'usersMe',
+  'accessToken',
+];
+
+/** What an endpoint does instead of its job, for tests. */
+export interface Fault {
+  /** Answer with this status (and `body`) instead of the real answer. */
+  status?: number;
+  body?: string;
+  contentType?: string;
+  /** Wait this long first (then answer normally, or with the fault). */
+  latencyMs?: number;
+  /** Destroy the connection without an answer. */
+  reset?: boolean;
+  /** Apply to this many requests, then clear (default: until changed). */
+  times?: number;
+  /** authorize only: redirect with `code` and a different `authCode` (only `code` is valid). */
+  splitCode?: boolean;
+}
 
 /** DingTalk-shaped error bodies for a bare status. */
 const STATUS_CODES: Record<number, string> = {

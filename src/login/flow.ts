@@ -10,28 +10,26 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/config.js';
-import { requireUsableDb } from '../store/sqlite/path-check.js';
 import { buildAuthorizeUrl, newState, type CallbackResult } from '../dingtalk/authorize.js';
-import { DingTalkClient, type Profile } from '../dingtalk/client.js';
+import { DingTalkClient } from '../dingtalk/client.js';
 import type { Tracer } from '../dingtalk/trace.js';
 import {
   adminHint,
   admission as bothRules,
   resolveEmail,
   roleFor,
-  type Admission,
   type Rules,
 } from '../muvee/identity.js';
 import { CliError, isCliError } from '../cli/errors.js';
 import { failurePage, successPage } from '../net/html.js';
 import type { Output } from '../cli/output.js';
 import { hasControl, safe } from '../cli/sanitize.js';
-import { mintSessionToken, type Role } from '../muvee/session.js';
-import type { LoginInput, LoginResult } from '../store/sqlite/store.js';
+import { mintSessionToken } from '../muvee/session.js';
 import { approveHeadlessly, BROWSER_FAILED, type BrowserOpener } from './browser.js';
 import { bindListener } from './listener.js';
+import type { LoginStore } from '../store/contract.js';
 import type { Provider } from './provider.js';
-import { printProfile } from './report.js';
+import { printProfile, type LoginOutcome } from './report.js';
 import {
   realClock,
   rejectionReporter,
@@ -40,20 +38,16 @@ import {
   type Clock,
   type PasteSource,
 } from './wait.js';
+import type { LoginResult } from '../muvee/model.js';
 
 export type { Clock, PasteSource } from './wait.js';
+export type { LoginStore } from '../store/contract.js';
+export type { LoginOutcome } from './report.js';
 export type { BrowserOpener } from './browser.js';
 export type { Provider } from './provider.js';
 
 /** The few DingTalk calls a login makes (a `DingTalkClient`, or a fake). */
 export type DingTalkApi = Pick<DingTalkClient, 'exchangeCode' | 'getProfile' | 'close'>;
-
-/** Where the user is written (`Store`, or a fake). */
-export interface LoginStore {
-  /** Writes the login (or, for a dry run, says what writing it would do). */
-  recordLogin(input: LoginInput): LoginResult | Promise<LoginResult>;
-  close(): void | Promise<void>;
-}
 
 export interface LoginFlowInputs {
   /** The redirect URL, ALLOWED_DOMAINS and ADMIN_EMAILS. */
@@ -94,50 +88,8 @@ export interface LoginFlowInputs {
   trace?: Tracer | undefined;
 }
 
-export interface LoginOutcome {
-  profile: Profile;
-  email: string;
-  emailSource: 'profile' | 'synthetic';
-  /** Why the profile's email was not used, when it was not. */
-  emailNote: string | undefined;
-  /** The verdict under the rules in force (`options.rules`). */
-  admission: Admission;
-  /** Both ALLOWED_DOMAINS rules: muvee's documentation, and its server code. */
-  admissions: { documented: Admission; server: Admission; rules: Rules };
-  /** What muvee does that deserves a look: odd emails, ADMIN_EMAILS near misses, takeovers. */
-  warnings: string[];
-  /** The role of the token: the stored user's (never demoted), else from ADMIN_EMAILS. */
-  role: Role;
-  /** Undefined without a store. */
-  stored: LoginResult | undefined;
-  token: string;
-  /** The token's expiry, in seconds since the epoch. */
-  exp: number;
-  /** The token's uid: the stored user's id, else a fresh UUID. */
-  uid: string;
-}
-
 export function interruptedError(): CliError {
   return new CliError('interrupted', 'login cancelled (Ctrl-C); nothing was stored');
-}
-
-/**
- * The store `login` writes to: better-sqlite3, loaded only when a user is to be stored.
- * Nothing is opened (or created) once `signal` is aborted. The path is judged now, before the
- * flow binds anything or opens a browser: an unusable one is `db-unusable` (exit 2) with the
- * single-use code never spent; `warnings` (a file others can read, a link) are printed first.
- */
-export function sqliteStore(
-  dbFile: string,
-  signal: AbortSignal,
-): (() => Promise<LoginStore>) & { warnings: readonly string[] } {
-  const warnings = requireUsableDb(dbFile);
-  const open = async () => {
-    const { Store } = await import('../store/sqlite/store.js');
-    if (signal.aborted) throw interruptedError();
-    return Store.open(dbFile);
-  };
-  return Object.assign(open, { warnings });
 }
 
 /** Runs one login; throws a `CliError` on failure, with nothing stored. */

@@ -4,11 +4,36 @@
  */
 import type { Profile } from '../dingtalk/client.js';
 import type { ResolvedEmail } from '../muvee/identity.js';
-import { maskMobile } from '../muvee/identity.js';
+import { maskMobile } from '../dingtalk/profile.js';
 import { humanDuration, type Output } from '../cli/output.js';
 import { safe } from '../cli/sanitize.js';
 import { sessionCookie, SESSION_TTL_SECONDS } from '../muvee/session.js';
-import type { LoginOutcome } from './flow.js';
+import type { Admission, Rules } from '../muvee/identity.js';
+import type { LoginResult, Role } from '../muvee/model.js';
+
+/** What one login came to (login/flow.ts `runLoginFlow`), for the command to print. */
+export interface LoginOutcome {
+  profile: Profile;
+  email: string;
+  emailSource: 'profile' | 'synthetic';
+  /** Why the profile's email was not used, when it was not. */
+  emailNote: string | undefined;
+  /** The verdict under the rules in force (`options.rules`). */
+  admission: Admission;
+  /** Both ALLOWED_DOMAINS rules: muvee's documentation, and its server code. */
+  admissions: { documented: Admission; server: Admission; rules: Rules };
+  /** What muvee does that deserves a look: odd emails, ADMIN_EMAILS near misses, takeovers. */
+  warnings: string[];
+  /** The role of the token: the stored user's (never demoted), else from ADMIN_EMAILS. */
+  role: Role;
+  /** Undefined without a store. */
+  stored: LoginResult | undefined;
+  token: string;
+  /** The token's expiry, in seconds since the epoch. */
+  exp: number;
+  /** The token's uid: the stored user's id, else a fresh UUID. */
+  uid: string;
+}
 
 /** The profile as DingTalk returned it (mobile masked), then the email, admission and role. */
 export function printProfile(

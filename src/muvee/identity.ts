@@ -5,8 +5,9 @@
  * and the server's, which skips the check for DingTalk), and the role ADMIN_EMAILS gives,
  * matched exactly. Nothing is trimmed or lower-cased: muvee does neither.
  */
-import type { Role } from './session.js';
-import type { Profile } from '../dingtalk/client.js';
+import type { Profile } from '../dingtalk/profile.js';
+import { isEmail } from './shapes.js';
+import type { Role } from './model.js';
 
 export const SYNTHETIC_DOMAIN = 'dingtalk.local';
 
@@ -52,7 +53,7 @@ export function emailWarnings(email: string): string[] {
       'it has capital letters: muvee matches emails exactly, so another spelling is another user',
     );
   const at = email.lastIndexOf('@');
-  if (!/^[^\s@]+@[^\s@]+$/.test(email.trim())) {
+  if (!isEmail(email.trim())) {
     warnings.push('it is not an email address; muvee uses it all the same');
   } else if (!email.slice(at + 1).includes('.')) {
     warnings.push(`its domain '${email.slice(at + 1).trim()}' has no dot`);
@@ -132,12 +133,4 @@ export function adminHint(email: string, adminEmails: readonly string[]): string
   return near
     ? `ADMIN_EMAILS has '${near}', which differs from '${email}' only in case or spaces; muvee matches exactly, so this person is not admin`
     : undefined;
-}
-
-/** `138****0000`: enough to recognise a number, not to use it. */
-export function maskMobile(mobile: string): string {
-  const m = mobile.trim();
-  if (m.length <= 4) return '*'.repeat(m.length);
-  if (m.length <= 7) return `${m.slice(0, 1)}${'*'.repeat(m.length - 3)}${m.slice(-2)}`;
-  return `${m.slice(0, 3)}${'*'.repeat(m.length - 7)}${m.slice(-4)}`;
 }

@@ -33,8 +33,6 @@ export interface SessionClaims {
   exp: number;
 }
 
-export { isEmail, isUuid } from './shapes.js';
-
 /** Signs a session token with exactly muvee's claims. */
 export function mintSessionToken(
   user: { uid: string; email: string; role: Role },

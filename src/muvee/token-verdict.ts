@@ -16,8 +16,9 @@ import { isEmail, isUuid } from './shapes.js';
 
 export const COOKIE_NAME = 'muvee_session';
 
-export type Role = 'admin' | 'member';
-export const ROLES: readonly Role[] = ['admin', 'member'];
+import { ROLES, type Role } from './model.js';
+
+export { ROLES, type Role } from './model.js';
 
 export type RejectReason =
   'expired' | 'not-yet-valid' | 'bad-signature' | 'malformed' | 'wrong-algorithm' | 'bad-claims';

@@ -9,7 +9,7 @@
  */
 import type { Context, GlobalOptions, Io } from '../cli/command.js';
 import { Output } from '../cli/output.js';
-import { verifyToken, type VerifyTokenOptions } from '../commands/verify-token-body.js';
+import { verifyToken, type VerifyTokenOptions } from '../commands/verify-token.js';
 import { processIo } from './process-io.js';
 import { untilInterrupted } from '../cli/interrupt.js';
 

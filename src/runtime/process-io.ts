@@ -5,7 +5,7 @@
  * command keeps Node's default: Ctrl-C ends it at once).
  */
 import { fstatSync, statSync } from 'node:fs';
-import type { Io, Sink } from '../cli/command.js';
+import type { Io, Sink } from '../cli/io.js';
 import { writeFd } from './fd.js';
 
 export function processIo(): Io {

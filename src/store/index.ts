@@ -1,41 +1,21 @@
 /**
- * One async face for both stores: the local SQLite file (store.ts, synchronous, wrapped here)
- * and muvee's own PostgreSQL (pg-store.ts). `openUserStore(db)` picks by the value: a
- * `postgres://` / `postgresql://` URL opens PostgreSQL (and only then loads `pg`), anything
- * else is a SQLite path (and only then loads better-sqlite3).
- *
- * Differences that stay visible through this face: on PostgreSQL the tool keeps nothing of its
- * own (no DingTalk link, no last login: `lastLoginAt` is null, `previousEmailForUnionId`
- * undefined, `otherUnionIds` empty), and a user without an email (muvee allows NULL) shows as
- * `email: ''`.
+ * The one place that picks an engine: a `postgres://` / `postgresql://` URL opens muvee's own
+ * PostgreSQL (and only then loads `pg`), anything else is a SQLite path (and only then loads
+ * better-sqlite3). Commands and the login flow ask here for what they need (a store, a login's
+ * store, a lookup by id) and never branch on the engine themselves. The contract is
+ * `contract.ts`; muvee's login steps, written once for both, are `record-login.ts`.
  */
+import { CliError } from '../cli/errors.js';
 import { isPostgresUrl, redactUrl } from '../config/db-target.js';
-import { planFromState, type LoginPlan } from './plan.js';
-import type { AccessMode } from '../muvee/membership.js';
+import type { AccessMode, LoginInput } from '../muvee/model.js';
+import type { LoginStore, UserStore } from './contract.js';
 import type { PgStoreOptions } from './postgres/store.js';
-import type { LoginInput, LoginResult, Store, StoredUser } from './sqlite/store.js';
+import { planAsResult, planLogin } from './record-login.js';
+import { judgeDbPath, requireUsableDb } from './sqlite/path-check.js';
+import type { DbProbe } from '../config/checks.js';
+import type { Store } from './sqlite/store.js';
 
-export interface UserStore {
-  readonly kind: 'sqlite' | 'postgres';
-  /** The SQLite path, or the PostgreSQL URL with its password redacted. */
-  readonly location: string;
-  close(): Promise<void>;
-  /** muvee's login, written (the `--apply` path on PostgreSQL). */
-  recordLogin(input: LoginInput): Promise<LoginResult>;
-  /** muvee's login, read only: what `recordLogin` would do now. */
-  planLogin(input: LoginInput): Promise<LoginPlan>;
-  findByEmail(email: string): Promise<StoredUser | undefined>;
-  findById(id: string): Promise<StoredUser | undefined>;
-  list(): Promise<StoredUser[]>;
-  accessMode(): Promise<AccessMode>;
-  setAccessMode(mode: AccessMode, now?: Date): Promise<void>;
-  isInvited(email: string): Promise<boolean>;
-  invitations(): Promise<{ email: string; createdAt: string }[]>;
-  invite(email: string, now?: Date): Promise<boolean>;
-  uninvite(email: string): Promise<boolean>;
-  approve(userId: string, now?: Date): Promise<boolean>;
-  setOverride(userId: string, field: 'name' | 'avatar', value: string | undefined): Promise<void>;
-}
+export type { LoginStore, UserStore } from './contract.js';
 
 /** The SQLite store behind the async face (calls run synchronously, inside the promise). */
 export function sqliteUserStore(store: Store): UserStore {
@@ -55,7 +35,7 @@ export function sqliteUserStore(store: Store): UserStore {
     recordLogin: call((input: LoginInput) => store.recordLogin(input)),
     planLogin: call((input: LoginInput) => {
       const found = store.findByEmail(input.email);
-      return planFromState(input, {
+      return planLogin(input, {
         accessMode: store.accessMode(),
         invited: store.isInvited(input.email),
         // findByEmail falls back to a case-insensitive match; muvee matches exactly.
@@ -121,4 +101,76 @@ export async function openExistingUserStore(
 /** For messages: the path, or the URL without its password. */
 export function describeDb(db: string): string {
   return isPostgresUrl(db) ? redactUrl(db) : db;
+}
+
+export interface LoginStoreOptions {
+  /** muvee's PostgreSQL: write (`--apply`) instead of a dry run. Refused for a SQLite file. */
+  apply: boolean;
+  /** Nothing is opened (or created) once aborted. */
+  signal: AbortSignal;
+  /** The error an abort gives. */
+  interrupted: () => CliError;
+}
+
+/**
+ * The store `login` writes to, opened only when a user is to be stored. A SQLite path is
+ * judged now, before the flow binds anything or opens a browser: an unusable one is
+ * `db-unusable` (exit 2) with the single-use code never spent; `warnings` (a file others can
+ * read, a link) are printed first. muvee's PostgreSQL is a dry run (the plan as a result, nothing
+ * written) unless `apply`.
+ */
+export function loginStore(
+  db: string,
+  options: LoginStoreOptions,
+): (() => Promise<LoginStore>) & {
+  warnings: readonly string[];
+  /** muvee's PostgreSQL: whether this is a dry run; undefined for a SQLite file (always written). */
+  dryRun: boolean | undefined;
+} {
+  const { apply, signal, interrupted } = options;
+  if (isPostgresUrl(db)) {
+    const open = async (): Promise<LoginStore> => {
+      const store = await openUserStore(db);
+      if (signal.aborted) {
+        await store.close();
+        throw interrupted();
+      }
+      return {
+        recordLogin: async (input: LoginInput) =>
+          apply ? store.recordLogin(input) : planAsResult(await store.planLogin(input)),
+        close: () => store.close(),
+      };
+    };
+    return Object.assign(open, { warnings: [], dryRun: !apply });
+  }
+  if (apply) {
+    throw new CliError(
+      'usage',
+      "--apply is for muvee's PostgreSQL (--db postgres://… or DATABASE_URL); the local SQLite store is always written",
+    );
+  }
+  const warnings = requireUsableDb(db);
+  const open = async (): Promise<LoginStore> => {
+    const { Store } = await import('./sqlite/store.js');
+    if (signal.aborted) throw interrupted();
+    return Store.open(db);
+  };
+  return Object.assign(open, { warnings, dryRun: undefined });
+}
+
+/**
+ * check-config's look at the database: a SQLite path judged on disk (can it be written, or
+ * created in its folder? warnings too); muvee's PostgreSQL is checked when it connects.
+ */
+export function probeDb(db: string): DbProbe & { warnings: string[]; fix: string | undefined } {
+  if (isPostgresUrl(db))
+    return { kind: 'postgres', exists: true, problem: undefined, warnings: [], fix: undefined };
+  const judged = judgeDbPath(db);
+  return {
+    kind: 'sqlite',
+    exists: judged.exists,
+    problem: judged.problem,
+    fix: judged.fix,
+    warnings: judged.warnings,
+  };
 }

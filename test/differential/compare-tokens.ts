@@ -137,7 +137,7 @@ export function readFixture(): {
     const token = entry.token ?? generated[g++]?.token;
     if (token === undefined || shaOf(token) !== entry.sha)
       throw new Error(
-        `the fixture does not match the corpus generator at '${entry.label}': run npm run record:differential`,
+        `the fixture does not match the corpus generator at '${entry.label}': run node scripts/record-differential.mjs tokens`,
       );
     tokens.push({ label: entry.label, token });
   }

@@ -4,7 +4,7 @@
  * verify-token with muvee's code where the oracle is absent (the live run is preferred and
  * used whenever the oracle is there). Run after changing the corpus generator or the oracle:
  *
- *   npm run record:differential        (needs muvee-oracle and PostgreSQL; see test/oracle)
+ *   node scripts/record-differential.mjs tokens   (needs muvee-oracle and PostgreSQL; see test/oracle)
  *
  * The file holds a meta line (seed, count, when), then per token its label, a hash of it and
  * muvee's verdict; generated tokens are made again from the seed, muvee's minted ones are kept.
@@ -21,9 +21,9 @@ import {
   slimVerdict,
   type FixtureEntry,
   type FixtureMeta,
-} from '../test/differential/compare-tokens.ts';
-import { startOracleWorld } from '../test/differential/world.ts';
-import { oracleUnavailable } from '../test/oracle/oracle.ts';
+} from './compare-tokens.ts';
+import { startOracleWorld } from './world.ts';
+import { oracleUnavailable } from '../oracle/oracle.ts';
 
 const why = oracleUnavailable();
 if (why) {
