@@ -18,7 +18,9 @@ import {
 import type { StoredUser } from '../muvee/model.js';
 import { userLookup, type UserLookup } from '../store/lookup.js';
 import {
+  AHEAD_BATCHES,
   BATCH_LINES,
+  capYoungGeneration,
   WorkerPool,
   WORKERS_AFTER_LINES,
   type Batch,
@@ -172,11 +174,13 @@ export async function verifyEach(
   // Batches in input order: answered, or waiting for a worker.
   const answers: { verdicts?: BatchVerdicts; wait?: Promise<unknown> }[] = [];
   let pool: WorkerPool | undefined;
+  let submitted = 0;
   const submit = async () => {
     if (batch.lines.length === 0) return;
     const next = batch;
     batch = { first: lineNumber + 1, lines: [] };
-    if (!pool && workerFile && lookup?.workers !== false && lineNumber >= WORKERS_AFTER_LINES) {
+    if (++submitted % 64 === 0) await capYoungGeneration();
+    if (!pool && workerFile && lookup?.workers !== false && lineNumber > WORKERS_AFTER_LINES) {
       const { availableParallelism } = await import('node:os');
       const size = Math.min(3, availableParallelism() - 1);
       if (size > 0) pool = await WorkerPool.start(workerFile, { settings, config }, size);
@@ -197,7 +201,7 @@ export async function verifyEach(
       const head = answers[0]!;
       if (!head.verdicts) {
         // Waits only at the end, or when the main thread is too far ahead of a worker.
-        if (!all && answers.length <= 16) return;
+        if (!all && answers.length <= AHEAD_BATCHES) return;
         await head.wait;
       }
       answers.shift();
