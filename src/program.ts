@@ -15,7 +15,7 @@ import {
 } from './cli/command.js';
 import { COMMANDS } from './commands/index.js';
 import { CliError, debugRequested, isCliError } from './cli/errors.js';
-import { Output } from './cli/output.js';
+import { Output, block, line } from './cli/output.js';
 import { safe } from './cli/sanitize.js';
 import { untilInterrupted } from './cli/interrupt.js';
 
@@ -123,7 +123,7 @@ export function buildProgram(specs: CommandSpec[], runner: Runner, io?: Io): Com
     .option('--env <path>', 'the same as --env-file, for npx (Node reads --env-file itself)')
     .option(
       '--db <path>',
-      'the SQLite user store (overrides MUVEE_DINGTALK_DB; default ./muvee-dingtalk.db)',
+      "the SQLite user store, or muvee's PostgreSQL as env:DATABASE_URL (a variable: keeps the password out of ps); overrides MUVEE_DINGTALK_DB; default ./muvee-dingtalk.db",
     )
     .option('--json', 'print exactly one JSON document on stdout; everything else on stderr')
     .option('--no-color', 'no colours in the output')
@@ -212,12 +212,12 @@ export function reportError(error: unknown, out: Output, env: NodeJS.ProcessEnv)
     });
   }
   // Messages quote untrusted values (DingTalk's error text, config values): sanitised.
-  out.note(`${out.c.red('✗')} ${safe(cliError.message)}`);
+  out.note(line`${out.c.red('✗')} ${safe(cliError.message)}`);
   // Read here, not from config: an error may come before (or from) loading the configuration.
   if (debugRequested(env)) {
     const origin =
       cliError.code === 'internal' && cliError.cause instanceof Error ? cliError.cause : cliError;
-    if (origin.stack) out.note(out.c.dim(origin.stack));
+    if (origin.stack) out.note(out.c.dim(block`${origin.stack}`));
   }
   return cliError.exitCode;
 }

@@ -122,13 +122,15 @@ describe('admin', () => {
 
 describe('users export --sql', () => {
   test('literals are escaped for PostgreSQL', () => {
-    assert.equal(sqlLiteral("O'Brien", 'text'), "'O''Brien'");
+    assert.equal(sqlLiteral("O'Brien", 'text'), "E'O''Brien'");
+    // Backslashes and controls escaped: the same under standard_conforming_strings on or off.
+    assert.equal(sqlLiteral("a\\'b\x1b\u202e", 'text'), "E'a\\\\''b\\x1b\\u202e'");
     assert.equal(sqlLiteral(1, 'bool'), 'true');
     assert.equal(sqlLiteral(0, 'bool'), 'false');
     assert.equal(sqlLiteral(null, 'uuid'), 'NULL');
     assert.equal(
       sqlLiteral('2026-01-01T00:00:00.000Z', 'timestamptz'),
-      "'2026-01-01T00:00:00.000Z'::timestamptz",
+      "E'2026-01-01T00:00:00.000Z'::timestamptz",
     );
   });
 
@@ -139,7 +141,12 @@ describe('users export --sql', () => {
     const r = await cli('users', 'export', '--sql');
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
-    assert.equal(lines[1], 'BEGIN;');
+    assert.deepEqual(lines.slice(1, 5), [
+      '\\set ON_ERROR_STOP on',
+      "SET client_encoding = 'UTF8';",
+      'SET standard_conforming_strings = on;',
+      'BEGIN;',
+    ]);
     assert.equal(lines.at(-1), 'COMMIT;');
     const tables = lines
       .filter((l) => l.startsWith('INSERT'))
@@ -147,7 +154,7 @@ describe('users export --sql', () => {
     assert.deepEqual(tables, ['users', 'platform_members', 'invitations', 'system_settings']);
     assert.match(
       r.stdout,
-      /INSERT INTO users \(id, email, name, avatar_url, role, created_at, authorized, name_overridden, avatar_overridden\) VALUES \('[0-9a-f-]{36}'::uuid, 'zs@corp\.example', 'ZS', '', 'member', '[^']+'::timestamptz, true, false, false\);/,
+      /INSERT INTO users \(id, email, name, avatar_url, role, created_at, authorized, name_overridden, avatar_overridden\) VALUES \(E'[0-9a-f-]{36}'::uuid, E'zs@corp\.example', E'ZS', E'', E'member', E'[^']+'::timestamptz, true, false, false\);/,
     );
     assert.doesNotMatch(r.stdout, /muvee_dingtalk_links/);
     assert.equal((await cli('users', 'export')).code, 2);
@@ -157,7 +164,7 @@ describe('users export --sql', () => {
     assert.equal(
       exportSql({ users: [], platformMembers: [], invitations: [], systemSettings: [] })
         .split('\n')
-        .slice(1)
+        .slice(4)
         .join('\n'),
       'BEGIN;\nCOMMIT;\n',
     );

@@ -4,16 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  compareVerdicts,
-  describeFailure,
-  judgeCallback,
-  judgeLogin,
-  judgeMuveeUrl,
-  judgeTokenAtMuvee,
-  parseSetCookie,
-  quote,
-} from '../src/deployment/checks.ts';
+import { judgeCallback, judgeLogin, parseSetCookie } from '../src/deployment/checks.ts';
+import { compareVerdicts, judgeTokenAtMuvee } from '../src/deployment/session-checks.ts';
+import { describeFailure, judgeMuveeUrl, quote } from '../src/deployment/target.ts';
 import type { Exchange, HttpAnswer } from '../src/deployment/probe.ts';
 
 const answer = (status: number, extra: Partial<HttpAnswer> = {}): HttpAnswer => ({

@@ -14,24 +14,27 @@ const output = (options: { color?: boolean; isTTY?: boolean; env?: NodeJS.Proces
     stderr: sink(false),
   });
 
-test('without colour, every style gives what chalk gives at level 0', () => {
+test('without colour, every style gives what chalk gives at level 0, and sanitises', () => {
   const chalk = new Chalk({ level: 0 });
   for (const out of [output({}), output({ color: false, isTTY: true })]) {
     const { c } = out;
-    assert.equal(c.level, 0);
-    assert.equal(c.green('✓'), chalk.green('✓'));
-    assert.equal(c.dim(''), chalk.dim(''));
-    assert.equal(c.yellow(42 as unknown as string), chalk.yellow(42 as unknown as string));
-    assert.equal(c.bold.red('a', 'b'), chalk.bold.red('a', 'b'));
-    assert.equal(c.red.dim.underline('x\u001b[2Jy'), chalk.red.dim.underline('x\u001b[2Jy'));
+    assert.equal(c.green('✓').text, chalk.green('✓'));
+    assert.equal(c.dim('').text, chalk.dim(''));
+    assert.equal(c.yellow(42).text, chalk.yellow(42 as unknown as string));
+    // A style is a sanitising boundary: untrusted text in it is escaped (issue 20).
+    assert.equal(c.red('x\u001b[2Jy').text, 'x\\x1b[2Jy');
+    assert.equal(c.bold(c.red('a')).text, 'a');
   }
 });
 
 test('on a terminal, or forced, the styles colour', () => {
   assert.equal(
-    output({ isTTY: true, env: { TERM: 'xterm' } }).c.green('ok'),
+    output({ isTTY: true, env: { TERM: 'xterm' } }).c.green('ok').text,
     '\u001b[32mok\u001b[39m',
   );
-  assert.equal(output({ env: { FORCE_COLOR: '1' } }).c.red('no'), '\u001b[31mno\u001b[39m');
-  assert.equal(output({ isTTY: true, env: { NO_COLOR: '1' } }).c.red('no'), 'no');
+  assert.equal(output({ env: { FORCE_COLOR: '1' } }).c.red('no').text, '\u001b[31mno\u001b[39m');
+  assert.equal(output({ isTTY: true, env: { NO_COLOR: '1' } }).c.red('no').text, 'no');
+  // Styled text nested in a style keeps its colour; untrusted text in it does not get one.
+  const out = output({ env: { FORCE_COLOR: '1' } });
+  assert.equal(out.c.bold(out.c.red('no')).text, '\u001b[1m\u001b[31mno\u001b[39m\u001b[22m');
 });

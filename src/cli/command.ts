@@ -32,7 +32,9 @@ export function commandConfig(
   context: Context,
   options: { tolerateEnvFile?: boolean } = {},
 ): Config {
-  return runConfig(context.globals, context.io, options);
+  const config = runConfig(context.globals, context.io, options);
+  if (config.dbArgvWarning) context.out.warn(config.dbArgvWarning);
+  return config;
 }
 
 // ---------------------------------------------------------------------------------------

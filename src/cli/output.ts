@@ -1,10 +1,29 @@
 /**
  * Output: human text and JSON. Under `--json` stdout holds exactly one JSON document and
  * everything for humans goes to stderr; otherwise results go to stdout, progress to stderr.
+ *
+ * Sanitising by construction (sanitize.ts): `line`, `note` and `table` values take
+ * {@link Safe} text (the `line`/`block` tags, a style of {@link Output.c}, or `trusted`); a
+ * plain string given to `warn`, a table cell or a column is sanitised here. The JSON document
+ * follows the one JSON rule ({@link jsonText}).
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Sink } from './io.js';
-import { safe } from './sanitize.js';
+import { jsonText, safe, Safe, safeValue, trusted } from './sanitize.js';
+
+export { block, joinSafe, line, Safe, safeValue, trusted } from './sanitize.js';
+
+/** A colour or weight: sanitises a value that is not Safe, and returns Safe text. */
+export type Style = (text: Safe | string | number) => Safe;
+
+/** The styles the commands use. */
+export interface Styles {
+  bold: Style;
+  dim: Style;
+  red: Style;
+  green: Style;
+  yellow: Style;
+}
 
 export interface OutputOptions {
   json: boolean;
@@ -18,7 +37,7 @@ export interface OutputOptions {
 export class Output {
   readonly json: boolean;
   private readonly options: OutputOptions;
-  private chalk: ChalkInstance | undefined;
+  private styles: Styles | undefined;
 
   constructor(options: OutputOptions) {
     this.json = options.json;
@@ -29,33 +48,44 @@ export class Output {
    * chalk at the colour level of the stream human text goes to; without colour (a pipe, a
    * file, `--no-color`), {@link PLAIN}, so chalk is loaded only by a run that colours.
    */
-  get c(): ChalkInstance {
-    if (!this.chalk) {
+  get c(): Styles {
+    if (!this.styles) {
       const human = this.json ? this.options.stderr : this.options.stdout;
       const level = this.options.color ? colorLevel(human.isTTY, this.options.env) : 0;
-      this.chalk = level === 0 ? PLAIN : new Chalk({ level });
+      const chalk: ChalkInstance = level === 0 ? PLAIN : new Chalk({ level });
+      const style =
+        (paint: (text: string) => string): Style =>
+        (text) =>
+          trusted(paint(safeValue(text).text));
+      this.styles = {
+        bold: style((t) => chalk.bold(t)),
+        dim: style((t) => chalk.dim(t)),
+        red: style((t) => chalk.red(t)),
+        green: style((t) => chalk.green(t)),
+        yellow: style((t) => chalk.yellow(t)),
+      };
     }
-    return this.chalk;
+    return this.styles;
   }
 
   /** A result line for humans: stdout normally, stderr under `--json`. */
-  line(text = ''): void {
-    this.write(this.json ? 2 : 1, `${text}\n`);
+  line(text: Safe = trusted('')): void {
+    this.write(this.json ? 2 : 1, `${text.text}\n`);
   }
 
   /** Progress, hints and warnings: always stderr. */
-  note(text: string): void {
-    this.write(2, `${text}\n`);
+  note(text: Safe): void {
+    this.write(2, `${text.text}\n`);
   }
 
-  /** A warning: its text is sanitised (it often quotes untrusted values). */
-  warn(text: string): void {
-    this.note(`${this.c.yellow('⚠')} ${safe(text)}`);
+  /** A warning: a plain string is sanitised (it often quotes untrusted values). */
+  warn(text: Safe | string): void {
+    this.note(trusted(`${this.c.yellow('⚠').text} ${safeValue(text).text}`));
   }
 
-  /** The one JSON document of a `--json` run. */
+  /** The one JSON document of a `--json` run (the one JSON rule: sanitize.ts jsonText). */
   document(value: unknown): void {
-    this.write(1, `${JSON.stringify(value, null, 2)}\n`);
+    this.write(1, `${jsonText(value, 2)}\n`);
   }
 
   private write(fd: 1 | 2, text: string): void {
@@ -72,11 +102,13 @@ export class Output {
     return this.options.stderr;
   }
 
-  /** Aligned `label  value` rows. */
-  table(rows: [string, string][], indent = '  '): void {
+  /** Aligned `label  value` rows; a value that is a plain string is sanitised. */
+  table(rows: [string, Safe | string][], indent = '  '): void {
     const width = Math.max(0, ...rows.map(([label]) => label.length));
     for (const [label, value] of rows) {
-      this.line(`${indent}${this.c.dim(label.padEnd(width))}  ${value}`);
+      this.line(
+        trusted(`${indent}${this.c.dim(label.padEnd(width)).text}  ${safeValue(value).text}`),
+      );
     }
   }
 
@@ -85,7 +117,7 @@ export class Output {
    * are data (stored rows), sanitised here.
    */
   columns(head: string[], unsafeRows: string[][]): void {
-    const rows = unsafeRows.map((r) => r.map(safe));
+    const rows = unsafeRows.map((r) => r.map((cell) => safe(cell)));
     const widths = head.map((h, i) =>
       Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ''))),
     );
@@ -95,7 +127,7 @@ export class Output {
         .join('  ')
         .trimEnd();
     this.line(this.c.dim(fmt(head)));
-    for (const r of rows) this.line(fmt(r));
+    for (const r of rows) this.line(trusted(fmt(r)));
   }
 }
 

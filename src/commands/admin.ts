@@ -2,6 +2,7 @@
  * `admin`: what an admin sets in muvee's UI, on the local store: the access mode, invitations,
  * approving a pending member, and a user's name/avatar override (muvee's profile edit).
  */
+import { line, safeValue } from '../cli/output.js';
 import { commandConfig, defineCommand, option, type Context } from '../cli/command.js';
 import { CliError } from '../cli/errors.js';
 import { invitationKey } from '../muvee/membership.js';
@@ -68,9 +69,10 @@ async function userOf(store: UserStore, key: string, where: string): Promise<Sto
   return user;
 }
 
+/** The JSON document, or one line whose text (stored names and emails) is sanitised. */
 function say(context: Context, document: Record<string, unknown>, text: string): void {
   if (context.out.json) context.out.document(document);
-  else context.out.line(text);
+  else context.out.line(safeValue(text));
 }
 
 export const command = defineCommand({
@@ -184,7 +186,7 @@ export const command = defineCommand({
           () => [],
         );
         if (context.out.json) return context.out.document({ invitations: list });
-        if (list.length === 0) return context.out.note('no invitations');
+        if (list.length === 0) return context.out.note(line`no invitations`);
         context.out.columns(
           ['EMAIL', 'INVITED'],
           list.map((i) => [i.email, i.createdAt]),

@@ -7,6 +7,7 @@
 import { appendFileSync } from 'node:fs';
 import { commandConfig, defineCommand, option, type Context } from '../cli/command.js';
 import { CliError } from '../cli/errors.js';
+import { line, trusted } from '../cli/output.js';
 import {
   githubAnnotations,
   githubSummary,
@@ -19,7 +20,6 @@ import type { Config } from '../config/config.js';
 import { probeDb } from '../store/index.js';
 import type { Tracer } from '../dingtalk/trace.js';
 import { isCliError } from '../cli/errors.js';
-import { safe } from '../cli/sanitize.js';
 
 export const command = defineCommand({
   name: 'check-config',
@@ -149,9 +149,17 @@ async function run(
     const mark = { pass: c.green('✓'), warn: c.yellow('⚠'), fail: c.red('✗') };
     const width = Math.max(...checks.map((check) => check.id.length));
     for (const check of checks)
-      out.line(`${mark[check.status]} ${c.dim(check.id.padEnd(width))}  ${safe(check.message)}`);
+      out.line(line`${mark[check.status]} ${c.dim(check.id.padEnd(width))}  ${check.message}`);
     out.line();
-    out.line(summaryLine(checks, ok, strict, c));
+    // The program's own text (counts and fixed words): trusted, coloured.
+    out.line(
+      trusted(
+        summaryLine(checks, ok, strict, {
+          green: (text) => c.green(text).text,
+          red: (text) => c.red(text).text,
+        }),
+      ),
+    );
   }
   return ok ? 0 : 7;
 }

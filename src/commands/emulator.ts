@@ -1,6 +1,7 @@
 /**
  * `emulator`: a local DingTalk for demos and CI, until Ctrl-C.
  */
+import { joinSafe, line } from '../cli/output.js';
 import {
   commandConfig,
   defineCommand,
@@ -120,30 +121,36 @@ async function run(
       faults,
     });
   } else {
-    out.line(`DingTalk emulator listening on ${out.c.bold(server.url)}`);
+    out.line(line`DingTalk emulator listening on ${out.c.bold(server.url)}`);
     out.line();
-    out.line('Point muvee-dingtalk (or muvee) at it with:');
-    out.line(`  DINGTALK_LOGIN_BASE=${server.url}`);
-    out.line(`  DINGTALK_API_BASE=${server.url}`);
-    out.line(`  DINGTALK_CLIENT_ID=${clientId}`);
-    out.line(`  DINGTALK_CLIENT_SECRET=${secretShown}`);
-    out.line(`Registered callback(s): ${redirectUris.join(', ')}`);
+    out.line(line`Point muvee-dingtalk (or muvee) at it with:`);
+    out.line(line`  DINGTALK_LOGIN_BASE=${server.url}`);
+    out.line(line`  DINGTALK_API_BASE=${server.url}`);
+    out.line(line`  DINGTALK_CLIENT_ID=${clientId}`);
+    out.line(line`  DINGTALK_CLIENT_SECRET=${secretShown}`);
+    out.line(line`Registered callback(s): ${redirectUris.join(', ')}`);
     out.line(
-      `Users: ${users.map((u) => `${u.id}${u.email ? ` <${u.email}>` : ' (no email)'}${u.noProfilePermission ? ' [no profile permission]' : ''}`).join(', ')}`,
+      line`Users: ${joinSafe(
+        users.map(
+          (u) =>
+            line`${u.id}${u.email ? line` <${u.email}>` : ' (no email)'}${u.noProfilePermission ? ' [no profile permission]' : ''}`,
+        ),
+        ', ',
+      )}`,
     );
-    if (autoApprove) out.line(`Auto-approving as ${autoApprove}.`);
-    if (Object.keys(faults).length) out.line(`Faults: ${JSON.stringify(faults)}`);
+    if (autoApprove) out.line(line`Auto-approving as ${autoApprove}.`);
+    if (Object.keys(faults).length) out.line(line`Faults: ${JSON.stringify(faults)}`);
     out.line();
     out.line(
-      `Try it: ${server.url}/oauth2/auth?client_id=${clientId}&response_type=code&scope=openid&prompt=consent&state=demo&redirect_uri=${encodeURIComponent(redirectUris[0] ?? '')}`,
+      line`Try it: ${server.url}/oauth2/auth?client_id=${encodeURIComponent(clientId)}&response_type=code&scope=openid&prompt=consent&state=demo&redirect_uri=${encodeURIComponent(redirectUris[0] ?? '')}`,
     );
-    out.line('Press Ctrl-C to stop.');
+    out.line(line`Press Ctrl-C to stop.`);
   }
   const { signal } = context.io;
   if (!signal.aborted)
     await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
   await server.close();
-  out.note('emulator stopped');
+  out.note(line`emulator stopped`);
   return 0;
 }
 

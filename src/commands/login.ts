@@ -22,7 +22,7 @@ import { reportLogin } from '../login/report.js';
 import { RULES, type Rules } from '../muvee/identity.js';
 import { CliError } from '../cli/errors.js';
 import { isListenSpec } from '../login/listener.js';
-import { Output } from '../cli/output.js';
+import { Output, line } from '../cli/output.js';
 import { safe } from '../cli/sanitize.js';
 
 /** Where emulator runs store their demo users unless `--db` names a database for the run. */
@@ -195,7 +195,7 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
         : undefined,
     });
     if (options.quiet) {
-      out.note(`${out.c.green('✓')} signed in as ${safe(outcome.email)} (${outcome.role})`);
+      out.note(line`${out.c.green('✓')} signed in as ${safe(outcome.email)} (${outcome.role})`);
       io.stdout.write(`${outcome.token}\n`);
       return;
     }

@@ -13,7 +13,7 @@ import {
 import { jwtSecretCheck } from '../config/checks.js';
 import { jwtSecretWhitespace, requireJwtSecret } from '../config/config.js';
 import { CliError } from '../cli/errors.js';
-import { humanDuration, humanTime } from '../cli/output.js';
+import { humanDuration, humanTime, line, trusted } from '../cli/output.js';
 import { mintSessionToken, parseTtl, sessionCookie } from '../muvee/session.js';
 import type { Role } from '../muvee/model.js';
 import { isEmail, isUuid } from '../muvee/shapes.js';
@@ -118,8 +118,9 @@ async function run(
   }
   out.note(
     out.c.dim(
-      `signed for ${claims.email} (${claims.role}, uid ${claims.uid}), expires ${humanTime(claims.exp)}, in ${humanDuration(ttl)}`,
+      line`signed for ${claims.email} (${claims.role}, uid ${claims.uid}), expires ${humanTime(claims.exp)}, in ${humanDuration(ttl)}`,
     ),
   );
-  out.line(flags.cookie ? cookie : token);
+  // The token (or cookie) this run signed: base64url and fixed text only.
+  out.line(trusted(flags.cookie ? cookie : token));
 }

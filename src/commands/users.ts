@@ -10,10 +10,11 @@ import {
   type OptionSpec,
 } from '../cli/command.js';
 import { CliError } from '../cli/errors.js';
-import { safe } from '../cli/sanitize.js';
-import { displayWidth } from '../cli/output.js';
+import { escapeJson, safe } from '../cli/sanitize.js';
+import { displayWidth, line } from '../cli/output.js';
 import { isUuid } from '../muvee/shapes.js';
-import { Store, type CellText, type ListPage } from '../store/sqlite/store.js';
+import type { UserStore } from '../store/contract.js';
+import type { CellText, ListPage } from '../store/sqlite/users-list.js';
 import type { StoredUser } from '../muvee/model.js';
 
 /** `--limit <n>` / `--offset <n>`: a whole number ≥ 0. */
@@ -68,14 +69,20 @@ export const command = defineCommand({
       run: async (context, _args, options) => {
         if (!options.sql) throw new CliError('usage', "say the format: 'users export --sql'");
         const config = commandConfig(context);
-        const store = Store.openReadOnly(config.dbFile);
+        const { openExistingUserStore } = await import('../store/index.js');
+        const store = await openExistingUserStore(config.dbFile, { readOnly: true });
         if (!store)
           throw new CliError('usage', `no database at ${config.dbPath}; nothing to export`);
         try {
+          if (!store.exportRows)
+            throw new CliError(
+              'usage',
+              `${config.dbPath} is muvee's own database already; export from a local file (--db ./muvee-dingtalk.db)`,
+            );
           const { exportSql } = await import('../store/export-sql.js');
-          context.io.stdout.write(exportSql(store.exportRows()));
+          context.io.stdout.write(exportSql(await store.exportRows()));
         } finally {
-          store.close();
+          await store.close();
         }
       },
     }),
@@ -97,9 +104,7 @@ async function show(context: Context, key: string): Promise<void> {
         `no user '${key}' in ${config.dbPath}${store ? '' : ' (no database there yet)'}; 'muvee-dingtalk users list' shows who is there`,
       );
     }
-    const local = config.dbIsPostgres ? null : Store.openReadOnly(config.dbFile);
-    const unionIds = local?.unionIdsOf(user.id) ?? [];
-    local?.close();
+    const unionIds = await store.unionIds(user.id);
     if (out.json) return out.document({ ...user, unionIds });
     out.table(
       [
@@ -108,17 +113,18 @@ async function show(context: Context, key: string): Promise<void> {
         ['email', safe(user.email)],
         [
           'name',
-          `${safe(user.name)}${user.nameOverridden ? out.c.dim(' (overridden, not refreshed at login)') : ''}`,
+          line`${user.name}${user.nameOverridden ? out.c.dim(' (overridden, not refreshed at login)') : ''}`,
         ],
         [
           'avatar',
-          `${safe(user.avatarUrl || '—')}${user.avatarOverridden ? out.c.dim(' (overridden)') : ''}`,
+          line`${user.avatarUrl || '—'}${user.avatarOverridden ? out.c.dim(' (overridden)') : ''}`,
         ],
         [
           'role',
-          `${user.role}${user.member ? '' : out.c.dim(' (no platform_members row: muvee treats it as member)')}`,
+          line`${user.role}${user.member ? '' : out.c.dim(' (no platform_members row: muvee treats it as member)')}`,
         ],
         ['authorized', memberStatus(user)],
+        // Stored text too (a planted file can hold anything there): sanitised as plain strings.
         ['created', user.createdAt],
         ['last login', user.lastLoginAt ?? '—'],
         ['unionId', safe(unionIds.join(', ') || '—')],
@@ -131,24 +137,15 @@ async function show(context: Context, key: string): Promise<void> {
   }
 }
 
-/** `users list` on muvee's PostgreSQL: a page at a time from the server. */
-async function listPostgres(context: Context, url: string, page: ListPage): Promise<void> {
-  const { openPgStore } = await import('../store/postgres/store.js');
-  const store = await openPgStore(url);
-  try {
-    const users = await store.list({
-      ...(page.offset !== undefined ? { offset: page.offset } : {}),
-      ...(page.limit !== undefined ? { limit: page.limit } : {}),
-    });
-    if (context.out.json) return context.out.document({ users });
-    if (users.length === 0) return context.out.note(`no users in ${store.location}`);
-    context.out.columns(
-      ['EMAIL', 'ROLE', 'STATUS', 'NAME', 'ID'],
-      users.map((u) => [u.email, u.role, u.authorized ? 'active' : 'pending', u.name, u.id]),
-    );
-  } finally {
-    await store.close();
-  }
+/** `users list` where the engine cannot build it (muvee's PostgreSQL): a page of users at once. */
+async function listPaged(context: Context, store: UserStore, page: ListPage): Promise<void> {
+  const users = await store.list(page);
+  if (context.out.json) return context.out.document({ users });
+  if (users.length === 0) return context.out.note(line`no users in ${store.location}`);
+  context.out.columns(
+    ['EMAIL', 'ROLE', 'STATUS', 'NAME', 'ID'],
+    users.map((u) => [u.email, u.role, u.authorized ? 'active' : 'pending', u.name, u.id]),
+  );
 }
 
 /**
@@ -163,8 +160,16 @@ async function listPostgres(context: Context, url: string, page: ListPage): Prom
 async function list(context: Context, page: ListPage): Promise<void> {
   const { out, io } = context;
   const config = commandConfig(context);
-  if (config.dbIsPostgres) return listPostgres(context, config.dbFile, page);
-  const store = Store.openReadOnly(config.dbFile);
+  const { openExistingUserStore } = await import('../store/index.js');
+  const opened = await openExistingUserStore(config.dbFile, { readOnly: true });
+  if (opened && !opened.batchedList) {
+    try {
+      return await listPaged(context, opened, page);
+    } finally {
+      await opened.close();
+    }
+  }
+  const store = opened?.batchedList;
   const release = releaser();
   const write = (bytes: Buffer) => {
     if (io.stdout.writeBytes) io.stdout.writeBytes(bytes);
@@ -178,14 +183,14 @@ async function list(context: Context, page: ListPage): Promise<void> {
         let first = true;
         for (const users of store.listJson(page)) {
           io.stdout.write(first ? '{"users": [\n' : ',\n');
-          write(users);
+          write(jsonRule(users));
           first = false;
         }
         io.stdout.write(first ? '{"users": []}\n' : '\n]}\n');
       });
     }
     if (!store) {
-      out.note(`no database at ${config.dbPath} yet; 'muvee-dingtalk login' creates it`);
+      out.note(line`no database at ${config.dbPath} yet; 'muvee-dingtalk login' creates it`);
       return;
     }
     store.snapshot(() => {
@@ -193,8 +198,8 @@ async function list(context: Context, page: ListPage): Promise<void> {
       if (widest.rows === 0) {
         out.note(
           page.offset
-            ? `no users in ${config.dbPath} past the first ${page.offset}`
-            : `no users in ${config.dbPath} yet`,
+            ? line`no users in ${config.dbPath} past the first ${page.offset}`
+            : line`no users in ${config.dbPath} yet`,
         );
         return;
       }
@@ -215,7 +220,7 @@ async function list(context: Context, page: ListPage): Promise<void> {
       for (const lines of store.listTable(page, layout, CELL_TEXT)) write(lines);
     });
   } finally {
-    store?.close();
+    await opened?.close();
   }
 }
 
@@ -249,6 +254,23 @@ export function releaser(): (bytes: Buffer) => void {
     }
     collect?.({ type: 'minor' });
   };
+}
+
+/**
+ * SQLite's JSON under the one JSON rule (sanitize.ts `jsonText`): escaped only when the batch
+ * holds a byte that can start such a character (DEL; C2 for C1 controls and U+00AD; D8 for
+ * U+061C; E1/E2/E3 for fillers, zero-widths, bidi controls and LS/PS; EF for U+FEFF/U+FFxx;
+ * F3 for tags); most batches pass as they are.
+ */
+export function jsonRule(bytes: Buffer): Buffer {
+  for (const lead of [0x7f, 0xc2, 0xcd, 0xd8, 0xe1, 0xe2, 0xe3, 0xef, 0xf0, 0xf3]) {
+    if (bytes.includes(lead)) {
+      const text = bytes.toString('utf8');
+      const escaped = escapeJson(text);
+      return escaped === text ? bytes : Buffer.from(escaped, 'utf8');
+    }
+  }
+  return bytes;
 }
 
 /** How the table shows stored text that is not plain printable ASCII. */

@@ -7,6 +7,8 @@
 import type { Context } from '../cli/command.js';
 import type { Config } from '../config/config.js';
 import { CliError } from '../cli/errors.js';
+import { line } from '../cli/output.js';
+import { jsonText } from '../cli/sanitize.js';
 import {
   extractToken,
   MAX_TOKEN_CHARS,
@@ -136,7 +138,7 @@ function verifyLine(text: string, { secret, leewaySeconds }: EachSettings): Veri
 }
 
 function jsonLine(result: VerifyResult, user: StoredUser | undefined | null, line: number): string {
-  return `${JSON.stringify(jsonResult(result, user, line))}\n`;
+  return `${jsonText(jsonResult(result, user, line))}\n`;
 }
 
 /**
@@ -164,7 +166,7 @@ export async function verifyEach(
     );
   }
   const stdin = io.stdin();
-  if (stdin.isTTY) out.note('paste tokens, one per line, then press Ctrl-D:');
+  if (stdin.isTTY) out.note(line`paste tokens, one per line, then press Ctrl-D:`);
   const lookup = await userLookup(config.dbFile);
   let lineNumber = 0;
   let count = 0;
@@ -263,6 +265,8 @@ export async function verifyEach(
   if (count === 0) {
     throw new CliError('usage', 'no tokens on stdin; pipe them in, one per line');
   }
-  out.note(`${count} token${count === 1 ? '' : 's'}: ${valid} valid, ${count - valid} rejected`);
+  out.note(
+    line`${count} token${count === 1 ? '' : 's'}: ${valid} valid, ${count - valid} rejected`,
+  );
   return valid === count ? 0 : 5;
 }

@@ -13,7 +13,7 @@ import { defineCommand, httpTimeoutOption, option, type Context } from '../cli/c
 import { jwtSecretWhitespace, requireJwtSecret, runConfig } from '../config/config.js';
 import { CliError, isCliError } from '../cli/errors.js';
 import { readAll } from '../cli/io.js';
-import { humanDuration, humanTime } from '../cli/output.js';
+import { humanDuration, humanTime, line, type Safe } from '../cli/output.js';
 import { safe } from '../cli/sanitize.js';
 import {
   decodeSessionToken,
@@ -98,6 +98,7 @@ export async function verifyToken(
   const { out } = context;
   // runConfig, not command.ts's commandConfig: that module loads commander, which this path avoids.
   const config = runConfig(context.globals, context.io);
+  if (config.dbArgvWarning) context.out.warn(config.dbArgvWarning);
   const secret = requireJwtSecret(
     config,
     'or add --decode to read the token without checking its signature',
@@ -151,13 +152,12 @@ export async function verifyToken(
   const { c } = out;
   out.line(
     result.valid
-      ? `${c.green('✓')} valid muvee session token`
-      : `${c.red('✗')} rejected (${result.reason}): ${safe(result.message)}`,
+      ? line`${c.green('✓')} valid muvee session token`
+      : line`${c.red('✗')} rejected (${result.reason}): ${result.message}`,
   );
-  if (result.muveeNote) out.line(`  ${c.yellow('⚠')} ${safe(result.muveeNote)}`);
-  else if (result.muveeReason)
-    out.line(c.dim(`  muvee rejects it too: ${safe(result.muveeReason)}`));
-  const rows: [string, string][] = [];
+  if (result.muveeNote) out.line(line`  ${c.yellow('⚠')} ${result.muveeNote}`);
+  else if (result.muveeReason) out.line(c.dim(line`  muvee rejects it too: ${result.muveeReason}`));
+  const rows: [string, Safe | string][] = [];
   // A token whose signature did not verify says only what its author wrote: shown as such,
   // never in the layout of a valid one.
   const unverified = !result.valid && !SIGNED_REASONS.has(result.reason ?? '');
@@ -237,7 +237,7 @@ async function tokenInput(context: Context, tokenArg: string): Promise<string> {
     const stdin = context.io.stdin();
     if (stdin.isTTY)
       context.out.note(
-        'paste the token (or the Cookie header value), then press Enter and Ctrl-D:',
+        line`paste the token (or the Cookie header value), then press Enter and Ctrl-D:`,
       );
     input = await readAll(stdin);
   }
@@ -291,14 +291,16 @@ async function decodeToken(
   }
   const { c } = out;
   if (!decoded.decoded) {
-    out.line(`${c.red('✗')} cannot decode (malformed): ${safe(decoded.message)}`);
+    out.line(line`${c.red('✗')} cannot decode (malformed): ${safe(decoded.message)}`);
     return 5;
   }
   out.line(
-    `${c.yellow('⚠')} ${c.bold(UNVERIFIED)}: decoded only; anyone can write a token that reads like this`,
+    line`${c.yellow('⚠')} ${c.bold(UNVERIFIED)}: decoded only; anyone can write a token that reads like this`,
   );
   // Names and values are the token author's text: sanitised, every one marked.
-  const rows: [string, string][] = [['header (unverified)', safe(JSON.stringify(decoded.header))]];
+  const rows: [string, Safe | string][] = [
+    ['header (unverified)', safe(JSON.stringify(decoded.header))],
+  ];
   const now = nowSeconds();
   for (const [name, value] of Object.entries(decoded.claims)) {
     let text = typeof value === 'string' ? value : JSON.stringify(value);

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { isPostgresUrl, redactUrl } from './db-target.js';
+import { argvPasswordWarning, DB_FROM_ENV, isPostgresUrl, redactUrl } from './db-target.js';
 import { CliError, debugRequested } from '../cli/errors.js';
 
 export const VARIABLES = [
@@ -74,6 +74,8 @@ export interface Config {
   dbFile: string;
   /** `--db`/MUVEE_DINGTALK_DB/DATABASE_URL named a postgres:// URL: muvee's own database. */
   dbIsPostgres: boolean;
+  /** `--db` carried a password on the command line: the warning every command prints. */
+  dbArgvWarning?: string | undefined;
   loginBase: string;
   apiBase: string;
   /** Base URLs that carried `user:password@` (removed from loginBase/apiBase: never printed). */
@@ -122,15 +124,40 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const flags = options.flags ?? {};
   const envFile = readEnvFile(flags.envFile, cwd);
   const flagValues: Partial<Record<VariableName, string>> = {};
-  if (flags.db !== undefined) flagValues.MUVEE_DINGTALK_DB = flags.db;
-  return resolveConfig({
-    flags: flagValues,
-    env,
-    fileValues: envFile.values,
-    envFile: envFile.info,
-    platform: options.platform ?? process.platform,
-    cwd,
-  });
+  if (flags.db !== undefined) flagValues.MUVEE_DINGTALK_DB = dbFlag(flags.db, env, envFile.values);
+  return {
+    ...resolveConfig({
+      flags: flagValues,
+      env,
+      fileValues: envFile.values,
+      envFile: envFile.info,
+      platform: options.platform ?? process.platform,
+      cwd,
+    }),
+    dbArgvWarning: argvPasswordWarning(flags.db),
+  };
+}
+
+/**
+ * Pure: the `--db` value: as given, or with `env:NAME` the variable NAME from the environment,
+ * else the env file (so muvee's password stays out of the process list).
+ */
+export function dbFlag(
+  flag: string,
+  env: NodeJS.ProcessEnv,
+  fileValues: Record<string, string>,
+): string {
+  const named = DB_FROM_ENV.exec(flag.trim());
+  if (!named) return flag;
+  const name = named[1]!;
+  const value = env[name] || fileValues[name];
+  if (!value) {
+    throw new CliError(
+      'usage',
+      `--db env:${name} names the variable ${name}, which is not set; export it, put it in the env file, or name another variable`,
+    );
+  }
+  return value;
 }
 
 /** Pure: layers flag > environment > env file > default and normalises. */

@@ -5,7 +5,12 @@
  * The password never appears in output or in an error message: every message about a
  * PostgreSQL URL shows `redactUrl(url)`, and `scrubSecrets` removes the password from text
  * that came from elsewhere (a driver's message) as a second line of defence.
+ *
+ * A password on the command line (`--db postgres://user:password@…`) is readable by every
+ * local user in the process list: `--db env:DATABASE_URL` names a variable instead, and a
+ * password on argv is warned about ({@link argvPasswordWarning}).
  */
+import { CliError } from '../cli/errors.js';
 
 /** `postgres://…` or `postgresql://…` (any case): muvee's own PostgreSQL, not a SQLite path. */
 export function isPostgresUrl(text: string): boolean {
@@ -163,6 +168,7 @@ export const SSL_MODES = [
  */
 export function pgConnectionString(url: string): string {
   const trimmed = url.trim();
+  assertParsablePgUrl(trimmed);
   const target = pgTarget(trimmed);
   if (target.sslmode === undefined || /[?&]uselibpqcompat=/i.test(trimmed)) return trimmed;
   const hashAt = trimmed.indexOf('#');
@@ -170,4 +176,52 @@ export function pgConnectionString(url: string): string {
   // pg has no `allow` (plain text first, TLS if the server insists): as `prefer`, TLS.
   if (target.sslmode === 'allow') base = base.replace(/([?&]sslmode=)allow/i, '$1prefer');
   return `${base}&uselibpqcompat=true`;
+}
+
+/**
+ * Pure: throws the `db-unusable` error (exit 2: the URL must change) when `pg` could not read
+ * the URL (pg-connection-string's own rules: spaces and stray `%` encoded, an empty host
+ * allowed), instead of the driver's "Invalid URL" as an unexpected failure.
+ */
+export function assertParsablePgUrl(url: string): void {
+  let text = url;
+  if (/ |%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(text))
+    text = encodeURI(text).replace(/%25(\d\d)/g, '%$1');
+  let parsed: URL | undefined;
+  for (const candidate of [text, text.replace('@/', '@___DUMMY___/')]) {
+    try {
+      parsed = new URL(candidate, 'postgres://base');
+      break;
+    } catch {
+      // the next form, as pg tries it
+    }
+  }
+  let why = parsed ? undefined : 'it does not parse as a URL';
+  if (parsed) {
+    try {
+      decodeURIComponent(parsed.username);
+      decodeURIComponent(parsed.password);
+    } catch {
+      why = 'its user or password holds a % that is not percent-encoding';
+    }
+  }
+  if (why) {
+    throw new CliError(
+      'db-unusable',
+      `'${redactUrl(url)}' is not a valid PostgreSQL URL (${why}); write it as postgres://user:password@host:5432/database, percent-encoding any of : / @ ? # % in the user or password`,
+    );
+  }
+}
+
+/** `--db env:NAME`: the database URL (or path) is read from the variable NAME. */
+export const DB_FROM_ENV = /^env:([A-Za-z_][A-Za-z0-9_]*)$/;
+
+/**
+ * Pure: the warning for a `--db` flag whose value holds a password (undefined otherwise): the
+ * process list shows every argument to every local user.
+ */
+export function argvPasswordWarning(flag: string | undefined): string | undefined {
+  if (flag === undefined || !isPostgresUrl(flag) || passwordOf(flag) === undefined)
+    return undefined;
+  return `--db ${redactUrl(flag)} puts the database password on the command line, where every local user can read it (ps); use --db env:DATABASE_URL, or set DATABASE_URL or MUVEE_DINGTALK_DB in the environment or the env file`;
 }

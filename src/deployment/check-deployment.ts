@@ -16,16 +16,10 @@ import type { Config } from '../config/config.js';
 import { isCliError } from '../cli/errors.js';
 import { isEmail, isUuid } from '../muvee/shapes.js';
 import type { StoredUser } from '../muvee/model.js';
-import {
-  judgeCallback,
-  judgeLogin,
-  judgeMuveeUrl,
-  judgeProviders,
-  judgeReachable,
-  judgeSession,
-  quote,
-  type SessionSubject,
-} from './checks.js';
+import { openMuveeUsers, type MuveeUsers } from '../store/muvee-users.js';
+import { judgeCallback, judgeLogin, judgeProviders, judgeReachable } from './checks.js';
+import { judgeSession, type SessionSubject } from './session-checks.js';
+import { judgeMuveeUrl, quote } from './target.js';
 import { fetchLoginRoutes, fetchMe, fetchProviders, MuveeProbe } from './probe.js';
 
 /** The probe session's lifetime: long enough for one request, short enough to be useless after. */
@@ -121,32 +115,35 @@ async function sessionSubject(
       },
     };
   }
-  const connect = muveeUser === undefined ? config.dbIsPostgres : true;
-  if (!connect) {
-    return {
-      check: {
-        id,
-        status: 'warn',
-        message:
-          "no user to sign a probe session for, so whether the deployed muvee accepts this tool's sessions was not checked; pass --muvee-user <email|uuid> of a user that muvee has, or connect muvee's database (--db postgres://… or DATABASE_URL)",
-      },
-    };
-  }
   const where = config.dbPath;
-  let store: Lookup | undefined;
+  let store: MuveeUsers | undefined;
   try {
-    store = await openLookup(config, timeoutMs);
+    // Without --muvee-user, a user is picked from muvee's own database only.
+    store = await openMuveeUsers(config.dbFile, {
+      timeoutMs,
+      onlyPostgres: muveeUser === undefined,
+    });
+    if (!store && muveeUser === undefined) {
+      return {
+        check: {
+          id,
+          status: 'warn',
+          message:
+            "no user to sign a probe session for, so whether the deployed muvee accepts this tool's sessions was not checked; pass --muvee-user <email|uuid> of a user that muvee has, or connect muvee's database (--db postgres://… or DATABASE_URL)",
+        },
+      };
+    }
     if (muveeUser !== undefined) {
       const found = store
         ? await (isUuid(muveeUser) ? store.findById(muveeUser) : store.findByEmail(muveeUser))
         : undefined;
-      if (found) return subjectOf(found, config);
+      if (found) return subjectOf(found, store!.kind, where);
       if (isUuid(muveeUser)) {
         return {
           uid: muveeUser,
           email: '',
           from: 'flag',
-          ...(store && config.dbIsPostgres ? { missingFrom: where } : {}),
+          ...(store?.kind === 'postgres' ? { missingFrom: where } : {}),
         };
       }
       return {
@@ -159,8 +156,8 @@ async function sessionSubject(
         },
       };
     }
-    const user = store ? await store.anyUser(config.adminEmails.items) : undefined;
-    if (user) return subjectOf(user, config);
+    const user = store ? await store.pick(config.adminEmails.items) : undefined;
+    if (user) return subjectOf(user, store!.kind, where);
     return {
       check: {
         id,
@@ -184,56 +181,17 @@ async function sessionSubject(
   }
 }
 
-function subjectOf(user: StoredUser, config: Config): SessionSubject {
+function subjectOf(user: StoredUser, kind: MuveeUsers['kind'], location: string): SessionSubject {
   return {
     uid: user.id,
     email: user.email,
     from: 'database',
     db: {
-      kind: config.dbIsPostgres ? 'postgres' : 'sqlite',
-      location: config.dbPath,
+      kind,
+      location,
       role: user.role,
       authorized: user.authorized,
     },
-  };
-}
-
-interface Lookup {
-  findById(id: string): Promise<StoredUser | undefined>;
-  findByEmail(email: string): Promise<StoredUser | undefined>;
-  /** The first of `preferred` that exists, else the first user; undefined when there is none. */
-  anyUser(preferred: string[]): Promise<StoredUser | undefined>;
-  close(): Promise<void>;
-}
-
-/** muvee's PostgreSQL, or the local file when it exists (read-only); undefined without one. */
-async function openLookup(config: Config, timeoutMs: number): Promise<Lookup | undefined> {
-  if (config.dbIsPostgres) {
-    const { openPgStore } = await import('../store/postgres/store.js');
-    const store = await openPgStore(config.dbFile, {
-      connectionTimeoutMillis: Math.max(1000, timeoutMs),
-    });
-    return {
-      findById: (id) => store.findById(id),
-      findByEmail: (email) => store.findByEmail(email),
-      anyUser: async (preferred) => {
-        for (const email of preferred) {
-          const user = await store.findByEmail(email);
-          if (user && user.email === email) return user;
-        }
-        return (await store.list({ limit: 1 }))[0];
-      },
-      close: () => store.close(),
-    };
-  }
-  const { openExistingUserStore } = await import('../store/index.js');
-  const store = await openExistingUserStore(config.dbFile, { readOnly: true });
-  if (!store) return undefined;
-  return {
-    findById: (id) => store.findById(id),
-    findByEmail: (email) => store.findByEmail(email),
-    anyUser: async () => undefined,
-    close: () => store.close(),
   };
 }
 

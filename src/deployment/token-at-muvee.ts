@@ -5,16 +5,16 @@
  * only over https or to loopback (checked before the token is even read). Loaded only with
  * `--muvee`, so plain verify-token still loads no HTTP client.
  */
-import type { Output } from '../cli/output.js';
+import { line, type Output } from '../cli/output.js';
 import { CliError } from '../cli/errors.js';
 import { safe } from '../cli/sanitize.js';
 import {
   compareVerdicts,
-  judgeMuveeUrl,
   judgeTokenAtMuvee,
   type LocalVerdict,
   type MuveeTokenAnswer,
-} from './checks.js';
+} from './session-checks.js';
+import { judgeMuveeUrl } from './target.js';
 import { fetchMe, MuveeProbe } from './probe.js';
 
 /** What the JSON document carries under `muvee`. */
@@ -58,8 +58,9 @@ export function printTokenAtMuvee(out: Output, answer: TokenAtMuvee): void {
   const { c } = out;
   const mark =
     answer.accepts === true ? c.green('✓') : answer.accepts === false ? c.red('✗') : c.yellow('⚠');
-  out.line(`${mark} deployed muvee: ${safe(answer.message)}`);
-  if (answer.disagreement) out.line(`${c.yellow('⚠')} disagreement: ${safe(answer.disagreement)}`);
+  out.line(line`${mark} deployed muvee: ${safe(answer.message)}`);
+  if (answer.disagreement)
+    out.line(line`${c.yellow('⚠')} disagreement: ${safe(answer.disagreement)}`);
 }
 
 /**

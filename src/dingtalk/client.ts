@@ -12,6 +12,8 @@
 import type { Profile } from './profile.js';
 import { Agent, request, type Dispatcher } from 'undici';
 import { CliError, isCliError } from '../cli/errors.js';
+import { hintFor } from './hints.js';
+import { harvestSecrets, redactDeep, redactText } from './redact.js';
 import type { Tracer } from './trace.js';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -63,6 +65,12 @@ export class DingTalkClient {
   private readonly timeoutMs: number;
   private beforeFirstRequest: (() => Promise<void>) | undefined;
   private readonly trace: Tracer | undefined;
+  /**
+   * Every secret this client has sent or been sent (the app secret, codes, tokens, and any
+   * credential-named value in an answer): cut out of everything any answer shows, whichever
+   * step it came from (an echoing proxy may repeat an earlier request's secret).
+   */
+  private readonly known = new Set<string>();
 
   constructor(options: DingTalkClientOptions) {
     this.trace = options.trace;
@@ -92,7 +100,7 @@ export class DingTalkClient {
       },
       secrets: [credentials.clientSecret, code],
     });
-    return parseUserTokenResponse(response, [credentials.clientSecret, code]);
+    return parseUserTokenResponse(response, [...this.known]);
   }
 
   /** `GET /v1.0/contact/users/me` with the `x-acs-dingtalk-access-token` header. */
@@ -101,7 +109,7 @@ export class DingTalkClient {
       headers: { 'x-acs-dingtalk-access-token': accessToken },
       secrets: [accessToken],
     });
-    return parseProfileResponse(response, [accessToken]);
+    return parseProfileResponse(response, [...this.known]);
   }
 
   /** `POST /v1.0/oauth2/accessToken`: checks AppKey/AppSecret without a user. */
@@ -110,7 +118,7 @@ export class DingTalkClient {
       body: { appKey: credentials.clientId, appSecret: credentials.clientSecret },
       secrets: [credentials.clientSecret],
     });
-    return parseAppTokenResponse(response, [credentials.clientSecret]);
+    return parseAppTokenResponse(response, [...this.known]);
   }
 
   private async send(
@@ -125,7 +133,8 @@ export class DingTalkClient {
     const first = this.beforeFirstRequest;
     this.beforeFirstRequest = undefined;
     await first?.();
-    this.trace?.request(method, url, headers, options.body, options.secrets);
+    for (const secret of options.secrets) if (secret.length >= 4) this.known.add(secret);
+    this.trace?.request(method, url, headers, options.body, [...this.known]);
     const started = performance.now();
     try {
       const response = await request(url, {
@@ -156,7 +165,9 @@ export class DingTalkClient {
         contentType: (Array.isArray(contentType) ? contentType[0] : contentType) ?? '',
         text: Buffer.concat(chunks).toString('utf8'),
       };
-      this.trace?.response(answer, performance.now() - started, options.secrets);
+      // Learned before anything of the answer is shown: the tokens it carries, whatever its shape.
+      for (const secret of harvestSecrets(answer.text)) this.known.add(secret);
+      this.trace?.response(answer, performance.now() - started, [...this.known]);
       return answer;
     } catch (error) {
       if (isCliError(error)) throw error;
@@ -196,55 +207,12 @@ export function unreachable(
   );
 }
 
-const HINTS: [RegExp, string][] = [
-  [
-    /^(invalidClientIdOrSecret|invalid\.client)$/,
-    'check DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET against the AppKey and AppSecret in the DingTalk developer console',
-  ],
-  [
-    /^invalidParameter\.authCode\.notFound$/,
-    'the code was already used or expired; start the login again',
-  ],
-  [
-    /^Forbidden\.AccessDenied\.AccessTokenPermissionDenied$/,
-    'add the permission %SCOPES% to the app in the DingTalk developer console (权限管理), publish, then log in again',
-  ],
-  [/^Forbidden\.AccessDenied\.Qps/, 'DingTalk is throttling this app; wait a minute and try again'],
-  [
-    /^InvalidAuthentication$/,
-    'the access token was not accepted (expired or from another app); log in again',
-  ],
-  [
-    /^AuthenticationFailed\.MissingParameter$/,
-    'the access token header was missing; this is a bug in the client, please report it',
-  ],
-  [
-    /^invalidParameter\.user\.notFound$/,
-    'the signed-in user was not found; is the user a member of the organisation that owns the app?',
-  ],
-  [/^Missing/, 'DingTalk wants a field it did not get; check the request (camelCase JSON)'],
-];
-
-/** Pure: the hint for a DingTalk error code, naming `requiredScopes` when given. */
-export function hintFor(code: string, requiredScopes: string[] = []): string {
-  for (const [pattern, hint] of HINTS) {
-    if (pattern.test(code)) {
-      return hint.replace(
-        '%SCOPES%',
-        requiredScopes.length > 0 ? requiredScopes.join(', ') : 'Contact.User.Read',
-      );
-    }
-  }
-  return 'see the DingTalk open platform error code reference';
-}
-
-/** Pure: hides every secret that might be echoed back. */
+/**
+ * Pure: DingTalk's text (an error code, message, request id, scope, content type) with every
+ * known secret, credential-named value and token-shaped run cut out (redact.ts).
+ */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
-  }
-  return out;
+  return redactText(text, secrets);
 }
 
 function parseJsonObject(text: string): Record<string, unknown> | undefined {
@@ -258,8 +226,8 @@ function parseJsonObject(text: string): Record<string, unknown> | undefined {
   }
 }
 
-function describeBody(response: ApiResponse): string {
-  const type = response.contentType.split(';')[0]?.trim() || 'no content type';
+function describeBody(response: ApiResponse, secrets: readonly (string | undefined)[]): string {
+  const type = redact(response.contentType.split(';')[0]?.trim() || 'no content type', secrets);
   if (response.text.trim() === '') return 'an empty body';
   if (/html/i.test(type) || /^\s*</.test(response.text)) return `an HTML page (${type})`;
   return `a body that is not JSON (${type})`;
@@ -276,9 +244,11 @@ export function judgeResponse(
   secrets: readonly (string | undefined)[] = [],
 ): Record<string, unknown> {
   const body = parseJsonObject(response.text);
-  const dtCode = typeof body?.code === 'string' && body.code !== '' ? body.code : undefined;
+  const rawCode = typeof body?.code === 'string' && body.code !== '' ? body.code : undefined;
   const ok = response.status >= 200 && response.status < 300;
-  if (ok && body && dtCode === undefined) return body;
+  if (ok && body && rawCode === undefined) return body;
+  // An echoing proxy may put the secret, the code or a token in the code itself.
+  const dtCode = rawCode === undefined ? undefined : redact(rawCode, secrets);
 
   if (!ok && response.status >= 500) {
     throw new CliError(
@@ -287,7 +257,7 @@ export function judgeResponse(
       { details: { step, status: response.status, dingtalkCode: dtCode ?? null } },
     );
   }
-  if (dtCode !== undefined && body) {
+  if (rawCode !== undefined && dtCode !== undefined && body) {
     const message = redact(typeof body.message === 'string' ? body.message : '', secrets);
     // A proxy that echoes the request could put the secret anywhere: redact every field.
     const requestId =
@@ -300,9 +270,9 @@ export function judgeResponse(
       : [];
     throw new CliError(
       'dingtalk-refused',
-      `DingTalk refused the ${step}: ${redact(dtCode, secrets)}${message ? ` (${message})` : ''}` +
+      `DingTalk refused the ${step}: ${dtCode}${message ? ` (${message})` : ''}` +
         `${scopes.length ? `, required scopes: ${scopes.join(', ')}` : ''}` +
-        `${requestId ? `, request id ${requestId}` : ''}; ${hintFor(dtCode, scopes)}`,
+        `${requestId ? `, request id ${requestId}` : ''}; ${hintFor(rawCode, scopes)}`,
       {
         details: {
           step,
@@ -319,7 +289,7 @@ export function judgeResponse(
     const throttled = response.status === 429 || response.status === 403;
     throw new CliError(
       'dingtalk-refused',
-      `DingTalk refused the ${step} with HTTP ${response.status} and ${describeBody(response)}; ` +
+      `DingTalk refused the ${step} with HTTP ${response.status} and ${describeBody(response, secrets)}; ` +
         (throttled
           ? 'DingTalk blocks an IP that calls too often for 5 minutes: wait, then try again'
           : 'check DINGTALK_API_BASE and any proxy between here and DingTalk'),
@@ -328,7 +298,7 @@ export function judgeResponse(
   }
   throw new CliError(
     'dingtalk-bad-response',
-    `DingTalk answered the ${step} with HTTP ${response.status} and ${describeBody(response)}, not its JSON API; check DINGTALK_API_BASE and any proxy or captive portal`,
+    `DingTalk answered the ${step} with HTTP ${response.status} and ${describeBody(response, secrets)}, not its JSON API; check DINGTALK_API_BASE and any proxy or captive portal`,
     { details: { step, status: response.status } },
   );
 }
@@ -409,12 +379,21 @@ export function parseProfileResponse(
   response: ApiResponse,
   secrets: readonly (string | undefined)[] = [],
 ): Profile {
+  const known = secrets.filter((s): s is string => typeof s === 'string');
   let body: Record<string, unknown>;
   try {
-    body = judgeResponse('profile', response, secrets);
+    // Shown and stored as DingTalk returned it, except a secret echoed into it (a proxy).
+    body = redactDeep(judgeResponse('profile', response, secrets), known) as Record<
+      string,
+      unknown
+    >;
   } catch (error) {
     const lenient = bodyOf(response);
-    if (error instanceof CliError && lenient) throw withMuveeNote(error, muveeProfileNote(lenient));
+    if (error instanceof CliError && lenient)
+      throw withMuveeNote(
+        error,
+        redact(muveeProfileNote(redactDeep(lenient, known) as Record<string, unknown>), known),
+      );
     throw error;
   }
   // Anyone can put anything in their own profile: a known field that is not a string is

@@ -6,57 +6,58 @@
  * through the sanitiser.
  */
 import { maskMobile } from '../dingtalk/profile.js';
+import { isCredentialKey, redacted as redactedValue, redactText } from './redact.js';
 import type { Output } from '../cli/output.js';
 import { safe } from '../cli/sanitize.js';
 
-/** Fields whose value is a credential in DingTalk's answers (and in requests). */
-const SECRET_FIELDS = new Set([
-  'clientsecret',
-  'appsecret',
-  'accesstoken',
-  'refreshtoken',
-  'access_token',
-  'refresh_token',
-  'x-acs-dingtalk-access-token',
-]);
 /** In requests `code` is the authorization code; in answers it is DingTalk's error code. */
-const REQUEST_SECRET_FIELDS = new Set([...SECRET_FIELDS, 'code', 'authcode']);
+const requestCredential = (key: string) => isCredentialKey(key) || /^(code|authcode)$/i.test(key);
 
 /** Longer bodies are cut (an HTML error page says what it is in its first lines). */
 const MAX_SHOWN = 2000;
 
-const redacted = (value: unknown) => `<redacted: ${String(value).length} chars>`;
+const redacted = (value: unknown) => redactedValue(String(value));
 
-/** Pure: a JSON value with credential fields redacted and the mobile masked, at any depth. */
-export function redactFields(value: unknown, fields: ReadonlySet<string> = SECRET_FIELDS): unknown {
-  if (Array.isArray(value)) return value.map((item) => redactFields(item, fields));
+/**
+ * Pure: a JSON value with credential fields (any name holding token, secret, password…: see
+ * redact.ts) redacted and the mobile masked, at any depth.
+ */
+export function redactFields(
+  value: unknown,
+  isCredential: (key: string) => boolean = isCredentialKey,
+): unknown {
+  if (Array.isArray(value)) return value.map((item) => redactFields(item, isCredential));
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
     Object.entries(value).map(([key, field]) => [
       key,
-      fields.has(key.toLowerCase())
+      isCredential(key) && (typeof field !== 'object' || field === null)
         ? redacted(field)
         : key === 'mobile' && typeof field === 'string'
           ? maskMobile(field)
-          : redactFields(field, fields),
+          : redactFields(field, isCredential),
     ]),
   );
 }
 
-/** Pure: `text` with every known secret cut out, on one sanitised line. */
+/**
+ * Pure: `text` with every known secret, credential-named value and token-shaped run cut out
+ * (redact.ts), on one sanitised line.
+ */
 export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join(redacted(secret));
-  }
-  return safe(out);
+  return safe(redactText(text, secrets));
 }
 
-/** Pure: a body as shown: JSON redacted field by field, anything else scrubbed and cut. */
+/**
+ * Pure: a body as shown: JSON (a byte-order mark tolerated) redacted field by field, anything
+ * else (cut short, trailing bytes, a form, a page) scrubbed and cut. Either way every known
+ * secret and anything shaped like a token is cut out too.
+ */
 export function showBody(text: string, secrets: readonly string[]): string {
   if (text === '') return '(empty body)';
+  const bom = text.startsWith('\ufeff') ? '(byte-order mark) ' : '';
   try {
-    return scrub(JSON.stringify(redactFields(JSON.parse(text))), secrets);
+    return bom + scrub(JSON.stringify(redactFields(JSON.parse(text.slice(bom ? 1 : 0)))), secrets);
   } catch {
     const cut =
       text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}… (${text.length} chars)` : text;
@@ -76,11 +77,11 @@ export function requestLines(
     `> ${method} ${scrub(url, secrets)}`,
     ...Object.entries(headers).map(
       ([name, value]) =>
-        `> ${name}: ${SECRET_FIELDS.has(name.toLowerCase()) ? redacted(value) : scrub(value, secrets)}`,
+        `> ${name}: ${isCredentialKey(name) ? redacted(value) : scrub(value, secrets)}`,
     ),
     ...(body === undefined
       ? []
-      : [`> ${scrub(JSON.stringify(redactFields(body, REQUEST_SECRET_FIELDS)), secrets)}`]),
+      : [`> ${scrub(JSON.stringify(redactFields(body, requestCredential)), secrets)}`]),
   ];
 }
 

@@ -44,11 +44,20 @@ export async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Parses a JSON body the way DingTalk's gateway does: anything else has no fields. */
+/** The request's media type is exactly `application/json` (parameters such as charset allowed). */
+export function isJsonType(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'] ?? '';
+  return type.split(';')[0]!.trim().toLowerCase() === 'application/json';
+}
+
+/**
+ * Parses a JSON body the way DingTalk's gateway does: anything else has no fields. The media
+ * type must be `application/json` itself, not merely mention it (`text/plain;
+ * application/json` is a type a browser sends cross-origin without asking).
+ */
 export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   const text = await readBody(req);
-  const type = req.headers['content-type'] ?? '';
-  if (!/application\/json/i.test(type)) return {};
+  if (!isJsonType(req)) return {};
   try {
     const value: unknown = JSON.parse(text);
     return value && typeof value === 'object' && !Array.isArray(value)

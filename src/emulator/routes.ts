@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { ENDPOINTS, type Endpoint, type Fault } from './faults.js';
-import { apiError, readJson, sendJson, sendPage } from './http.js';
+import { apiError, isJsonType, readJson, sendJson, sendPage } from './http.js';
 import { authorize, decide } from './pages.js';
 import type { EmulatorState } from './state.js';
 
@@ -42,6 +42,36 @@ async function applyFault(
   return false;
 }
 
+/**
+ * The control API (`/__emulator/…`) changes what the emulator accepts (redirect URIs,
+ * faults): only this machine's tools may use it, never a web page. A page on another local
+ * origin can send a request but not these: its `Origin` (or `Sec-Fetch-Site`) is foreign; a
+ * JSON body needs `Content-Type: application/json`, which no page can send cross-origin without
+ * a preflight that is never answered; and a `Host` other than this emulator's own (a
+ * DNS-rebinding name) is refused. Issue 20 L10.
+ */
+function controlRefusal(req: IncomingMessage): { status: number; message: string } | undefined {
+  const port = req.socket.localPort;
+  const own = [`127.0.0.1:${port}`, `localhost:${port}`];
+  const host = (req.headers.host ?? '').toLowerCase();
+  if (!own.includes(host))
+    return { status: 403, message: `the control API answers only Host ${own.join(' or ')}` };
+  const origin = req.headers.origin;
+  if (origin !== undefined && !own.some((h) => origin.toLowerCase() === `http://${h}`))
+    return { status: 403, message: 'the control API refuses requests from web pages' };
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none')
+    return { status: 403, message: 'the control API refuses requests from web pages' };
+  if (req.method === 'OPTIONS')
+    return { status: 403, message: 'the control API answers no cross-origin preflight' };
+  if ((req.method === 'PUT' || req.method === 'POST') && !isJsonType(req))
+    return {
+      status: 415,
+      message: 'send the control API a JSON body with Content-Type: application/json',
+    };
+  return undefined;
+}
+
 async function handle(
   state: EmulatorState,
   req: IncomingMessage,
@@ -50,6 +80,10 @@ async function handle(
   const { hits, faults } = state;
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const route = `${req.method} ${url.pathname}`;
+  if (url.pathname.startsWith('/__emulator/')) {
+    const refusal = controlRefusal(req);
+    if (refusal) return sendJson(res, refusal.status, { error: refusal.message });
+  }
   switch (route) {
     case 'GET /oauth2/auth':
       hits.authorize++;

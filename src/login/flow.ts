@@ -23,7 +23,8 @@ import {
 import { CliError, isCliError } from '../cli/errors.js';
 import { failurePage, successPage } from '../net/html.js';
 import type { Output } from '../cli/output.js';
-import { hasControl, safe } from '../cli/sanitize.js';
+import { line } from '../cli/output.js';
+import { hasControl, invisibleIn, safe } from '../cli/sanitize.js';
 import { mintSessionToken } from '../muvee/session.js';
 import { approveHeadlessly, BROWSER_FAILED, type BrowserOpener } from './browser.js';
 import { bindListener } from './listener.js';
@@ -118,7 +119,7 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
       state,
       out,
       onRejected: rejectionReporter(
-        (text) => status.note(`${out.c.yellow('⚠')} ${text}`),
+        (text) => status.note(line`${out.c.yellow('⚠')} ${text}`),
         () => clock.now(),
       ),
     });
@@ -129,9 +130,9 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
     );
 
     out.note(
-      `${out.c.bold('Sign in with DingTalk')}${provider.emulator ? out.c.dim(' (emulator)') : ''}: open this URL in a browser:`,
+      line`${out.c.bold('Sign in with DingTalk')}${provider.emulator ? out.c.dim(' (emulator)') : ''}: open this URL in a browser:`,
     );
-    out.note(`  ${authorizeUrl}`);
+    out.note(line`  ${authorizeUrl}`);
     const aborts: Promise<never>[] = [interrupted];
     if (provider.autoApprove) {
       out.note(out.c.dim(`emulator: approving as '${provider.autoApprove}' without a browser`));
@@ -224,6 +225,17 @@ async function completeLogin(
     );
   }
   warnings.push(...resolved.warnings.map((w) => `the email '${resolved.email}': ${w}`));
+  // Issue 20 L4: invisible characters make two different accounts look the same.
+  const invisible = invisibleIn(resolved.email);
+  if (invisible.length > 0)
+    warnings.push(
+      `the email '${resolved.email}' holds invisible characters (${invisible.join(', ')}): it looks like '${resolved.email.replace(/[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0]/gu, '')}' but is another account to muvee`,
+    );
+  const nick = typeof profile.nick === 'string' ? invisibleIn(profile.nick) : [];
+  if (nick.length > 0)
+    warnings.push(
+      `the nickname holds invisible characters (${nick.join(', ')}): shown escaped; it may imitate another person's`,
+    );
   const rules = ctx.options.rules ?? 'documented';
   const admissions = { ...bothRules(resolved.email, config.allowedDomains.items), rules };
   const admission = admissions[rules];

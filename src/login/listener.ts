@@ -7,8 +7,7 @@ import { startCallbackServer, type CallbackServer } from './callback-server.js';
 import { CALLBACK_PATH } from '../config/checks.js';
 import { isLoopbackHost } from '../config/config.js';
 import { CliError } from '../cli/errors.js';
-import type { Output } from '../cli/output.js';
-import { safe } from '../cli/sanitize.js';
+import { block, trusted, type Output } from '../cli/output.js';
 import type { Provider } from './provider.js';
 
 const LISTEN = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):)?(\d{1,5})$/;
@@ -71,13 +70,14 @@ export async function bindListener(input: {
   if (!target) {
     out.note(
       out.c.yellow(
-        `DINGTALK_REDIRECT_URL is on '${safe(redirect.hostname)}', not this machine, so DingTalk will send the browser there.\n` +
+        block`DINGTALK_REDIRECT_URL is on '${redirect.hostname}', not this machine, so DingTalk will send the browser there.\n${trusted(
           'When the browser lands on that page (it may fail to load), copy the whole URL from the address bar\n' +
-          'and paste it here, then press Enter. (Or use --listen host:port behind a tunnel.)\n' +
-          'This works only while muvee is NOT deployed there: a running muvee spends the single-use code\n' +
-          'first, and the pasted one is then refused. Register a second redirect URI on localhost in the\n' +
-          "DingTalk console and use it for this tool's runs:\n" +
-          `  DINGTALK_REDIRECT_URL=http://localhost:8080${CALLBACK_PATH} (or --redirect-url)`,
+            'and paste it here, then press Enter. (Or use --listen host:port behind a tunnel.)\n' +
+            'This works only while muvee is NOT deployed there: a running muvee spends the single-use code\n' +
+            'first, and the pasted one is then refused. Register a second redirect URI on localhost in the\n' +
+            "DingTalk console and use it for this tool's runs:\n" +
+            `  DINGTALK_REDIRECT_URL=http://localhost:8080${CALLBACK_PATH} (or --redirect-url)`,
+        )}`,
       ),
     );
     return { server: undefined, redirectUrl: input.redirectUrl };

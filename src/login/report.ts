@@ -5,7 +5,7 @@
 import type { Profile } from '../dingtalk/client.js';
 import type { ResolvedEmail } from '../muvee/identity.js';
 import { maskMobile } from '../dingtalk/profile.js';
-import { humanDuration, type Output } from '../cli/output.js';
+import { humanDuration, type Output, line, type Safe } from '../cli/output.js';
 import { safe } from '../cli/sanitize.js';
 import { sessionCookie, SESSION_TTL_SECONDS } from '../muvee/session.js';
 import type { Admission, Rules } from '../muvee/identity.js';
@@ -47,7 +47,7 @@ export function printProfile(
   const { c } = out;
   // DingTalk's text is untrusted (any org member sets their own nickname): sanitised.
   const show = (value: unknown) => (value === undefined || value === '' ? c.dim('—') : safe(value));
-  out.line(c.bold('Profile') + c.dim(' (GET /v1.0/contact/users/me)'));
+  out.line(line`${c.bold('Profile')}${c.dim(' (GET /v1.0/contact/users/me)')}`);
   out.table([
     ['nick', show(profile.nick)],
     ['unionId', show(profile.unionId)],
@@ -67,13 +67,13 @@ export function printProfile(
   out.table([
     [
       'email',
-      `${safe(resolved.email)} ${c.dim(resolved.source === 'profile' ? '(from the profile)' : `(synthetic: ${resolved.note ?? 'no email'})`)}`,
+      line`${resolved.email} ${c.dim(resolved.source === 'profile' ? '(from the profile)' : `(synthetic: ${resolved.note ?? 'no email'})`)}`,
     ],
     [
       'admitted',
       admission.admitted
-        ? `${c.green('yes')}: ${safe(admission.reason)}`
-        : `${c.red('no')}: ${safe(admission.reason)}`,
+        ? line`${c.green('yes')}: ${admission.reason}`
+        : line`${c.red('no')}: ${admission.reason}`,
     ],
     ...(admissions.documented.admitted !== admissions.server.admitted
       ? ([
@@ -85,9 +85,12 @@ export function printProfile(
                 : `muvee's documentation says otherwise: ${safe(admissions.documented.reason)}`,
             ),
           ],
-        ] as [string, string][])
+        ] as [string, Safe][])
       : []),
-    ['role', `${role} ${c.dim(role === 'admin' ? '(in ADMIN_EMAILS)' : '(not in ADMIN_EMAILS)')}`],
+    [
+      'role',
+      line`${role} ${c.dim(role === 'admin' ? '(in ADMIN_EMAILS)' : '(not in ADMIN_EMAILS)')}`,
+    ],
   ]);
   for (const warning of verdict.warnings) out.warn(warning);
 }
@@ -141,7 +144,9 @@ export interface ReportContext {
 export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportContext): void {
   const { c } = out;
   if (out.json) out.document(loginDocument(outcome, ctx));
-  out.line(`${c.green('✓')} Signed in with DingTalk${ctx.emulator ? c.dim(' (emulator)') : ''}`);
+  out.line(
+    line`${c.green('✓')} Signed in with DingTalk${ctx.emulator ? c.dim(' (emulator)') : ''}`,
+  );
   out.line();
   printProfile(
     out,
@@ -153,7 +158,7 @@ export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportConte
   const { stored } = outcome;
   const refreshed = (overridden: boolean) =>
     overridden ? c.dim(' (overridden by the user: not refreshed)') : '';
-  const userRows: [string, string][] = stored
+  const userRows: [string, Safe | string][] = stored
     ? [
         ['id', stored.user.id],
         [
@@ -164,20 +169,20 @@ export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportConte
               )
             : stored.created
               ? c.green(`new user, stored in ${ctx.dbPath}`)
-              : `existing user updated in ${ctx.dbPath} (created ${stored.user.createdAt})`,
+              : line`existing user updated in ${ctx.dbPath} (created ${stored.user.createdAt})`,
         ],
-        ['name', `${safe(stored.user.name)}${refreshed(stored.user.nameOverridden)}`],
+        ['name', line`${stored.user.name}${refreshed(stored.user.nameOverridden)}`],
         [
           'avatar',
-          `${stored.user.avatarUrl ? safe(stored.user.avatarUrl) : c.dim('—')}${refreshed(stored.user.avatarOverridden)}`,
+          line`${stored.user.avatarUrl ? stored.user.avatarUrl : c.dim('—')}${refreshed(stored.user.avatarOverridden)}`,
         ],
         [
           'role',
-          `${stored.user.role}${stored.promoted ? c.green(' (promoted to admin by ADMIN_EMAILS)') : ''} ${c.dim('(platform_members)')}`,
+          line`${stored.user.role}${stored.promoted ? c.green(' (promoted to admin by ADMIN_EMAILS)') : ''} ${c.dim('(platform_members)')}`,
         ],
         [
           'access',
-          `${stored.accessMode} mode: ${
+          line`${stored.accessMode} mode: ${
             stored.user.authorized
               ? c.green('let in')
               : c.yellow(
@@ -207,14 +212,16 @@ export function reportLogin(out: Output, outcome: LoginOutcome, ctx: ReportConte
   out.table(userRows);
   const site = ctx.baseDomain ? `https://${ctx.baseDomain}/` : 'http://localhost:8080/';
   out.line();
-  out.line(c.bold('Session') + c.dim(` (HS256, expires in ${humanDuration(SESSION_TTL_SECONDS)})`));
+  out.line(
+    line`${c.bold('Session')}${c.dim(` (HS256, expires in ${humanDuration(SESSION_TTL_SECONDS)})`)}`,
+  );
   if (out.json) {
     // Human text goes to stderr under --json, which lands in CI logs: no live session there.
     out.line(
-      `  ${c.dim('the session token is in the JSON document (sessionToken), not repeated here')}`,
+      line`  ${c.dim('the session token is in the JSON document (sessionToken), not repeated here')}`,
     );
   } else {
-    const rows: [string, string][] = [
+    const rows: [string, Safe | string][] = [
       ['cookie', sessionCookie(outcome.token)],
       ['curl', `curl -H 'Cookie: muvee_session=${outcome.token}' ${site}`],
     ];

@@ -6,7 +6,7 @@
 import type { AcceptedCallback, CallbackServer } from './callback-server.js';
 import { parsePasted, type CallbackResult } from '../dingtalk/authorize.js';
 import { CliError } from '../cli/errors.js';
-import { humanDuration, type Output } from '../cli/output.js';
+import { humanDuration, line, type Output, type Safe } from '../cli/output.js';
 import { safe } from '../cli/sanitize.js';
 
 /** Time and timers; the real one by default, a fake in tests. */
@@ -65,7 +65,7 @@ export async function waitForCallback(input: WaitInput): Promise<Waited> {
       // A chunk arrived: the spinner steps aside; a refused line brings it back.
       onInput: () => status.pause(),
       onRefused: () => status.resume(),
-      warn: (text) => status.note(`${out.c.yellow('⚠')} ${text}`),
+      warn: (text) => status.note(line`${out.c.yellow('⚠')} ${text}`),
     });
     stops.push(pasted.stop);
     waits.push(pasted.result);
@@ -141,14 +141,14 @@ export class StatusLine {
       return;
     }
     if (typing) {
-      const line = () =>
+      const draw = () =>
         out.note(
           out.c.dim(
             `waiting for the callback… (up to ${humanDuration((deadline - clock.now()) / 1000)}; Ctrl-C to cancel; or ${pasteHint} and press Enter)`,
           ),
         );
-      line();
-      this.draw = line; // only on resume(), never by a timer
+      draw();
+      this.draw = draw; // only on resume(), never by a timer
       return;
     }
     const frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
@@ -186,7 +186,7 @@ export class StatusLine {
   }
 
   /** A line of its own above the spinner, which redraws at its next frame. */
-  note(text: string): void {
+  note(text: Safe): void {
     this.clear();
     this.out.note(text);
   }

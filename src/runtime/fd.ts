@@ -1,5 +1,9 @@
 /**
  * Output without process.stdout/stderr, shared by the entry (prerendered help) and Output.
+ *
+ * A reader that goes away (`| head`, `| true`) only stops the printing: the run goes on and
+ * exits with its own code (0, 5, 7…), so a failure is never reported as a success under
+ * `set -o pipefail` (README "Exit codes"; issue 20 M4).
  */
 import { writeSync } from 'node:fs';
 
@@ -10,6 +14,7 @@ import { writeSync } from 'node:fs';
  * files, terminals and (on Linux) pipes too.
  */
 export function writeFd(fd: 1 | 2, text: string | Uint8Array): void {
+  if (closed.has(fd)) return;
   // Once a descriptor's stream holds queued output, everything after it goes there too (a
   // copy of the caller's bytes: Sink.writeBytes keeps none once it returns).
   if (queued.has(fd))
@@ -21,11 +26,17 @@ export function writeFd(fd: 1 | 2, text: string | Uint8Array): void {
       offset += writeSync(fd, bytes, offset);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      // `muvee-dingtalk ... | head` closed the pipe early: stop quietly, as other CLIs do.
-      if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      // `muvee-dingtalk ... | head` closed the pipe early: print nothing more there, and let
+      // the run finish with its own exit code (exiting here would say 0 for a failure).
+      if (code === 'EPIPE') return void closed.add(fd);
       // A non-blocking descriptor that is full: let the stream queue the rest, and what follows.
       if (code === 'EAGAIN') {
         queued.add(fd);
+        // The same rule for the stream: a closed pipe is not an uncaught error.
+        stream(fd).on('error', (streamError: NodeJS.ErrnoException) => {
+          if (streamError.code !== 'EPIPE') throw streamError;
+          closed.add(fd);
+        });
         const rest = bytes.subarray(offset);
         return void stream(fd).write(typeof text === 'string' ? rest : Buffer.from(rest));
       }
@@ -35,4 +46,5 @@ export function writeFd(fd: 1 | 2, text: string | Uint8Array): void {
 }
 
 const queued = new Set<1 | 2>();
+const closed = new Set<1 | 2>();
 const stream = (fd: 1 | 2) => (fd === 1 ? process.stdout : process.stderr);

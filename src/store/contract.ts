@@ -10,6 +10,26 @@
  */
 import type { AccessMode, LoginInput, LoginResult, StoredUser } from '../muvee/model.js';
 import type { LoginPlan } from './record-login.js';
+import type { CellText, ListLayout, ListPage } from './sqlite/users-list.js';
+
+/**
+ * `users list` built by the engine itself as UTF-8 batches, in one read snapshot (the local
+ * file has it: store/sqlite/users-list.ts). Synchronous: call its methods inside `snapshot`.
+ */
+export interface BatchedUsersList {
+  snapshot<T>(fn: () => T): T;
+  listJson(page: ListPage): Iterable<Buffer>;
+  listLayout(page: ListPage, text: CellText): ListLayout;
+  listTable(page: ListPage, layout: ListLayout, text: CellText): Iterable<Buffer>;
+}
+
+/** muvee's four tables, as rows, for `users export --sql`. */
+export interface ExportRows {
+  users: Record<string, unknown>[];
+  platformMembers: Record<string, unknown>[];
+  invitations: Record<string, unknown>[];
+  systemSettings: Record<string, unknown>[];
+}
 
 export interface UserStore {
   readonly kind: 'sqlite' | 'postgres';
@@ -22,7 +42,14 @@ export interface UserStore {
   planLogin(input: LoginInput): Promise<LoginPlan>;
   findByEmail(email: string): Promise<StoredUser | undefined>;
   findById(id: string): Promise<StoredUser | undefined>;
-  list(): Promise<StoredUser[]>;
+  /** Users in list order (created, email); a page with `offset`/`limit`. */
+  list(page?: ListPage): Promise<StoredUser[]>;
+  /** The DingTalk unionIds this tool linked to a user (none on muvee's PostgreSQL). */
+  unionIds(userId: string): Promise<string[]>;
+  /** Where the engine can build `users list` itself (the local file); else use `list`. */
+  readonly batchedList?: BatchedUsersList;
+  /** muvee's tables as rows, where exporting them makes sense (the local file). */
+  exportRows?(): Promise<ExportRows>;
   accessMode(): Promise<AccessMode>;
   setAccessMode(mode: AccessMode, now?: Date): Promise<void>;
   isInvited(email: string): Promise<boolean>;

@@ -2,14 +2,37 @@
  * `users export --sql`: the store's rows of muvee's tables as INSERT statements that muvee's
  * PostgreSQL accepts as they are (shared/muvee-server.md §3), in one transaction: a conflict
  * with a row muvee already has stops the whole import instead of mixing the two.
+ *
+ * Safe whatever the importing session's settings are (issue 20 H2/L5/L6): the script sets
+ * `client_encoding` to UTF8 and `standard_conforming_strings` on itself, every literal is an
+ * escape string (`E'…'`, read the same way under either setting) with every backslash and quote
+ * escaped and every control or invisible character written as an escape (so the file is also
+ * safe to `cat` on a terminal), and `\set ON_ERROR_STOP on` makes the documented
+ * `psql -f users.sql` fail (exit 3) when the transaction does, instead of exit 0 after a
+ * rollback.
  */
 
-/** Pure: a PostgreSQL literal (standard_conforming_strings: only `'` is doubled). */
+/** Characters written as escapes inside a literal: C0, DEL, C1, and invisible or bidi marks. */
+// eslint-disable-next-line no-control-regex
+const ESCAPED =
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/gu;
+
+/** Pure: a PostgreSQL escape-string literal, the same under any standard_conforming_strings. */
 export function sqlLiteral(value: unknown, type: 'text' | 'bool' | 'uuid' | 'timestamptz'): string {
   if (value === null || value === undefined) return 'NULL';
   if (type === 'bool') return value === 1 || value === true ? 'true' : 'false';
-  const text = String(value).replace(/\0/g, '');
-  return `'${text.replace(/'/g, "''")}'${type === 'text' ? '' : `::${type}`}`;
+  // PostgreSQL text cannot hold NUL: dropped, as before.
+  const text = String(value)
+    .replace(/\0/g, '')
+    .replace(/\\/g, '\\\\')
+    .replace(/'/g, "''")
+    .replace(ESCAPED, (ch) => {
+      const code = ch.codePointAt(0)!;
+      return code < 0x80
+        ? `\\x${code.toString(16).padStart(2, '0')}`
+        : `\\u${code.toString(16).padStart(4, '0')}`;
+    });
+  return `E'${text}'${type === 'text' ? '' : `::${type}`}`;
 }
 
 type Column = [name: string, type: 'text' | 'bool' | 'uuid' | 'timestamptz'];
@@ -52,7 +75,10 @@ export function exportSql(rows: {
   systemSettings: Record<string, unknown>[];
 }): string {
   const lines = [
-    '-- muvee-dingtalk users export: rows of muvee tables, for psql "$DATABASE_URL" -f',
+    '-- muvee-dingtalk users export: rows of muvee tables, for psql "$DATABASE_URL" -f users.sql',
+    '\\set ON_ERROR_STOP on',
+    "SET client_encoding = 'UTF8';",
+    'SET standard_conforming_strings = on;',
     'BEGIN;',
   ];
   const emit = (table: string, list: Record<string, unknown>[]) => {

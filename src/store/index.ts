@@ -13,7 +13,7 @@ import type { PgStoreOptions } from './postgres/store.js';
 import { planAsResult, planLogin } from './record-login.js';
 import { judgeDbPath, requireUsableDb } from './sqlite/path-check.js';
 import type { DbProbe } from '../config/checks.js';
-import type { Store } from './sqlite/store.js';
+import type { ListPage, Store } from './sqlite/store.js';
 
 export type { LoginStore, UserStore } from './contract.js';
 
@@ -44,7 +44,14 @@ export function sqliteUserStore(store: Store): UserStore {
     }),
     findByEmail: call((email: string) => store.findByEmail(email)),
     findById: call((id: string) => store.findById(id)),
-    list: call(() => store.list()),
+    list: call((page?: ListPage) => {
+      const all = store.list();
+      const from = page?.offset ?? 0;
+      return page?.limit === undefined ? all.slice(from) : all.slice(from, from + page.limit);
+    }),
+    unionIds: call((userId: string) => store.unionIdsOf(userId)),
+    batchedList: store,
+    exportRows: call(() => store.exportRows()),
     accessMode: call(() => store.accessMode()),
     setAccessMode: call((mode: AccessMode, now?: Date) => store.setAccessMode(mode, now)),
     isInvited: call((email: string) => store.isInvited(email)),

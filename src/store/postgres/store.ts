@@ -256,6 +256,11 @@ export class PgStore implements UserStore {
   }
 
   /** Every user (or a page: skip `offset`, then at most `limit`), by created_at then email. */
+  /** muvee keeps no DingTalk identifier, and this tool writes nothing of its own here. */
+  async unionIds(): Promise<string[]> {
+    return [];
+  }
+
   async list(page: { offset?: number; limit?: number } = {}): Promise<StoredUser[]> {
     const { rows } = await this.query<UserRow>(
       `${USER_SELECT} ORDER BY u.created_at, u.email LIMIT $1 OFFSET $2`,

@@ -20,6 +20,49 @@ import {
 import { dirname, resolve } from 'node:path';
 import { CliError } from '../../cli/errors.js';
 
+/**
+ * Issue 20 H1: a `-wal`, `-shm` or `-journal` file beside the database that its owner (or
+ * this user) did not write is another user's content waiting to be read as the database's
+ * (SQLite replays a WAL it finds, and the next writer checkpoints it into the file for good).
+ * Such a file is refused before SQLite opens anything: one owned by another user than the
+ * database's owner and this user, or writable by others. Undefined when there is none.
+ */
+export function foreignJournal(path: string): string | undefined {
+  if (path === ':memory:') return undefined;
+  let owner: number;
+  try {
+    owner = statSync(path).uid;
+  } catch {
+    return undefined;
+  }
+  const me = process.getuid?.();
+  for (const suffix of ['-wal', '-shm', '-journal']) {
+    let stat: import('node:fs').Stats;
+    try {
+      stat = lstatSync(`${path}${suffix}`);
+    } catch {
+      continue;
+    }
+    const file = `${path}${suffix}`;
+    if (!stat.isFile())
+      return `'${file}' beside it is ${stat.isSymbolicLink() ? 'a symbolic link' : kind(stat)}, not SQLite's own file`;
+    if (stat.uid !== owner && stat.uid !== me)
+      return `'${file}' beside it belongs to another user (uid ${stat.uid}), who could make it replace the database's content`;
+    if (stat.mode & 0o022)
+      return `'${file}' beside it is writable by other users (mode 0${(stat.mode & 0o777).toString(8)}), who could make it replace the database's content`;
+  }
+  return undefined;
+}
+
+/** The `db-unusable` error for {@link foreignJournal}'s finding. */
+export function foreignJournalError(path: string, problem: string): CliError {
+  return new CliError(
+    'db-unusable',
+    `the database '${path}' is refused: ${problem}; if you did not put it there, remove it (as its owner) and keep the database in a folder only you can write (not a shared /tmp)`,
+    { details: { path } },
+  );
+}
+
 export interface DbPathJudgement {
   /** The path, resolved. */
   path: string;
@@ -104,6 +147,13 @@ export function judgeDbPath(path: string): DbPathJudgement {
       `fix its permissions (chmod 600, owned by you) or ${elsewhere}`,
     );
   }
+  const journal = foreignJournal(full);
+  if (journal)
+    return result(
+      true,
+      `is refused: ${journal}`,
+      'remove that file if you did not put it there, and keep the database in a folder only you can write',
+    );
   const mode = stat.mode & 0o777;
   const octal = `0${mode.toString(8).padStart(3, '0')}`;
   if (mode & 0o022) {

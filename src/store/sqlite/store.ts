@@ -13,6 +13,7 @@ import { closeSync, existsSync, openSync, readFileSync, statSync, constants as f
 import { CliError, isCliError } from '../../cli/errors.js';
 import { invitationKey } from '../../muvee/membership.js';
 import { BINDING, Database } from './binding.js';
+import { foreignJournal, foreignJournalError } from './path-check.js';
 import {
   accessModeOf,
   type AccessMode,
@@ -40,6 +41,7 @@ export class Store {
    * database, or cannot be written, is a `db-unusable` error naming the path.
    */
   static open(path: string, options: { create?: boolean } = {}): Store {
+    refuseForeignJournal(path);
     const create = options.create ?? true;
     if (path !== ':memory:' && create && !existsSync(path)) {
       try {
@@ -78,6 +80,7 @@ export class Store {
    */
   static openReadOnly(path: string): Store | null {
     if (!existsSync(path)) return null;
+    refuseForeignJournal(path);
     let db: Database | undefined;
     try {
       try {
@@ -357,6 +360,12 @@ function hasPendingWal(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Issue 20 H1: throws before SQLite reads a journal another user planted (path-check.ts). */
+function refuseForeignJournal(path: string): void {
+  const problem = foreignJournal(path);
+  if (problem) throw foreignJournalError(path, problem);
 }
 
 function unusable(path: string, error: unknown): CliError {
