@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { goDate, goRawUrl, goUuidParse, readGoToken } from '../src/muvee/go-jwt.ts';
+import { goDate, goRawUrl, readGoToken } from '../src/muvee/go-jwt.ts';
+import { goUuidParse } from '../src/muvee/shapes.ts';
 import { parseGoJson } from '../src/muvee/go-json.ts';
 import { verifySessionToken } from '../src/muvee/token-verdict.ts';
 import { baseEnv, runBin, SECRET, tempDir } from './helpers.ts';

@@ -17,6 +17,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { goJsonToJs, parseGoJson, type GoJson } from './go-json.js';
+import { goUuidParse } from './shapes.js';
 
 const HMAC: Record<string, string> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
 /** golang-jwt's registered signing methods: the others are "unavailable". */
@@ -245,45 +246,6 @@ function headerError(root: GoJson): string | undefined {
     return `json: cannot unmarshal ${root.kind} into Go value of type map[string]interface {}`;
   const bad = firstBadNumber(root);
   return bad === undefined ? undefined : floatError(bad);
-}
-
-const HEX = /^[0-9a-fA-F]{2}$/;
-
-/** google/uuid's Parse on the string's UTF-8 bytes: the canonical form, or why not. */
-export function goUuidParse(value: string): { uuid: string } | { error: string } {
-  let bytes = Buffer.from(value, 'utf8').toString('latin1');
-  switch (bytes.length) {
-    case 36:
-      break;
-    case 45:
-      if (bytes.slice(0, 9).toLowerCase() !== 'urn:uuid:')
-        return { error: `invalid urn prefix: ${JSON.stringify(bytes.slice(0, 9))}` };
-      bytes = bytes.slice(9);
-      break;
-    case 38:
-      // Any first and last byte: muvee's uuid.Parse does not look at them.
-      bytes = bytes.slice(1);
-      break;
-    case 32: {
-      const pairs = bytes.match(/../g)!;
-      if (!pairs.every((p) => HEX.test(p))) return { error: 'invalid UUID format' };
-      return { uuid: canonical(bytes) };
-    }
-    default:
-      return { error: `invalid UUID length: ${bytes.length}` };
-  }
-  if (bytes[8] !== '-' || bytes[13] !== '-' || bytes[18] !== '-' || bytes[23] !== '-')
-    return { error: 'invalid UUID format' };
-  const hex = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34]
-    .map((x) => bytes.slice(x, x + 2))
-    .join('');
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) return { error: 'invalid UUID format' };
-  return { uuid: canonical(hex) };
-}
-
-function canonical(hex: string): string {
-  const h = hex.toLowerCase();
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /** The HMAC key for a secret, made once per secret (a batch checks many tokens with one). */

@@ -11,7 +11,7 @@
  * No jsonwebtoken here: one HMAC from node:crypto, one decoding of each segment.
  */
 import { CliError } from '../cli/errors.js';
-import { readGoToken, goUuidParse, type GoClaims, type GoToken } from './go-jwt.js';
+import { readGoToken, type GoClaims, type GoToken } from './go-jwt.js';
 import { isEmail, isUuid } from './shapes.js';
 
 export const COOKIE_NAME = 'muvee_session';
@@ -307,11 +307,4 @@ export function muveeVerdict(token: string, secret: string, now: number): MuveeV
     reason: go.reason,
     ...(go.fields ? { claims: { ...go.claims, uid: go.fields.uid } } : {}),
   };
-}
-
-/** Pure: muvee's uuid.Parse: canonical, `{…}`, `urn:uuid:…`, 32 hex digits; else undefined. */
-export function goUuid(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const parsed = goUuidParse(value);
-  return 'uuid' in parsed ? parsed.uuid : undefined;
 }
