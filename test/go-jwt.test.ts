@@ -5,11 +5,12 @@
  * never exit 1, a bad line never ends a batch.
  */
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { goDate, goRawUrl, readGoToken } from '../src/muvee/go-jwt.ts';
 import { goUuidParse } from '../src/muvee/shapes.ts';
 import { parseGoJson } from '../src/muvee/go-json.ts';
+import { hmacSha256, sha256 } from '../src/muvee/sha256.ts';
 import { verifySessionToken } from '../src/muvee/token-verdict.ts';
 import { baseEnv, runBin, SECRET, tempDir } from './helpers.ts';
 
@@ -85,6 +86,22 @@ describe("muvee's verdict and its words (each row as muvee-oracle answered it)",
       assert.equal(verdict.muveeAccepts, accepted);
       if (!accepted) assert.equal(verdict.valid, false);
     });
+  }
+});
+
+test('sha256.ts: the same digests as node:crypto, every length from 0 to 300 and some long ones', () => {
+  for (const n of [...Array.from({ length: 301 }, (_, i) => i), 4096, 100_003, 1 << 20]) {
+    const data = randomBytes(n);
+    const key = randomBytes(n % 100);
+    assert.equal(
+      Buffer.from(sha256(data)).toString('hex'),
+      createHash('sha256').update(data).digest('hex'),
+    );
+    assert.equal(
+      Buffer.from(hmacSha256(key, data)).toString('hex'),
+      createHmac('sha256', key).update(data).digest('hex'),
+      `length ${n}`,
+    );
   }
 });
 

@@ -17,6 +17,7 @@ import {
   verifySessionToken,
   type VerifyResult,
 } from '../muvee/token-verdict.js';
+import { useNativeHmac } from '../muvee/go-jwt.js';
 import type { StoredUser } from '../muvee/model.js';
 import { userLookup, type UserLookup } from '../store/lookup.js';
 import {
@@ -165,6 +166,8 @@ export async function verifyEach(
       "--each reads tokens from stdin, one per line: pass '-' (verify-token --each - < tokens.txt)",
     );
   }
+  // Many tokens: node:crypto's native HMAC is worth its load (one token is hashed in JS).
+  useNativeHmac();
   const stdin = io.stdin();
   if (stdin.isTTY) out.note(line`paste tokens, one per line, then press Ctrl-D:`);
   const lookup = await userLookup(config.dbFile);
