@@ -119,7 +119,7 @@ const BUNDLES = [
   // The local store with the helpers only it loads (better-sqlite3 is its vendor bundle).
   {
     entry: 'store/sqlite/store.ts',
-    inline: ['store/sqlite/binding.ts', 'muvee/membership.ts'],
+    inline: ['store/sqlite/binding.ts', 'store/sqlite/failures.ts', 'muvee/membership.ts'],
     vendor: [],
   },
   // A worker thread of verify-token --each.

@@ -11,20 +11,29 @@ import type { UserStore } from '../store/index.js';
 import { ACCESS_MODES, type AccessMode, type StoredUser } from '../muvee/model.js';
 
 /**
+ * How a subcommand opens the store: `read` only reads (the local file read-only, never
+ * migrated, its journal mode left as it is: issue 20 L8); `write` and `create` write, after
+ * login's judgement of the path (issue 20 L1), `create` making the file when missing.
+ */
+type Access = 'read' | 'write' | 'create';
+
+/**
  * Runs `fn` on the store: the local SQLite file, or muvee's PostgreSQL. Without a database
- * file, `missing()` answers (or a usage error).
+ * file, `missing()` answers (or a usage error). What the file deserves a look for is warned.
  */
 async function withStore<T>(
   context: Context,
-  create: boolean,
+  access: Access,
   fn: (store: UserStore, where: string, postgres: boolean) => Promise<T>,
   missing?: () => T,
 ): Promise<T> {
   const config = commandConfig(context);
-  const { openExistingUserStore, openUserStore } = await import('../store/index.js');
-  const store = create
-    ? await openUserStore(config.dbFile)
-    : await openExistingUserStore(config.dbFile);
+  const { openExistingUserStore, openStoreToWrite } = await import('../store/index.js');
+  const warn = (message: string) => context.out.warn(message);
+  const store =
+    access === 'read'
+      ? await openExistingUserStore(config.dbFile, { readOnly: true, warn })
+      : await openStoreToWrite(config.dbFile, { create: access === 'create', warn });
   if (!store && missing) return missing();
   if (!store) {
     throw new CliError(
@@ -102,7 +111,7 @@ export const command = defineCommand({
         if (mode === undefined) {
           const current = await withStore(
             context,
-            false,
+            'read',
             (store) => store.accessMode(),
             () => 'open' as AccessMode,
           );
@@ -114,7 +123,7 @@ export const command = defineCommand({
             `access mode '${mode}' is not one of ${ACCESS_MODES.join(', ')}`,
           );
         }
-        const written = await withStore(context, true, async (store, _where, postgres) => {
+        const written = await withStore(context, 'create', async (store, _where, postgres) => {
           const now = await store.accessMode();
           if (!mayWrite(context, postgres, options.apply, `set access_mode from ${now} to ${mode}`))
             return false;
@@ -137,7 +146,7 @@ export const command = defineCommand({
       examples: ['muvee-dingtalk admin invite alice@corp.example'],
       run: async (context, [email], options) => {
         const key = invitationKey(email!);
-        const added = await withStore(context, true, async (store, _where, postgres) =>
+        const added = await withStore(context, 'create', async (store, _where, postgres) =>
           mayWrite(context, postgres, options.apply, `invite ${key}`) ? store.invite(email!) : null,
         );
         if (added === null) return;
@@ -161,7 +170,7 @@ export const command = defineCommand({
       examples: ['muvee-dingtalk admin uninvite alice@corp.example'],
       run: async (context, [email], options) => {
         const key = invitationKey(email!);
-        const removed = await withStore(context, false, async (store, _where, postgres) =>
+        const removed = await withStore(context, 'write', async (store, _where, postgres) =>
           mayWrite(context, postgres, options.apply, `withdraw the invitation of ${key}`)
             ? store.uninvite(email!)
             : null,
@@ -181,7 +190,7 @@ export const command = defineCommand({
       run: async (context) => {
         const list = await withStore(
           context,
-          false,
+          'read',
           (store) => store.invitations(),
           () => [],
         );
@@ -205,7 +214,7 @@ export const command = defineCommand({
       },
       examples: ['muvee-dingtalk admin approve alice@corp.example'],
       run: async (context, [key], options) => {
-        const result = await withStore(context, false, async (store, where, postgres) => {
+        const result = await withStore(context, 'write', async (store, where, postgres) => {
           const found = await userOf(store, key!, where);
           if (!mayWrite(context, postgres, options.apply, `approve ${found.email}`)) return null;
           const changed = await store.approve(found.id);
@@ -258,7 +267,7 @@ export const command = defineCommand({
           (options.avatar !== undefined && options.clearAvatar)
         )
           throw new CliError('usage', 'set a value or clear it, not both');
-        const user = await withStore(context, false, async (store, where, postgres) => {
+        const user = await withStore(context, 'write', async (store, where, postgres) => {
           const found = await userOf(store, key!, where);
           if (
             !mayWrite(

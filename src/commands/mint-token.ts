@@ -74,7 +74,10 @@ async function run(
   } else if (email !== undefined) {
     // The local store, or muvee's PostgreSQL (then the uid and role are muvee's own).
     const { openExistingUserStore } = await import('../store/index.js');
-    const store = await openExistingUserStore(config.dbFile, { readOnly: true });
+    const store = await openExistingUserStore(config.dbFile, {
+      readOnly: true,
+      warn: (w) => out.warn(w),
+    });
     let user;
     try {
       user = await store?.findByEmail(email);

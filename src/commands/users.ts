@@ -70,7 +70,10 @@ export const command = defineCommand({
         if (!options.sql) throw new CliError('usage', "say the format: 'users export --sql'");
         const config = commandConfig(context);
         const { openExistingUserStore } = await import('../store/index.js');
-        const store = await openExistingUserStore(config.dbFile, { readOnly: true });
+        const store = await openExistingUserStore(config.dbFile, {
+          readOnly: true,
+          warn: (w) => context.out.warn(w),
+        });
         if (!store)
           throw new CliError('usage', `no database at ${config.dbPath}; nothing to export`);
         try {
@@ -95,7 +98,10 @@ async function show(context: Context, key: string): Promise<void> {
   const config = commandConfig(context);
   // The local store, or muvee's PostgreSQL (which holds no DingTalk link of this tool's).
   const { openExistingUserStore } = await import('../store/index.js');
-  const store = await openExistingUserStore(config.dbFile, { readOnly: true });
+  const store = await openExistingUserStore(config.dbFile, {
+    readOnly: true,
+    warn: (w) => context.out.warn(w),
+  });
   try {
     const user = isUuid(key) ? await store?.findById(key) : await store?.findByEmail(key);
     if (!store || !user) {
@@ -161,7 +167,10 @@ async function list(context: Context, page: ListPage): Promise<void> {
   const { out, io } = context;
   const config = commandConfig(context);
   const { openExistingUserStore } = await import('../store/index.js');
-  const opened = await openExistingUserStore(config.dbFile, { readOnly: true });
+  const opened = await openExistingUserStore(config.dbFile, {
+    readOnly: true,
+    warn: (w) => context.out.warn(w),
+  });
   if (opened && !opened.batchedList) {
     try {
       return await listPaged(context, opened, page);

@@ -6,7 +6,7 @@
  */
 import type { Context } from '../cli/command.js';
 import type { Config } from '../config/config.js';
-import { CliError } from '../cli/errors.js';
+import { CliError, isCliError } from '../cli/errors.js';
 import { line } from '../cli/output.js';
 import { jsonText } from '../cli/sanitize.js';
 import {
@@ -33,12 +33,14 @@ import {
 
 /**
  * The JSON verdict on one token. `user`: null when there is no database file (nothing was
- * checked), undefined when the database has no user with the token's uid.
+ * checked), undefined when the database has no user with the token's uid. `dbProblem`: why
+ * the user could not be looked up (then `user` is null): the verdict stands without it.
  */
 export function jsonResult(
   result: VerifyResult,
   user: StoredUser | undefined | null,
   line?: number,
+  dbProblem?: string,
 ): Record<string, unknown> {
   // One object shape, no spreads (--each makes one per token); JSON leaves out the keys that
   // are undefined, as the optional ones are when they do not apply.
@@ -56,6 +58,7 @@ export function jsonResult(
     userInDb: user === null ? null : user !== undefined,
     roleInDb: user ? user.role : undefined,
     roleMatches: user ? user.role === result.claims?.role : undefined,
+    dbProblem,
   };
 }
 
@@ -76,8 +79,22 @@ export function verifyBatch(
   settings: EachSettings,
   lookup: UserLookup | undefined,
 ): BatchVerdicts | Promise<BatchVerdicts> {
-  const verdicts: BatchVerdicts = { text: '', count: 0, valid: 0 };
+  const verdicts: BatchVerdicts = { text: '', count: 0, valid: 0, unlooked: 0 };
   const { lines, first } = batch;
+  // The database is optional to a verdict (issue 20 M6): a lookup that failed is said.
+  const add = (
+    result: VerifyResult,
+    line: number,
+    user: StoredUser | undefined | null,
+    problem?: unknown,
+  ) => {
+    if (problem !== undefined && !isCliError(problem)) throw problem;
+    if (problem) {
+      verdicts.unlooked++;
+      verdicts.dbProblem ??= problem.message;
+    }
+    verdicts.text += jsonLine(result, user, line, problem?.message);
+  };
   // One line; a promise while its PostgreSQL lookup is under way.
   const step = (i: number): void | Promise<void> => {
     const text = lines[i]!.trim();
@@ -86,10 +103,18 @@ export function verifyBatch(
     verdicts.count++;
     if (result.valid) verdicts.valid++;
     const uid = result.claims?.uid;
-    const found = lookup && typeof uid === 'string' ? lookup.find(uid) : null;
+    let found: ReturnType<UserLookup['find']> | null = null;
+    try {
+      if (lookup && typeof uid === 'string') found = lookup.find(uid);
+    } catch (error) {
+      return add(result, first + i, null, error);
+    }
     if (found instanceof Promise)
-      return found.then((user) => void (verdicts.text += jsonLine(result, user, first + i)));
-    verdicts.text += jsonLine(result, found, first + i);
+      return found.then(
+        (user) => add(result, first + i, user),
+        (error: unknown) => add(result, first + i, null, error),
+      );
+    add(result, first + i, found);
   };
   for (let i = 0; i < lines.length; i++) {
     const wait = step(i);
@@ -138,8 +163,13 @@ function verifyLine(text: string, { secret, leewaySeconds }: EachSettings): Veri
   }
 }
 
-function jsonLine(result: VerifyResult, user: StoredUser | undefined | null, line: number): string {
-  return `${jsonText(jsonResult(result, user, line))}\n`;
+function jsonLine(
+  result: VerifyResult,
+  user: StoredUser | undefined | null,
+  line: number,
+  dbProblem: string | undefined,
+): string {
+  return `${jsonText(jsonResult(result, user, line, dbProblem))}\n`;
 }
 
 /**
@@ -170,10 +200,12 @@ export async function verifyEach(
   useNativeHmac();
   const stdin = io.stdin();
   if (stdin.isTTY) out.note(line`paste tokens, one per line, then press Ctrl-D:`);
-  const lookup = await userLookup(config.dbFile);
+  const lookup = await userLookup(config.dbFile, (warning) => out.warn(warning));
   let lineNumber = 0;
   let count = 0;
   let valid = 0;
+  let unlooked = 0;
+  let dbProblem: string | undefined;
   let buffered = '';
   let batch: Batch = { first: 1, lines: [] };
   // Batches in input order: answered, or waiting for a worker.
@@ -213,6 +245,8 @@ export async function verifyEach(
       const { verdicts } = head as { verdicts: BatchVerdicts };
       count += verdicts.count;
       valid += verdicts.valid;
+      unlooked += verdicts.unlooked;
+      dbProblem ??= verdicts.dbProblem;
       buffered += verdicts.text;
       if (buffered.length >= CHUNK) {
         io.stdout.write(buffered);
@@ -271,5 +305,9 @@ export async function verifyEach(
   out.note(
     line`${count} token${count === 1 ? '' : 's'}: ${valid} valid, ${count - valid} rejected`,
   );
+  if (unlooked > 0)
+    out.warn(
+      `the user of ${unlooked} token${unlooked === 1 ? ' was' : 's was'} not looked up (userInDb null, dbProblem in each line): ${dbProblem}`,
+    );
   return valid === count ? 0 : 5;
 }

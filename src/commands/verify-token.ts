@@ -121,7 +121,7 @@ export async function verifyToken(
     // The database is optional here: one that cannot be read is said, not a failure of the
     // verdict (a valid token stays exit 0, a forged one exit 5).
     try {
-      const lookup = await userLookup(config.dbFile);
+      const lookup = await userLookup(config.dbFile, (warning) => out.warn(warning));
       if (lookup) {
         try {
           user = await lookup.find(uid);
@@ -141,8 +141,7 @@ export async function verifyToken(
 
   if (out.json) {
     out.document({
-      ...jsonResult(result, user),
-      ...(dbProblem ? { dbProblem } : {}),
+      ...jsonResult(result, user, undefined, dbProblem),
       ...(atMuvee ? { muvee: atMuvee } : {}),
     });
     return atMuvee ? muvee.exit(result.valid, atMuvee) : result.valid ? 0 : 5;

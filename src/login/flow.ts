@@ -192,6 +192,10 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
   }
 }
 
+/** What muvee does with a NUL in a text it stores (muvee-oracle login; issue 20 L11). */
+const MUVEE_NUL =
+  'muvee fails this login: PostgreSQL text cannot hold NUL, so its upsert of the user fails and its callback answers 401 "upsert user: ERROR: invalid byte sequence for encoding "UTF8": 0x00 (SQLSTATE 22021)", storing nothing';
+
 /** Exchange → profile → email → admission → role → store → session. */
 async function completeLogin(
   result: CallbackResult,
@@ -221,7 +225,7 @@ async function completeLogin(
   if (hasControl(resolved.email)) {
     throw new CliError(
       'dingtalk-bad-response',
-      `DingTalk sent an email with control characters ('${safe(resolved.email)}'); refusing to store it or sign it into a session (muvee would use it as sent)`,
+      `DingTalk sent an email with control characters ('${safe(resolved.email)}'); refusing to store it or sign it into a session (${resolved.email.includes('\0') ? MUVEE_NUL : 'muvee would use it as sent'})`,
     );
   }
   warnings.push(...resolved.warnings.map((w) => `the email '${resolved.email}': ${w}`));
@@ -256,6 +260,16 @@ async function completeLogin(
           admission: { documented: admissions.documented, server: admissions.server, rules },
         },
       },
+    );
+  }
+  // Issue 20 L11: PostgreSQL text cannot hold NUL, so muvee's upsert of this user fails; the
+  // same outcome here, whatever the engine (and with --no-store: it is what muvee would do).
+  const nul = (['nick', 'avatarUrl'] as const).find((f) => profile[f]?.includes('\0'));
+  if (nul) {
+    throw new CliError(
+      'dingtalk-bad-response',
+      `DingTalk sent a ${nul === 'nick' ? 'nickname' : 'avatar URL'} holding a NUL character ('${safe(profile[nul])}'); ${MUVEE_NUL}. Nothing was stored; the person can sign in once it holds none`,
+      { details: { field: nul, muvee: MUVEE_NUL } },
     );
   }
   const now = ctx.clock.now();

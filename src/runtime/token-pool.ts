@@ -55,6 +55,9 @@ export interface BatchVerdicts {
   text: string;
   count: number;
   valid: number;
+  /** Tokens whose user could not be looked up (issue 20 M6), and the first reason why. */
+  unlooked: number;
+  dbProblem?: string;
 }
 
 /** What `--each` needs to verify a line, on the main thread or in a worker (token-worker.ts). */

@@ -73,4 +73,6 @@ export interface UserLookup {
   close: () => void | Promise<void>;
   /** Worker threads may each open their own lookup (a local file; not a server connection). */
   workers: boolean;
+  /** The database could not be opened: why (each `find` throws it). */
+  problem?: string;
 }

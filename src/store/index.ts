@@ -5,6 +5,7 @@
  * store, a lookup by id) and never branch on the engine themselves. The contract is
  * `contract.ts`; muvee's login steps, written once for both, are `record-login.ts`.
  */
+import { lstatSync } from 'node:fs';
 import { CliError } from '../cli/errors.js';
 import { isPostgresUrl, redactUrl } from '../config/db-target.js';
 import type { AccessMode, LoginInput } from '../muvee/model.js';
@@ -68,6 +69,11 @@ export function sqliteUserStore(store: Store): UserStore {
 export interface OpenUserStoreOptions {
   /** SQLite: create the file when missing (default true). */
   create?: boolean;
+  /**
+   * SQLite: told what deserves a look about the file (issue 20 L12: another user owns it, or
+   * others can write it) before it is read. Commands pass their `out.warn`.
+   */
+  warn?: (message: string) => void;
   /** PostgreSQL: timeouts and pool size. */
   pg?: PgStoreOptions;
 }
@@ -100,9 +106,38 @@ export async function openExistingUserStore(
   } = {},
 ): Promise<UserStore | null> {
   if (isPostgresUrl(db)) return openUserStore(db, options);
-  const { Store } = await import('./sqlite/store.js');
+  const { Store, openedFileWarnings } = await import('./sqlite/store.js');
+  if (options.warn) for (const warning of openedFileWarnings(db)) options.warn(warning);
   const store = options.readOnly ? Store.openReadOnly(db) : Store.openExisting(db);
   return store && sqliteUserStore(store);
+}
+
+/**
+ * For `admin`'s writes: the store `db` names, opened for writing. A SQLite path gets login's
+ * judgement first (issue 20 L1): a link that points nowhere, a folder, a file it cannot write,
+ * a planted journal are `db-unusable` (exit 2) before anything is opened or created; its
+ * warnings (a link, a file others can read or write, or another user owns) go to `warn`.
+ * Without `create`, a path with nothing there is null (nothing created).
+ */
+export async function openStoreToWrite(
+  db: string,
+  options: { create: boolean; warn: (message: string) => void },
+): Promise<UserStore | null> {
+  if (isPostgresUrl(db)) return openUserStore(db);
+  if (!options.create && !lexists(db)) return null;
+  for (const warning of requireUsableDb(db, '. Nothing was written')) options.warn(warning);
+  const { Store } = await import('./sqlite/store.js');
+  return sqliteUserStore(Store.open(db, { create: options.create }));
+}
+
+/** Whether anything is at `path`, a link that points nowhere included. */
+function lexists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** For messages: the path, or the URL without its password. */

@@ -5,6 +5,7 @@
  * (it is inlined in that path's bundle: scripts/build.mjs).
  */
 import { existsSync } from 'node:fs';
+import { isCliError } from '../cli/errors.js';
 import { isPostgresUrl } from '../config/db-target.js';
 import { pgUuid } from '../muvee/shapes.js';
 import type { UserLookup } from './contract.js';
@@ -14,28 +15,49 @@ export type { UserLookup } from './contract.js';
 /**
  * A lookup of users by id in the configured database (the local file, or muvee's PostgreSQL:
  * then muvee's own user and platform role), or undefined when there is no database file.
+ * `warn` is told what the file deserves a look for (issue 20 L12) before it is read.
+ *
+ * The database is optional to a verdict (issue 20 M6): one that cannot be opened gives a lookup
+ * whose every `find` throws why (its `problem`), so each token still gets its verdict, with
+ * the lookup said to be undone. Only `CliError`s are taken so; anything else is a bug, thrown.
  */
-export async function userLookup(db: string): Promise<UserLookup | undefined> {
-  if (isPostgresUrl(db)) {
-    const { openUserStore } = await import('./index.js');
-    const store = await openUserStore(db);
-    return {
-      find: async (id) => {
-        const uuid = pgUuid(id);
-        return uuid === undefined ? undefined : store.findById(uuid);
-      },
-      close: () => store.close(),
-      workers: false,
-    };
-  }
-  if (!existsSync(db)) return undefined;
-  const { Store } = await import('./sqlite/store.js');
-  const store = Store.openReadOnly(db);
-  if (!store) return undefined;
+export async function userLookup(
+  db: string,
+  warn?: (message: string) => void,
+): Promise<UserLookup | undefined> {
   try {
-    return { find: store.userFinder(), close: () => store.close(), workers: true };
+    if (isPostgresUrl(db)) {
+      const { openUserStore } = await import('./index.js');
+      const store = await openUserStore(db);
+      return {
+        find: async (id) => {
+          const uuid = pgUuid(id);
+          return uuid === undefined ? undefined : store.findById(uuid);
+        },
+        close: () => store.close(),
+        workers: false,
+      };
+    }
+    if (!existsSync(db)) return undefined;
+    const { Store, openedFileWarnings } = await import('./sqlite/store.js');
+    if (warn) for (const warning of openedFileWarnings(db)) warn(warning);
+    const store = Store.openReadOnly(db);
+    if (!store) return undefined;
+    try {
+      return { find: store.userFinder(), close: () => store.close(), workers: true };
+    } catch (error) {
+      store.close();
+      throw error;
+    }
   } catch (error) {
-    store.close();
-    throw error;
+    if (!isCliError(error)) throw error;
+    return {
+      find: () => {
+        throw error;
+      },
+      close: () => {},
+      workers: false,
+      problem: error.message,
+    };
   }
 }

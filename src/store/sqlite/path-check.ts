@@ -6,7 +6,8 @@
  * An existing path must be a regular file (or a link to one) that opens for writing; an
  * absent one must be creatable: its folder exists, is a folder, and a file can be made there
  * (tried for real, `O_CREAT | O_EXCL` then removed: `access()` says yes to root on /proc).
- * Warnings: a file other users can read (it holds users' emails) or write, a symbolic link.
+ * Warnings: a file other users can read (it holds users' emails) or write, or another user
+ * owns; a symbolic link.
  */
 import {
   closeSync,
@@ -25,13 +26,15 @@ import { CliError } from '../../cli/errors.js';
  * this user) did not write is another user's content waiting to be read as the database's
  * (SQLite replays a WAL it finds, and the next writer checkpoints it into the file for good).
  * Such a file is refused before SQLite opens anything: one owned by another user than the
- * database's owner and this user, or writable by others. Undefined when there is none.
+ * database's owner and this user, or writable by others who cannot write the database itself.
+ * Undefined when there is none.
  */
 export function foreignJournal(path: string): string | undefined {
   if (path === ':memory:') return undefined;
   let owner: number;
+  let dbMode: number;
   try {
-    owner = statSync(path).uid;
+    ({ uid: owner, mode: dbMode } = statSync(path));
   } catch {
     return undefined;
   }
@@ -48,7 +51,9 @@ export function foreignJournal(path: string): string | undefined {
       return `'${file}' beside it is ${stat.isSymbolicLink() ? 'a symbolic link' : kind(stat)}, not SQLite's own file`;
     if (stat.uid !== owner && stat.uid !== me)
       return `'${file}' beside it belongs to another user (uid ${stat.uid}), who could make it replace the database's content`;
-    if (stat.mode & 0o022)
+    // SQLite gives its journals the database's own mode: a database others can write (warned
+    // about: openedFileWarnings) has such journals, which are no more open than it is.
+    if (stat.mode & 0o022 & ~dbMode)
       return `'${file}' beside it is writable by other users (mode 0${(stat.mode & 0o777).toString(8)}), who could make it replace the database's content`;
   }
   return undefined;
@@ -154,18 +159,52 @@ export function judgeDbPath(path: string): DbPathJudgement {
       `is refused: ${journal}`,
       'remove that file if you did not put it there, and keep the database in a folder only you can write',
     );
+  warnings.push(...othersCanChange(full, stat));
   const mode = stat.mode & 0o777;
-  const octal = `0${mode.toString(8).padStart(3, '0')}`;
-  if (mode & 0o022) {
+  if (!(mode & 0o022) && mode & 0o044) {
     warnings.push(
-      `'${full}' is writable by other users (mode ${octal}): anyone here can change who is admin; chmod 600 '${full}'`,
-    );
-  } else if (mode & 0o044) {
-    warnings.push(
-      `'${full}' is readable by other users (mode ${octal}) and holds users' emails; chmod 600 '${full}'`,
+      `'${full}' is readable by other users (mode ${octal(mode)}) and holds users' emails; chmod 600 '${full}'`,
     );
   }
   return result(true, undefined, undefined, warnings);
+}
+
+const octal = (mode: number) => `0${mode.toString(8).padStart(3, '0')}`;
+
+/**
+ * Issue 20 L12: a database file another user owns (root aside) or others can write: either can
+ * change who is admin, and what every command reads. Warned by every command that opens it.
+ */
+function othersCanChange(full: string, stat: import('node:fs').Stats): string[] {
+  const warnings: string[] = [];
+  const me = process.getuid?.();
+  if (me !== undefined && stat.uid !== me && stat.uid !== 0) {
+    warnings.push(
+      `'${full}' belongs to another user (uid ${stat.uid}), who can change who is admin in it; if it is not meant to be shared, use a database of your own (--db), or make it yours (chown) and chmod 600 '${full}'`,
+    );
+  }
+  const mode = stat.mode & 0o777;
+  if (mode & 0o022) {
+    warnings.push(
+      `'${full}' is writable by other users (mode ${octal(mode)}): anyone here can change who is admin; chmod 600 '${full}'`,
+    );
+  }
+  return warnings;
+}
+
+/**
+ * The warnings of {@link othersCanChange} for the file at `path` (a link followed), for the
+ * commands that open an existing database without judging its path as login does: users,
+ * admin's reads, mint-token, verify-token. None when there is no such file.
+ */
+export function openedFileWarnings(path: string): string[] {
+  if (path === ':memory:') return [];
+  try {
+    const stat = statSync(path);
+    return stat.isFile() ? othersCanChange(resolve(path), stat) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** No file at `full`: can one be created in its folder? */
@@ -218,15 +257,19 @@ function nearestFile(dir: string): string {
 }
 
 /**
- * For `login`: the judgement's warnings, or a `db-unusable` error (exit 2) naming the path and
- * the fix, before anything is bound, opened in a browser or spent.
+ * For `login` and `admin`'s writes: the judgement's warnings, or a `db-unusable` error (exit 2)
+ * naming the path and the fix, before anything is bound, opened in a browser, created or spent.
+ * `after` ends the message: what was not done.
  */
-export function requireUsableDb(path: string): string[] {
+export function requireUsableDb(
+  path: string,
+  after = ' (or --no-store). Nothing was opened or spent',
+): string[] {
   const judged = judgeDbPath(path);
   if (judged.problem) {
     throw new CliError(
       'db-unusable',
-      `the database '${judged.path}' ${judged.problem}; ${judged.fix ?? 'pass --db <another path>'} (or --no-store). Nothing was opened or spent`,
+      `the database '${judged.path}' ${judged.problem}; ${judged.fix ?? 'pass --db <another path>'}${after}`,
       { details: { path: judged.path } },
     );
   }

@@ -9,11 +9,21 @@
  * concurrent runs wait instead of failing; the file created with mode 0600.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, statSync, constants as fs } from 'node:fs';
-import { CliError, isCliError } from '../../cli/errors.js';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  statSync,
+  constants as fs,
+} from 'node:fs';
+import { danglingLink, sqliteFailure, unusable } from './failures.js';
 import { invitationKey } from '../../muvee/membership.js';
 import { BINDING, Database } from './binding.js';
 import { foreignJournal, foreignJournalError } from './path-check.js';
+
+export { openedFileWarnings } from './path-check.js';
 import {
   accessModeOf,
   type AccessMode,
@@ -45,9 +55,12 @@ export class Store {
     const create = options.create ?? true;
     if (path !== ':memory:' && create && !existsSync(path)) {
       try {
-        closeSync(openSync(path, fs.O_CREAT | fs.O_RDWR, 0o600));
+        // O_EXCL: a link that points nowhere is not followed (issue 20 L1: nothing is created
+        // wherever it points); a file created meanwhile is used as it is.
+        closeSync(openSync(path, fs.O_CREAT | fs.O_EXCL | fs.O_RDWR, 0o600));
       } catch (error) {
-        throw unusable(path, error);
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unusable(path, error);
+        if (lstatSync(path).isSymbolicLink() && !existsSync(path)) throw danglingLink(path);
       }
     }
     let db: Database | undefined;
@@ -119,6 +132,27 @@ export class Store {
     if (this.db.open) this.db.close();
   }
 
+  /**
+   * A read: SQLite's failures (a damaged page shows only when it is read: SQLITE_CORRUPT) are
+   * `db-unusable` naming the file and the fix (issue 20 M6), never an unexpected error.
+   */
+  private read<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw sqliteFailure(this.path, error);
+    }
+  }
+
+  /** As {@link read}, for the rows of a generator as they are read. */
+  private *reading<T>(rows: Iterable<T>): Generator<T> {
+    try {
+      yield* rows;
+    } catch (error) {
+      throw sqliteFailure(this.path, error);
+    }
+  }
+
   private write<T>(fn: () => T): T {
     try {
       return this.db.transaction(fn).immediate();
@@ -172,34 +206,44 @@ export class Store {
    * (several such: none, so a lookup never picks one of them silently).
    */
   findByEmail(email: string): StoredUser | undefined {
-    const exact = this.db.prepare<[string], UserRow>(`${USER_SELECT} WHERE u.email = ?`).get(email);
-    if (exact) return toUser(exact);
-    const near = this.db
-      .prepare<[string], UserRow>(`${USER_SELECT} WHERE u.email = ? COLLATE NOCASE LIMIT 2`)
-      .all(email);
-    return near.length === 1 ? toUser(near[0]!) : undefined;
+    return this.read(() => {
+      const exact = this.db
+        .prepare<[string], UserRow>(`${USER_SELECT} WHERE u.email = ?`)
+        .get(email);
+      if (exact) return toUser(exact);
+      const near = this.db
+        .prepare<[string], UserRow>(`${USER_SELECT} WHERE u.email = ? COLLATE NOCASE LIMIT 2`)
+        .all(email);
+      return near.length === 1 ? toUser(near[0]!) : undefined;
+    });
   }
 
   findById(id: string): StoredUser | undefined {
-    const row = this.db.prepare<[string], UserRow>(`${USER_SELECT} WHERE u.id = ?`).get(id);
-    return row && toUser(row);
+    return this.read(() => {
+      const row = this.db.prepare<[string], UserRow>(`${USER_SELECT} WHERE u.id = ?`).get(id);
+      return row && toUser(row);
+    });
   }
 
   /** The unionIds linked to a user. */
   unionIdsOf(userId: string): string[] {
-    return this.db
-      .prepare<[string], { union_id: string }>(
-        'SELECT union_id FROM muvee_dingtalk_links WHERE user_id = ? ORDER BY 1',
-      )
-      .all(userId)
-      .map((r) => r.union_id);
+    return this.read(() =>
+      this.db
+        .prepare<[string], { union_id: string }>(
+          'SELECT union_id FROM muvee_dingtalk_links WHERE user_id = ? ORDER BY 1',
+        )
+        .all(userId)
+        .map((r) => r.union_id),
+    );
   }
 
   list(): StoredUser[] {
-    return this.db
-      .prepare<[], UserRow>(`${USER_SELECT} ORDER BY u.created_at, u.email`)
-      .all()
-      .map(toUser);
+    return this.read(() =>
+      this.db
+        .prepare<[], UserRow>(`${USER_SELECT} ORDER BY u.created_at, u.email`)
+        .all()
+        .map(toUser),
+    );
   }
 
   /**
@@ -208,29 +252,31 @@ export class Store {
    * agree, and its batches neither skip nor repeat a user).
    */
   snapshot<T>(fn: () => T): T {
-    return this.db.transaction(fn).deferred();
+    return this.read(() => this.db.transaction(fn).deferred());
   }
 
   /** `users list --json`'s users in UTF-8 chunks (users-list.ts). */
   listJson(page: ListPage = {}): Generator<Buffer> {
-    return new UsersList(this.db).listJson(page);
+    return this.reading(new UsersList(this.db).listJson(page));
   }
 
   /** The widths of `users list`'s columns (users-list.ts). */
   listLayout(page: ListPage, text: CellText): ListLayout {
-    return new UsersList(this.db).listLayout(page, text);
+    return this.read(() => new UsersList(this.db).listLayout(page, text));
   }
 
   /** `users list`'s table in UTF-8 chunks (users-list.ts). */
   listTable(page: ListPage, layout: ListLayout, text: CellText): Generator<Buffer> {
-    return new UsersList(this.db).listTable(page, layout, text);
+    return this.reading(new UsersList(this.db).listTable(page, layout, text));
   }
 
   /** `findById` with its statement prepared once, for many lookups (verify-token --each). */
   userFinder(): (id: string) => StoredUser | undefined {
-    const statement = this.db.prepare<[string], UserRow>(`${USER_SELECT} WHERE u.id = ?`);
+    const statement = this.read(() =>
+      this.db.prepare<[string], UserRow>(`${USER_SELECT} WHERE u.id = ?`),
+    );
     return (id) => {
-      const row = statement.get(id);
+      const row = this.read(() => statement.get(id));
       return row && toUser(row);
     };
   }
@@ -238,9 +284,13 @@ export class Store {
   // --- muvee's settings, invitations and members (the admin subcommands) ---------------------
 
   accessMode(): AccessMode {
-    const row = this.db
-      .prepare<[], { value: string }>(`SELECT value FROM system_settings WHERE key = 'access_mode'`)
-      .get();
+    const row = this.read(() =>
+      this.db
+        .prepare<[], { value: string }>(
+          `SELECT value FROM system_settings WHERE key = 'access_mode'`,
+        )
+        .get(),
+    );
     return accessModeOf(row?.value);
   }
 
@@ -256,19 +306,22 @@ export class Store {
   }
 
   isInvited(email: string): boolean {
-    return (
-      this.db.prepare('SELECT 1 FROM invitations WHERE email = ?').get(invitationKey(email)) !==
-      undefined
+    return this.read(
+      () =>
+        this.db.prepare('SELECT 1 FROM invitations WHERE email = ?').get(invitationKey(email)) !==
+        undefined,
     );
   }
 
   invitations(): { email: string; createdAt: string }[] {
-    return this.db
-      .prepare<[], { email: string; created_at: string }>(
-        'SELECT email, created_at FROM invitations ORDER BY email',
-      )
-      .all()
-      .map((r) => ({ email: r.email, createdAt: r.created_at }));
+    return this.read(() =>
+      this.db
+        .prepare<[], { email: string; created_at: string }>(
+          'SELECT email, created_at FROM invitations ORDER BY email',
+        )
+        .all()
+        .map((r) => ({ email: r.email, createdAt: r.created_at })),
+    );
   }
 
   /** Returns false when the email was invited already. */
@@ -330,7 +383,8 @@ export class Store {
     invitations: Record<string, unknown>[];
     systemSettings: Record<string, unknown>[];
   } {
-    const all = (sql: string) => this.db.prepare<[], Record<string, unknown>>(sql).all();
+    const all = (sql: string) =>
+      this.read(() => this.db.prepare<[], Record<string, unknown>>(sql).all());
     return {
       users: all(
         'SELECT id, email, name, avatar_url, role, created_at, authorized, name_overridden, avatar_overridden FROM users ORDER BY created_at, email',
@@ -366,37 +420,4 @@ function hasPendingWal(path: string): boolean {
 function refuseForeignJournal(path: string): void {
   const problem = foreignJournal(path);
   if (problem) throw foreignJournalError(path, problem);
-}
-
-function unusable(path: string, error: unknown): CliError {
-  if (isCliError(error)) {
-    return new CliError(error.code, `database '${path}': ${error.message}`, { cause: error });
-  }
-  const code = (error as { code?: string }).code ?? '';
-  const message = error instanceof Error ? error.message : String(error);
-  // SQLite's result codes, extended ones included (SQLITE_READONLY_DBMOVED, ...); better-sqlite3
-  // also throws a plain TypeError "attempt to write a readonly database" before running.
-  const is = (prefix: string) => code.startsWith(prefix);
-  const fix =
-    is('SQLITE_NOTADB') || is('SQLITE_CORRUPT')
-      ? 'it is not a usable SQLite database: move it aside or pass another --db'
-      : is('SQLITE_READONLY') ||
-          is('SQLITE_CANTOPEN') ||
-          is('SQLITE_PERM') ||
-          code === 'EACCES' ||
-          code === 'EROFS' ||
-          /readonly database/.test(message)
-        ? 'it cannot be opened for writing: fix its permissions (and its folder) or pass another --db'
-        : code === 'ENOENT'
-          ? 'its folder does not exist: create it or pass another --db'
-          : is('SQLITE_BUSY') || is('SQLITE_LOCKED')
-            ? 'another process held it locked for too long: try again'
-            : is('SQLITE_FULL') || code === 'ENOSPC'
-              ? 'the disk is full: free some space or pass another --db'
-              : undefined;
-  return new CliError(
-    fix ? 'db-unusable' : 'db-error',
-    `database '${path}' ${fix ? `failed (${code || message}); ${fix}` : `failed: ${message}`}`,
-    { cause: error },
-  );
 }

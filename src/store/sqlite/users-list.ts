@@ -73,10 +73,13 @@ export interface ListLayout {
  * any other goes through CellText. A value of one byte a character is taken as printable ASCII
  * once listLayout has seen no control character in such values (a byte ≥ 0x80 among them is
  * not UTF-8: validUtf8 shows each as one U+FFFD, one column, as SQLite's length counts it);
- * otherwise GLOB decides, slower (it reads the class again at each character).
+ * otherwise GLOB decides, slower (it reads the class again at each character). SQLite's text
+ * functions (length, GLOB, printf) stop at a NUL, octet_length does not: a value holding one
+ * is never plain, so it is shown whole, escaped, not cut at the NUL (issue 20 L11).
  */
 function plain(v: string, oneByteIsPlain: boolean): string {
-  return oneByteIsPlain ? `octet_length(${v}) = length(${v})` : `NOT ${v} GLOB '*[^ -~]*'`;
+  const oneByte = `octet_length(${v}) = length(${v})`;
+  return oneByteIsPlain ? oneByte : `${oneByte} AND NOT ${v} GLOB '*[^ -~]*'`;
 }
 
 /**
