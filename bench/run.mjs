@@ -219,6 +219,11 @@ for (const count of [1, 10, 1000, 100_000]) {
   dbUser[count] = populate(join(dir, 'muvee-dingtalk.db'), count, join(APP, 'dist'));
   dbDirs[count] = dir;
 }
+// The least a verifier can do: split, one HMAC, compare, print (the issue's 1.14–1.21× floor).
+const HS256_ONLY = `const [h, p, s] = process.argv[1].split('.');
+const mac = require('node:crypto').createHmac('sha256', process.env.JWT_SECRET).update(h + '.' + p).digest('base64url');
+const c = JSON.parse(Buffer.from(p, 'base64url').toString());
+require('node:fs').writeSync(1, (mac === s && c.exp > Date.now() / 1000 ? 'valid ' : 'rejected ') + c.uid + '\\n');`;
 const tokenNoDb = token('7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a', 'a@corp.example', 'admin');
 const tokenFor = (count) => token(dbUser[count], 'user000000@corp.example', 'admin');
 const batchFile = join(work, 'tokens.txt');
@@ -228,6 +233,13 @@ const batchFile = join(work, 'tokens.txt');
   for (let i = 0; i < BATCH_TOKENS; i++)
     lines.push(token(randomUUID(), `user${i}@corp.example`, i % 2 ? 'member' : 'admin', iat - i));
   writeFileSync(batchFile, `${lines.join('\n')}\n`);
+}
+// The same tokens ten times: --each's memory over 1,000,000 tokens (BENCH_MILLION=0 skips it).
+const millionFile = join(work, 'tokens-1m.txt');
+if (process.env.BENCH_MILLION !== '0') {
+  const text = readFileSync(batchFile);
+  writeFileSync(millionFile, '');
+  for (let i = 0; i < 10; i++) writeFileSync(millionFile, text, { flag: 'a' });
 }
 const noDbDir = mkdtempSync(join(work, 'nodb-'));
 
@@ -369,6 +381,35 @@ for (const { major, node, version } of nodes) {
     });
   }
 
+  // verify-token --each's memory: peak RSS over 100,000 tokens and over 1,000,000 (flat: the
+  // difference stays small whatever the input's length).
+  {
+    const args = ['--', BIN, 'verify-token', '--each', '-'];
+    const rssOf = (file) => {
+      const input = openSync(file, 'r');
+      try {
+        return peakRss(args, noDbDir, 'ignore', input);
+      } finally {
+        closeSync(input);
+      }
+    };
+    const small = rssOf(batchFile);
+    results.push({
+      name: `verify-token --each: peak RSS, ${BATCH_TOKENS.toLocaleString('en')} tokens`,
+      kind: 'MiB',
+      value: small,
+      target: Infinity,
+    });
+    if (process.env.BENCH_MILLION !== '0') {
+      results.push({
+        name: 'verify-token --each: peak RSS, 1,000,000 tokens − 100,000 tokens',
+        kind: 'MiB',
+        value: rssOf(millionFile) - small,
+        target: 32,
+      });
+    }
+  }
+
   // The emulator: RSS after 1,000 and 10,000 logins.
   {
     const rss = await emulatorRss(node, { PATH: env.PATH, HOME: env.HOME }, [1000, 10000], BIN);
@@ -400,8 +441,13 @@ for (const { major, node, version } of nodes) {
           paired("floor: require('node:crypto')", ['-e', "require('node:crypto')"], Infinity),
           paired('floor: jsonwebtoken loaded', require('dist/vendor/jsonwebtoken.cjs'), Infinity),
           paired(
-            "floor: verify-token's modules loaded (jsonwebtoken, crypto, config, output)",
-            require('dist/commands/verify-token-body.cjs'),
+            "floor: verify-token's modules loaded (muvee's reading, crypto, config, output)",
+            require('dist/runtime/fast-verify-token.cjs'),
+            Infinity,
+          ),
+          paired(
+            'floor: a node:crypto-only HS256 check of the token, printed',
+            ['-e', HS256_ONLY, tokenNoDb],
             Infinity,
           ),
           paired(

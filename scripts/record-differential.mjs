@@ -15,6 +15,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Each part: the module that records it (run from source with tsx). */
 const PARTS = {
   logins: 'test/differential/record-logins.ts',
+  tokens: 'test/differential/record-tokens.ts',
 };
 
 const asked = process.argv.slice(2);

@@ -396,7 +396,7 @@ describe('verify-token --each', () => {
         () => 'not-a-token',
         (i: number) => ` ${good(`s${i}@corp.example`)}\r`,
       ];
-      const input = Array.from({ length: 9000 }, (_, i) => kinds[i % kinds.length]!(i)).join('\n');
+      const input = Array.from({ length: 15000 }, (_, i) => kinds[i % kinds.length]!(i)).join('\n');
       const args = ['verify-token', '--each', '-', '--db', db];
       const one = await runCli(args, { env, cwd, input });
       const traceFile = join(cwd, 'trace.txt');
@@ -411,17 +411,46 @@ describe('verify-token --each', () => {
       assert.ok(
         readFileSync(traceFile, 'utf8')
           .split('\n')
-          .some((file) => file.endsWith('/dist/runtime/token-worker.cjs')),
+          .some((file) => file.startsWith('worker:')),
         'a worker thread was started',
       );
       assert.equal(bin.status, 5, bin.stderr);
       assert.equal(one.code, 5);
       assert.equal(bin.stderr, one.stderr);
-      assert.match(bin.stderr, /7714 tokens: 3857 valid, 3857 rejected/);
+      assert.match(bin.stderr, /12857 tokens: 6428 valid, 6429 rejected/);
       // Times in the verdicts are the tokens' own, so the two runs agree byte for byte.
       assert.equal(bin.stdout, one.stdout);
     },
   );
+
+  test('an input of 10,000 tokens never waits for a worker thread to start (issue 19)', (t) => {
+    const cwd = tempDir(t);
+    const token = mintSessionToken(
+      { uid: '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a', email: 'a@corp.example', role: 'member' },
+      SECRET,
+    ).token;
+    const traceFile = join(cwd, 'trace.txt');
+    writeFileSync(traceFile, '');
+    const bin = spawnSync(
+      process.execPath,
+      ['-r', TRACER, '--', BIN, 'verify-token', '--each', '-'],
+      {
+        cwd,
+        env: baseEnv({ ...env, TRACE_FILE: traceFile }),
+        input: `${Array(10_000).fill(token).join('\n')}\n`,
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+    assert.equal(bin.status, 0, bin.stderr);
+    assert.match(bin.stderr, /10000 tokens: 10000 valid/);
+    const loaded = readFileSync(traceFile, 'utf8').split('\n');
+    assert.deepEqual(
+      loaded.filter((file) => file.startsWith('worker:')),
+      [],
+      'no worker thread started',
+    );
+  });
 
   test('no tokens is a usage error; --each takes only stdin', async (t) => {
     const cwd = tempDir(t);

@@ -12,13 +12,18 @@ import { jsonText } from '../cli/sanitize.js';
 import {
   extractToken,
   MAX_TOKEN_CHARS,
+  muveeVerdict,
+  nowSeconds,
   verifySessionToken,
   type VerifyResult,
 } from '../muvee/token-verdict.js';
+import { useNativeHmac } from '../muvee/go-jwt.js';
 import type { StoredUser } from '../muvee/model.js';
 import { userLookup, type UserLookup } from '../store/lookup.js';
 import {
+  AHEAD_BATCHES,
   BATCH_LINES,
+  capYoungGeneration,
   WorkerPool,
   WORKERS_AFTER_LINES,
   type Batch,
@@ -141,7 +146,8 @@ function verifyLine(text: string, { secret, leewaySeconds }: EachSettings): Veri
   try {
     return verifySessionToken(extractToken(text), secret, { leewaySeconds });
   } catch (error) {
-    // extractToken: a line with '=' but no muvee_session cookie.
+    // extractToken: a line with '=' but no muvee_session cookie; muvee reads it as it is.
+    const muvee = muveeVerdict(text, secret, nowSeconds());
     return {
       valid: false,
       reason: 'malformed',
@@ -149,7 +155,10 @@ function verifyLine(text: string, { secret, leewaySeconds }: EachSettings): Veri
       header: null,
       claims: null,
       expiresAt: null,
-      muveeAccepts: false,
+      muveeAccepts: muvee.accepts,
+      ...(muvee.accepts
+        ? { muveeNote: 'muvee itself would accept this token because it reads the line as it is' }
+        : { muveeReason: muvee.reason }),
     };
   }
 }
@@ -187,6 +196,8 @@ export async function verifyEach(
       "--each reads tokens from stdin, one per line: pass '-' (verify-token --each - < tokens.txt)",
     );
   }
+  // Many tokens: node:crypto's native HMAC is worth its load (one token is hashed in JS).
+  useNativeHmac();
   const stdin = io.stdin();
   if (stdin.isTTY) out.note(line`paste tokens, one per line, then press Ctrl-D:`);
   const lookup = await userLookup(config.dbFile, (warning) => out.warn(warning));
@@ -200,11 +211,13 @@ export async function verifyEach(
   // Batches in input order: answered, or waiting for a worker.
   const answers: { verdicts?: BatchVerdicts; wait?: Promise<unknown> }[] = [];
   let pool: WorkerPool | undefined;
+  let submitted = 0;
   const submit = async () => {
     if (batch.lines.length === 0) return;
     const next = batch;
     batch = { first: lineNumber + 1, lines: [] };
-    if (!pool && workerFile && lookup?.workers !== false && lineNumber >= WORKERS_AFTER_LINES) {
+    if (++submitted % 64 === 0) await capYoungGeneration();
+    if (!pool && workerFile && lookup?.workers !== false && lineNumber > WORKERS_AFTER_LINES) {
       const { availableParallelism } = await import('node:os');
       const size = Math.min(3, availableParallelism() - 1);
       if (size > 0) pool = await WorkerPool.start(workerFile, { settings, config }, size);
@@ -225,7 +238,7 @@ export async function verifyEach(
       const head = answers[0]!;
       if (!head.verdicts) {
         // Waits only at the end, or when the main thread is too far ahead of a worker.
-        if (!all && answers.length <= 16) return;
+        if (!all && answers.length <= AHEAD_BATCHES) return;
         await head.wait;
       }
       answers.shift();

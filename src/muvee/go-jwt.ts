@@ -15,8 +15,9 @@
  *
  * @see ../../../shared/muvee-server.md §4
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { goJsonToJs, parseGoJson, type GoJson } from './go-json.js';
+import { hmacSha256 } from './sha256.js';
+import { goUuidParse } from './shapes.js';
 
 const HMAC: Record<string, string> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
 /** golang-jwt's registered signing methods: the others are "unavailable". */
@@ -247,43 +248,29 @@ function headerError(root: GoJson): string | undefined {
   return bad === undefined ? undefined : floatError(bad);
 }
 
-const HEX = /^[0-9a-fA-F]{2}$/;
+let native: typeof import('node:crypto') | undefined;
 
-/** google/uuid's Parse on the string's UTF-8 bytes: the canonical form, or why not. */
-export function goUuidParse(value: string): { uuid: string } | { error: string } {
-  let bytes = Buffer.from(value, 'utf8').toString('latin1');
-  switch (bytes.length) {
-    case 36:
-      break;
-    case 45:
-      if (bytes.slice(0, 9).toLowerCase() !== 'urn:uuid:')
-        return { error: `invalid urn prefix: ${JSON.stringify(bytes.slice(0, 9))}` };
-      bytes = bytes.slice(9);
-      break;
-    case 38:
-      // Any first and last byte: muvee's uuid.Parse does not look at them.
-      bytes = bytes.slice(1);
-      break;
-    case 32: {
-      const pairs = bytes.match(/../g)!;
-      if (!pairs.every((p) => HEX.test(p))) return { error: 'invalid UUID format' };
-      return { uuid: canonical(bytes) };
-    }
-    default:
-      return { error: `invalid UUID length: ${bytes.length}` };
-  }
-  if (bytes[8] !== '-' || bytes[13] !== '-' || bytes[18] !== '-' || bytes[23] !== '-')
-    return { error: 'invalid UUID format' };
-  const hex = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34]
-    .map((x) => bytes.slice(x, x + 2))
-    .join('');
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) return { error: 'invalid UUID format' };
-  return { uuid: canonical(hex) };
+/**
+ * HMACs from node:crypto from now on: a long `--each` run, where the native hash is faster per
+ * token. Otherwise HS256 is hashed here (sha256.ts): one token does not pay node:crypto's load.
+ */
+export function useNativeHmac(): void {
+  native ??= process.getBuiltinModule('node:crypto');
 }
 
-function canonical(hex: string): string {
-  const h = hex.toLowerCase();
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+function hmac(hash: string, key: Buffer, text: string): Buffer {
+  if (hash === 'sha256' && !native) return Buffer.from(hmacSha256(key, Buffer.from(text, 'utf8')));
+  // HS384/HS512 (muvee's verdict on them only): node:crypto, loaded then.
+  native ??= process.getBuiltinModule('node:crypto');
+  return native.createHmac(hash, key).update(text).digest();
+}
+
+/** Constant-time equality of two byte strings (the lengths are not secret). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
 }
 
 /** The HMAC key for a secret, made once per secret (a batch checks many tokens with one). */
@@ -320,7 +307,7 @@ export function readGoToken(token: string, secret: string, now: number): GoToken
   // HS256's HMAC is computed once, for this tool's own check and for muvee's.
   let hs256: Buffer | undefined;
   if (parts[2].length === 43) {
-    hs256 = createHmac('sha256', keyOf(secret)).update(`${parts[0]}.${parts[1]}`).digest();
+    hs256 = hmac('sha256', keyOf(secret), `${parts[0]}.${parts[1]}`);
     result.hs256Matches = hs256.toString('base64url') === parts[2];
   }
   const stop = (stage: GoStage, reason: string): GoToken => {
@@ -384,10 +371,8 @@ export function readGoToken(token: string, secret: string, now: number): GoToken
       'token is unverifiable: error while executing keyfunc: unexpected signing method',
     );
   const expected =
-    alg === 'HS256' && hs256
-      ? hs256
-      : createHmac(hash, keyOf(secret)).update(`${parts[0]}.${parts[1]}`).digest();
-  if (signature.bytes.length !== expected.length || !timingSafeEqual(signature.bytes, expected))
+    alg === 'HS256' && hs256 ? hs256 : hmac(hash, keyOf(secret), `${parts[0]}.${parts[1]}`);
+  if (!sameBytes(signature.bytes, expected))
     return stop('signature', 'token signature is invalid: signature is invalid');
 
   const nowInternal = now + UNIX_TO_INTERNAL;

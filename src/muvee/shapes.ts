@@ -11,6 +11,7 @@
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HEX32 = /^[0-9a-f]{32}$/i;
+const HEX = /^[0-9a-fA-F]{2}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const LISTED_EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
@@ -22,21 +23,45 @@ export function isUuid(value: unknown): value is string {
 const canonical = (hex: string) =>
   `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 
-/** Pure: muvee's uuid.Parse: canonical, `{…}`, `urn:uuid:…`, or 32 hex digits; canonical out. */
+/** google/uuid's Parse on the string's UTF-8 bytes: the canonical form, or why not. */
+export function goUuidParse(value: string): { uuid: string } | { error: string } {
+  let bytes = Buffer.from(value, 'utf8').toString('latin1');
+  switch (bytes.length) {
+    case 36:
+      break;
+    case 45:
+      if (bytes.slice(0, 9).toLowerCase() !== 'urn:uuid:')
+        return { error: `invalid urn prefix: ${JSON.stringify(bytes.slice(0, 9))}` };
+      bytes = bytes.slice(9);
+      break;
+    case 38:
+      // Any first and last byte: muvee's uuid.Parse does not look at them.
+      bytes = bytes.slice(1);
+      break;
+    case 32: {
+      const pairs = bytes.match(/../g)!;
+      if (!pairs.every((p) => HEX.test(p))) return { error: 'invalid UUID format' };
+      return { uuid: canonical(bytes.toLowerCase()) };
+    }
+    default:
+      return { error: `invalid UUID length: ${bytes.length}` };
+  }
+  if (bytes[8] !== '-' || bytes[13] !== '-' || bytes[18] !== '-' || bytes[23] !== '-')
+    return { error: 'invalid UUID format' };
+  const hex = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34]
+    .map((x) => bytes.slice(x, x + 2))
+    .join('');
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) return { error: 'invalid UUID format' };
+  return { uuid: canonical(hex.toLowerCase()) };
+}
+
+/** Pure: muvee's uuid.Parse as a value: the canonical form, or undefined. */
 export function goUuid(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   // The common case, as muvee mints them: already canonical.
   if (CANONICAL_UUID.test(value)) return value;
-  const text = value
-    .replace(/^urn:uuid:/i, '')
-    .replace(/^\{(.*)\}$/, '$1')
-    .toLowerCase();
-  const hex = CANONICAL_UUID.test(text)
-    ? text.replace(/-/g, '')
-    : /^[0-9a-f]{32}$/.test(text)
-      ? text
-      : undefined;
-  return hex && canonical(hex);
+  const parsed = goUuidParse(value);
+  return 'uuid' in parsed ? parsed.uuid : undefined;
 }
 
 /**

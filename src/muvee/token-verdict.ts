@@ -11,7 +11,7 @@
  * No jsonwebtoken here: one HMAC from node:crypto, one decoding of each segment.
  */
 import { CliError } from '../cli/errors.js';
-import { readGoToken, goUuidParse, type GoClaims, type GoToken } from './go-jwt.js';
+import { readGoToken, type GoClaims, type GoToken } from './go-jwt.js';
 import { isEmail, isUuid } from './shapes.js';
 
 export const COOKIE_NAME = 'muvee_session';
@@ -60,7 +60,7 @@ export function extractToken(input: string): string {
   }
   // A token with '=' in it (padding, or anywhere in a segment): judged, and rejected as
   // malformed (exit 5), not a usage error. A cookie header has '; ' or a name without dots.
-  if (!/[;\s]/.test(text) && /\..*\./.test(text)) return text;
+  if (!text.includes(';') && /\..*\./.test(text)) return text;
   throw new CliError(
     'usage',
     `no ${COOKIE_NAME} cookie in the input; pass the token itself, 'muvee_session=<jwt>' or the whole Cookie header value`,
@@ -307,11 +307,4 @@ export function muveeVerdict(token: string, secret: string, now: number): MuveeV
     reason: go.reason,
     ...(go.fields ? { claims: { ...go.claims, uid: go.fields.uid } } : {}),
   };
-}
-
-/** Pure: muvee's uuid.Parse: canonical, `{…}`, `urn:uuid:…`, 32 hex digits; else undefined. */
-export function goUuid(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const parsed = goUuidParse(value);
-  return 'uuid' in parsed ? parsed.uuid : undefined;
 }

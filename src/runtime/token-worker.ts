@@ -5,11 +5,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { verifyBatch } from '../commands/verify-token-each.js';
+import { useNativeHmac } from '../muvee/go-jwt.js';
 import { userLookup } from '../store/lookup.js';
 import type { Batch, WorkerData } from './token-pool.js';
 
 const { settings, config } = workerData as WorkerData;
 const port = parentPort!;
+useNativeHmac();
 const lookup = userLookup(config.dbFile);
 
 port.on('message', (message: { id: number; batch: Batch } | { close: true }) => {

@@ -281,7 +281,9 @@ const ENCODINGS: Record<string, (h: string, p: string) => [string, string]> = {
   ],
   'inner-space': (h, p) => [h, `${p.slice(0, 4)} ${p.slice(4)}`],
   'inner-cr': (h, p) => [h, `${p.slice(0, 4)}\r${p.slice(4)}`],
-  'inner-tab': (h, p) => [`${h.slice(0, 3)}\t${h.slice(3)}`, p],
+  // Inside a segment, never at the token's start (a line's surrounding whitespace is not the token's).
+  'inner-tab': (h, p) =>
+    h.length > 1 ? [`${h.slice(0, 3)}\t${h.slice(3)}`, p] : [h, `${p.slice(0, 3)}\t${p.slice(3)}`],
   'equals-inside': (h, p) => [h, `${p.slice(0, 8)}=${p.slice(8)}`],
   'non-canonical-bits': (h, p) => [h, p.length % 4 === 2 ? p.slice(0, -1) + bump(p.at(-1)!) : p],
   'non-ascii': (h, p) => [h, `${p.slice(0, 5)}é${p.slice(5)}`],
