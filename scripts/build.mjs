@@ -124,6 +124,18 @@ const BUNDLES = [
     inline: ['store/sqlite/binding.ts', 'store/sqlite/failures.ts', 'muvee/membership.ts'],
     vendor: [],
   },
+  // login's whole path (issue 22: `login --emulator`, the first thing a user runs): its flow,
+  // DingTalk's client, the emulator, the local store with its schema, as one file instead of
+  // ~45. `separate`: whatever every command loads before it (PROGRAM_FILES, computed below:
+  // loaded already, so inlined they would run twice: two `Safe` or `InvalidArgument` classes),
+  // muvee's PostgreSQL store (loaded only for a postgres:// database, with `pg`), and the
+  // SQLite binding (it finds dist/vendor/ from its own place in dist/).
+  {
+    entry: 'commands/login.ts',
+    separate: ['store/postgres/store.ts', 'store/sqlite/binding.ts'],
+    separateProgramFiles: true,
+    vendor: [],
+  },
   // A worker thread of verify-token --each.
   {
     entry: 'runtime/token-worker.ts',
@@ -138,6 +150,42 @@ const BUNDLES = [
     vendor: [],
   },
 ];
+
+/**
+ * The sources every command run through commander loads before the command's own module:
+ * program.ts and process-io.ts with everything they import statically (a dynamic `import()`
+ * is not followed). A bundle with `separateProgramFiles` keeps these in their own files.
+ */
+async function programFiles() {
+  const result = await build({
+    ...common,
+    entryPoints: ['program.ts', 'runtime/process-io.ts'].map((file) => join(src, file)),
+    outdir: join(tmpdir(), 'muvee-dingtalk-program-files'),
+    write: false,
+    sourcemap: false,
+    minify: false,
+    plugins: [
+      {
+        name: 'static-imports-only',
+        setup(b) {
+          b.onResolve({ filter: /.*/ }, (args) =>
+            args.kind === 'dynamic-import' ||
+            (args.kind !== 'entry-point' && !args.path.startsWith('.'))
+              ? { path: args.path, external: true }
+              : undefined,
+          );
+        },
+      },
+    ],
+  });
+  return Object.keys(result.metafile.inputs)
+    .map((input) => relative(src, join(root, input)))
+    .filter((file) => !file.startsWith('..') && !file.startsWith('runtime/vendor/'));
+}
+const PROGRAM_FILES = await programFiles();
+for (const bundle of BUNDLES) {
+  if (bundle.separateProgramFiles) bundle.separate = [...bundle.separate, ...PROGRAM_FILES];
+}
 
 /**
  * Our files: every import stays an import of the one file that holds it; for a bundle (one of
@@ -301,7 +349,7 @@ const built = await Promise.all([
       ...common,
       entryPoints: [join(src, bundle.entry)],
       outfile: join(dist, bundle.entry.replace(/\.ts$/, '.cjs')),
-      plugins: [slimAliases, ownFiles(bundle)],
+      plugins: [ownFiles(bundle), slimAliases],
     }),
   ),
   build({
