@@ -1,11 +1,25 @@
-/** Light commands stay light: what `verify-token` and `--help` load, traced module by module. */
+/**
+ * Light commands stay light: what `verify-token`, `--help` and `login --emulator` load, traced
+ * module by module.
+ */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as nodeModule from 'node:module';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { baseEnv, BIN, ROOT, SECRET, tempDir } from './helpers.ts';
+import { startEmulator } from '../src/emulator/server.ts';
+import {
+  AUTHORIZE_URL,
+  baseEnv,
+  BIN,
+  decide,
+  emulatorLoginEnv,
+  ROOT,
+  SECRET,
+  startBin,
+  tempDir,
+} from './helpers.ts';
 
 const TRACER = join(ROOT, 'test/fixtures/trace-loads.cjs');
 const TOKEN =
@@ -119,6 +133,64 @@ describe('lazy imports', () => {
   test('an unusual help request still works through commander', (t) => {
     const loaded = loadedBy(['--no-color', '--help'], tempDir(t));
     assert.ok(loaded.some((f) => f.endsWith('program.cjs')));
+  });
+
+  // Issue 22: login's path is one file of dist/ (scripts/build.mjs, BUNDLES), and the emulator
+  // in the same process is reached through node:http, already loaded for its server.
+  test('login --emulator: one file for its path, each module once, no undici', (t) => {
+    const dir = tempDir(t);
+    const loaded = loadedBy(['login', '--emulator', '--auto-approve', '--no-browser'], dir);
+    const ours = [...new Set(loaded.filter((f) => f.startsWith(join(ROOT, 'dist'))))];
+    assert.ok(ours.includes(join(ROOT, 'dist/commands/login.cjs')), 'the trace works');
+    assertNone(loaded, 'undici', isUndici);
+    assert.ok(loaded.some(isSqlite), 'the user is stored');
+    // Only the program's own files and the SQLite binding beside the bundle: nothing of the
+    // flow, the client, the emulator or the store as a file of its own.
+    assert.deepEqual(
+      ours.filter((f) => /\/dist\/(login|dingtalk|emulator|muvee|net|store)\//.test(f)),
+      [join(ROOT, 'dist/muvee/go-strings.cjs'), join(ROOT, 'dist/store/sqlite/binding.cjs')],
+    );
+    // No module both inside the bundle and loaded from its own file (it would run twice:
+    // two copies of a class break `instanceof`).
+    const map = JSON.parse(readFileSync(join(ROOT, 'dist/commands/login.cjs.map'), 'utf8')) as {
+      sources: string[];
+    };
+    const inBundle = new Set(
+      map.sources.map((s) => join(ROOT, 'dist/commands', s).replace(/\/src\//, '/dist/')),
+    );
+    const twice = ours.filter(
+      (f) => !f.endsWith('/commands/login.cjs') && inBundle.has(f.replace(/\.cjs$/, '.ts')),
+    );
+    assert.ok(inBundle.has(join(ROOT, 'dist/login/flow.ts')), 'the map is read');
+    assert.deepEqual(twice, []);
+  });
+
+  test('a real-mode login goes through undici (the emulator as real DingTalk)', async (t) => {
+    const dir = tempDir(t);
+    const emulator = await startEmulator({
+      clients: [
+        { clientId: 'dingtracedapp0000001', clientSecret: 'c'.repeat(64), redirectUris: [] },
+      ],
+    });
+    t.after(() => emulator.close());
+    const { env } = await emulatorLoginEnv(emulator, {
+      clientId: 'dingtracedapp0000001',
+      clientSecret: 'c'.repeat(64),
+      jwtSecret: SECRET,
+      db: join(dir, 'muvee-dingtalk.db'),
+    });
+    const traceFile = join(dir, 'trace.txt');
+    writeFileSync(traceFile, '');
+    const child = startBin(['login', '--no-browser', '--json'], {
+      cwd: dir,
+      env: { ...env, NODE_OPTIONS: `--require ${TRACER}`, TRACE_FILE: traceFile },
+    });
+    const [, url] = await child.waitForStderr(AUTHORIZE_URL);
+    await decide(url!, 'approve');
+    const result = await child.done;
+    assert.equal(result.code, 0, result.stderr);
+    const loaded = readFileSync(traceFile, 'utf8').split('\n');
+    assert.ok(loaded.some(isUndici), 'undici was not loaded');
   });
 });
 

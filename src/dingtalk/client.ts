@@ -3,14 +3,15 @@
  * the API base URL and an optional undici `Dispatcher`, so tests and the emulator can point
  * it anywhere.
  *
- * Flow of a call: `send()` does the HTTP (undici, JSON body, timeout) → a pure `parse…()`
+ * Flow of a call: `send()` does the HTTP (undici, JSON body, timeout; node:http to this
+ * process's own emulator, `loopback`) → a pure `parse…()`
  * judges status and body and either returns typed data or throws a `CliError` with
  * DingTalk's string `code`, its `requestid`, and a hint for known codes.
  *
  * @see ../../../shared/dingtalk-api.md §2–§5
  */
 import type { Profile } from './profile.js';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { CliError, isCliError } from '../cli/errors.js';
 import {
   muveeEmail,
@@ -30,6 +31,7 @@ import {
   type Step,
 } from './judge.js';
 import type { Tracer } from './trace.js';
+import { loopbackRequest, type HttpAnswer, type HttpRequest } from '../net/loopback-request.js';
 
 export { hintFor } from './hints.js';
 export { judgeResponse, redact, withMuveeNote, type ApiResponse, type Step } from './judge.js';
@@ -60,8 +62,16 @@ export interface Credentials {
 export interface DingTalkClientOptions {
   apiBase: string;
   dispatcher?: Dispatcher;
+  /**
+   * The API is this process's own emulator (`login --emulator`): requests go through node:http
+   * (net/loopback-request.ts) instead of undici, which such a run then never loads.
+   */
+  loopback?: boolean;
   timeoutMs?: number;
-  /** Awaited once, before the first request (the bin's start-up trick: runtime/wasm.ts). */
+  /**
+   * Awaited once, before the first request through undici (the bin's start-up trick for
+   * undici's WebAssembly: runtime/wasm.ts).
+   */
   beforeFirstRequest?: (() => Promise<void>) | undefined;
   /** `--verbose`: told of each request and answer (trace.ts redacts). */
   trace?: Tracer | undefined;
@@ -69,8 +79,10 @@ export interface DingTalkClientOptions {
 
 export class DingTalkClient {
   readonly apiBase: string;
-  private readonly dispatcher: Dispatcher;
+  /** Created with the first request through undici when none was given. */
+  private dispatcher: Dispatcher | undefined;
   private readonly ownDispatcher: boolean;
+  private readonly loopback: boolean;
   private readonly timeoutMs: number;
   private beforeFirstRequest: (() => Promise<void>) | undefined;
   private readonly trace: Tracer | undefined;
@@ -86,16 +98,30 @@ export class DingTalkClient {
     this.apiBase = options.apiBase.replace(/\/+$/, '');
     this.beforeFirstRequest = options.beforeFirstRequest;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    // An own agent, closed by close(), so no idle keep-alive socket holds the process open.
     this.ownDispatcher = options.dispatcher === undefined;
-    this.dispatcher =
-      options.dispatcher ??
-      new Agent({ keepAliveTimeout: 1000, connect: { timeout: this.timeoutMs } });
+    this.dispatcher = options.dispatcher;
+    this.loopback = options.loopback === true;
   }
 
   /** Releases the client's own connections (an injected dispatcher is left alone). */
   async close(): Promise<void> {
-    if (this.ownDispatcher) await this.dispatcher.destroy();
+    if (this.ownDispatcher) await this.dispatcher?.destroy();
+  }
+
+  /** One request through undici (loaded with the first one). */
+  private async viaUndici(url: string, init: HttpRequest): Promise<HttpAnswer> {
+    const { Agent, request } = await import('undici');
+    // An own agent, closed by close(), so no idle keep-alive socket holds the process open.
+    this.dispatcher ??= new Agent({ keepAliveTimeout: 1000, connect: { timeout: this.timeoutMs } });
+    return request(url, {
+      method: init.method,
+      headers: init.headers,
+      body: init.body,
+      dispatcher: this.dispatcher,
+      headersTimeout: init.timeoutMs,
+      bodyTimeout: init.timeoutMs,
+      signal: AbortSignal.timeout(init.timeoutMs),
+    });
   }
 
   /** `POST /v1.0/oauth2/userAccessToken`: camelCase JSON, no redirect_uri, no auth header. */
@@ -139,22 +165,24 @@ export class DingTalkClient {
     const url = `${this.apiBase}${path}`;
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const first = this.beforeFirstRequest;
-    this.beforeFirstRequest = undefined;
-    await first?.();
+    if (!this.loopback) {
+      const first = this.beforeFirstRequest;
+      this.beforeFirstRequest = undefined;
+      await first?.();
+    }
     for (const secret of options.secrets) if (secret.length >= 4) this.known.add(secret);
     this.trace?.request(method, url, headers, options.body, [...this.known]);
     const started = performance.now();
     try {
-      const response = await request(url, {
+      const init: HttpRequest = {
         method,
         headers,
         body: options.body === undefined ? null : JSON.stringify(options.body),
-        dispatcher: this.dispatcher,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+        timeoutMs: this.timeoutMs,
+      };
+      const response = this.loopback
+        ? await loopbackRequest(url, init)
+        : await this.viaUndici(url, init);
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of response.body) {

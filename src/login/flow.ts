@@ -200,6 +200,8 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
       inputs.dingtalk?.(provider.apiBase) ??
       new DingTalkClient({
         apiBase: provider.apiBase,
+        // The emulator in this process: node:http, already loaded for its server (no undici).
+        loopback: provider.emulator !== undefined && provider.apiBase === provider.emulator.url,
         beforeFirstRequest: inputs.beforeFirstRequest,
         trace: inputs.trace,
         timeoutMs:
