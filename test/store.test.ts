@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { Database } from '../src/store/sqlite/binding.ts';
 import { isCliError } from '../src/cli/errors.ts';
 import { MIGRATIONS, SCHEMA_VERSION, Store } from '../src/store/sqlite/store.ts';
+import { CURRENT_SCHEMA, migrate } from '../src/store/sqlite/schema.ts';
 import { ROOT, runCli, SECRET, tempDir } from './helpers.ts';
 
 const login = (email: string, extra: Partial<Parameters<Store['recordLogin']>[0]> = {}) => ({
@@ -21,7 +22,14 @@ const login = (email: string, extra: Partial<Parameters<Store['recordLogin']>[0]
 describe('store', () => {
   test('a new file: mode 0600, WAL, migrated to the latest version', (t) => {
     const path = join(tempDir(t), 'new.db');
-    Store.open(path).close();
+    // Created without a sync of its own (issue 22), then written as every open writes:
+    // synchronous NORMAL (1), for a new file as for an existing one.
+    for (let i = 0; i < 2; i++) {
+      const store = Store.open(path);
+      const { db } = store as unknown as { db: InstanceType<typeof Database> };
+      assert.equal(db.pragma('synchronous', { simple: true }), 1);
+      store.close();
+    }
     assert.equal(statSync(path).mode & 0o777, 0o600);
     const db = new Database(path);
     assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
@@ -62,6 +70,75 @@ describe('store', () => {
       'user_id',
     ]);
     db.close();
+  });
+
+  // Issue 22: a new file gets CURRENT_SCHEMA in one exec; it must be what the migrations leave.
+  test('a new file in one exec: the same sqlite_schema and user_version as migrated step by step', (t) => {
+    const dir = tempDir(t);
+    const schemaOf = (path: string) => {
+      const db = new Database(path, { readonly: true });
+      const rows = db
+        .prepare('SELECT type, name, tbl_name, rootpage, sql FROM sqlite_schema ORDER BY rowid')
+        .all();
+      const result = {
+        rows,
+        version: db.pragma('user_version', { simple: true }),
+        integrity: db.pragma('integrity_check', { simple: true }),
+      };
+      db.close();
+      return result;
+    };
+    const stepwise = join(dir, 'stepwise.db');
+    const old = new Database(stepwise);
+    old.pragma('journal_mode = WAL');
+    old.transaction(() => {
+      for (const migration of MIGRATIONS) old.exec(migration);
+      old.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
+    old.close();
+    const fresh = join(dir, 'fresh.db');
+    Store.open(fresh).close();
+    const migrated = schemaOf(stepwise);
+    const sql = (migrated.rows as { sql: string | null }[])
+      .flatMap((r) => (r.sql ? [`${r.sql};`] : []))
+      .join('\n');
+    assert.deepEqual(
+      schemaOf(fresh),
+      migrated,
+      `CURRENT_SCHEMA (src/store/sqlite/schema.ts) is not what MIGRATIONS leave; it should be:\n${sql}`,
+    );
+    assert.equal(CURRENT_SCHEMA.trim(), sql);
+    assert.equal(migrated.integrity, 'ok');
+  });
+
+  test('migrate: an empty database takes CURRENT_SCHEMA at once, any other the steps', () => {
+    const execs = (setup: (db: InstanceType<typeof Database>) => void) => {
+      const db = new Database(':memory:');
+      setup(db);
+      const seen: string[] = [];
+      const exec = db.exec.bind(db);
+      db.exec = (source: string) => (seen.push(source), exec(source));
+      migrate(db);
+      assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      db.close();
+      return seen;
+    };
+    assert.deepEqual(
+      execs(() => {}),
+      [CURRENT_SCHEMA],
+    );
+    // Version 0 but not empty (someone's own table): the steps, as before.
+    assert.deepEqual(
+      execs((db) => db.exec('CREATE TABLE notes (x)')),
+      MIGRATIONS,
+    );
+    assert.deepEqual(
+      execs((db) => {
+        db.exec(MIGRATIONS[0]!);
+        db.pragma('user_version = 1');
+      }),
+      MIGRATIONS.slice(1),
+    );
   });
 
   test('migrates a version 2 file (the previous release) keeping every user, id and role', (t) => {

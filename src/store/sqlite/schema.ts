@@ -134,7 +134,117 @@ export const MIGRATIONS: readonly string[] = [
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Migrates `db` forward to SCHEMA_VERSION in one IMMEDIATE transaction. */
+/**
+ * What MIGRATIONS leave in `sqlite_schema`, statement by statement in the same order: a new,
+ * empty file gets it in one exec (issue 22: ALTER TABLE re-reads the whole schema at each
+ * step). The text is SQLite's own after each ALTER, so the file is the same as one migrated
+ * step by step (test/store.test.ts compares `sqlite_schema`, root pages included, and
+ * user_version). A new migration changes it too: paste the new `sqlite_schema` the test prints.
+ */
+export const CURRENT_SCHEMA = `
+CREATE TABLE users (
+     id TEXT PRIMARY KEY,
+     email TEXT NOT NULL UNIQUE,
+     name TEXT NOT NULL DEFAULT '',
+     avatar_url TEXT NOT NULL DEFAULT '',
+     role TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('admin','member')),
+     name_overridden INTEGER NOT NULL DEFAULT 0,
+     avatar_overridden INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL,
+     authorized INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE oauth_accounts (
+     provider TEXT NOT NULL,
+     provider_user_id TEXT NOT NULL,
+     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, created_at TEXT,
+     PRIMARY KEY (provider, provider_user_id)
+   );
+CREATE INDEX oauth_accounts_user_id ON oauth_accounts(user_id);
+CREATE TABLE platform_members (
+     user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+     role TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('admin','member')),
+     authorized INTEGER NOT NULL DEFAULT 1,
+     created_at TEXT NOT NULL
+   );
+CREATE TABLE invitations (
+     id TEXT PRIMARY KEY,
+     email TEXT NOT NULL UNIQUE,
+     invited_by TEXT REFERENCES users(id) ON DELETE SET NULL,
+     created_at TEXT NOT NULL
+   );
+CREATE TABLE system_settings (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL DEFAULT '',
+     updated_at TEXT NOT NULL
+   );
+CREATE TABLE muvee_dingtalk_links (
+     union_id TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+     last_login_at TEXT NOT NULL
+   );
+CREATE INDEX muvee_dingtalk_links_user_id ON muvee_dingtalk_links(user_id, last_login_at);
+CREATE INDEX users_created_at_email ON users(created_at, email);
+CREATE TABLE muvee_dingtalk_users_list (
+     created_at TEXT NOT NULL,
+     email TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     member_role TEXT,
+     member_authorized INTEGER,
+     last_login_at TEXT,
+     PRIMARY KEY (created_at, email)
+   ) WITHOUT ROWID;
+CREATE INDEX muvee_dingtalk_users_list_user_id ON muvee_dingtalk_users_list(user_id);
+CREATE TRIGGER muvee_dingtalk_users_list_insert AFTER INSERT ON users BEGIN
+     INSERT INTO muvee_dingtalk_users_list
+       SELECT NEW.created_at, NEW.email, NEW.id, m.role, m.authorized,
+         (SELECT max(l.last_login_at) FROM muvee_dingtalk_links l WHERE l.user_id = NEW.id)
+       FROM (SELECT 1) LEFT JOIN platform_members m ON m.user_id = NEW.id;
+   END;
+CREATE TRIGGER muvee_dingtalk_users_list_update AFTER UPDATE OF id, email, created_at ON users
+   BEGIN
+     DELETE FROM muvee_dingtalk_users_list WHERE user_id = OLD.id;
+     INSERT INTO muvee_dingtalk_users_list
+       SELECT NEW.created_at, NEW.email, NEW.id, m.role, m.authorized,
+         (SELECT max(l.last_login_at) FROM muvee_dingtalk_links l WHERE l.user_id = NEW.id)
+       FROM (SELECT 1) LEFT JOIN platform_members m ON m.user_id = NEW.id;
+   END;
+CREATE TRIGGER muvee_dingtalk_users_list_delete AFTER DELETE ON users BEGIN
+     DELETE FROM muvee_dingtalk_users_list WHERE user_id = OLD.id;
+   END;
+CREATE TRIGGER muvee_dingtalk_users_list_member_insert AFTER INSERT ON platform_members BEGIN
+     UPDATE muvee_dingtalk_users_list SET member_role = NEW.role, member_authorized = NEW.authorized
+       WHERE user_id = NEW.user_id;
+   END;
+CREATE TRIGGER muvee_dingtalk_users_list_member_update AFTER UPDATE ON platform_members BEGIN
+     UPDATE muvee_dingtalk_users_list SET member_role = NULL, member_authorized = NULL
+       WHERE user_id = OLD.user_id;
+     UPDATE muvee_dingtalk_users_list SET member_role = NEW.role, member_authorized = NEW.authorized
+       WHERE user_id = NEW.user_id;
+   END;
+CREATE TRIGGER muvee_dingtalk_users_list_member_delete AFTER DELETE ON platform_members BEGIN
+     UPDATE muvee_dingtalk_users_list SET member_role = NULL, member_authorized = NULL
+       WHERE user_id = OLD.user_id;
+   END;
+CREATE TRIGGER muvee_dingtalk_users_list_login_insert AFTER INSERT ON muvee_dingtalk_links BEGIN
+     UPDATE muvee_dingtalk_users_list SET last_login_at = (SELECT max(l.last_login_at)
+         FROM muvee_dingtalk_links l WHERE l.user_id = NEW.user_id)
+       WHERE user_id = NEW.user_id;
+   END;
+CREATE TRIGGER muvee_dingtalk_users_list_login_update AFTER UPDATE ON muvee_dingtalk_links BEGIN
+     UPDATE muvee_dingtalk_users_list SET last_login_at = (SELECT max(l.last_login_at)
+         FROM muvee_dingtalk_links l WHERE l.user_id = muvee_dingtalk_users_list.user_id)
+       WHERE user_id IN (OLD.user_id, NEW.user_id);
+   END;
+CREATE TRIGGER muvee_dingtalk_users_list_login_delete AFTER DELETE ON muvee_dingtalk_links BEGIN
+     UPDATE muvee_dingtalk_users_list SET last_login_at = (SELECT max(l.last_login_at)
+         FROM muvee_dingtalk_links l WHERE l.user_id = OLD.user_id)
+       WHERE user_id = OLD.user_id;
+   END;
+`;
+
+/**
+ * Migrates `db` forward to SCHEMA_VERSION in one IMMEDIATE transaction; an empty database
+ * gets CURRENT_SCHEMA at once.
+ */
 export function migrate(db: Database): void {
   const version = () => db.pragma('user_version', { simple: true }) as number;
   if (version() === SCHEMA_VERSION) return;
@@ -142,7 +252,9 @@ export function migrate(db: Database): void {
   db.transaction(() => {
     const from = version();
     if (from > SCHEMA_VERSION) throw newerSchema(from);
-    for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    if (from === 0 && db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() === 0)
+      db.exec(CURRENT_SCHEMA);
+    else for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }
