@@ -38,7 +38,6 @@ const require = createRequire(import.meta.url);
 const VENDOR = {
   commander: 'cjs',
   dotenv: 'cjs',
-  jsonwebtoken: 'cjs',
   undici: 'cjs',
   chalk: 'esm',
   open: 'esm',
@@ -246,14 +245,13 @@ const ownFiles = (bundle) => ({
   },
 });
 
-/** `semver`, `undici` and chalk's `#supports-color` → the stand-ins in src/runtime/vendor. */
+/** `undici` and chalk's `#supports-color` → the stand-ins in src/runtime/vendor. */
 const slimAliases = {
   name: 'slim-aliases',
   setup(b) {
     b.onResolve({ filter: /^#supports-color$/ }, () => ({
       path: vendorStandIn('supports-color-explicit.cjs'),
     }));
-    b.onResolve({ filter: /^semver$/ }, () => ({ path: vendorStandIn('semver-node20.cjs') }));
     b.onResolve({ filter: /^undici$/ }, (args) =>
       args.importer.includes('/runtime/vendor/')
         ? undefined
@@ -418,18 +416,6 @@ function checkStandIns() {
         `dist/vendor/${name}.cjs no longer exports ${missing.join(', ')}: update LAZY_VENDOR`,
       );
   }
-  // The semver stand-in answers fixed questions: every semver call jsonwebtoken makes must be one.
-  const { ANSWERS } = require(vendorStandIn('semver-node20.cjs'));
-  const jwtDir = dirname(require.resolve('jsonwebtoken/package.json'));
-  for (const file of readdirSync(join(jwtDir, 'lib'))) {
-    const text = readFileSync(join(jwtDir, 'lib', file), 'utf8');
-    for (const [, range] of text.matchAll(/semver\.satisfies\([^,]+,\s*'([^']+)'\)/g)) {
-      if (!ANSWERS.has(range))
-        throw new Error(
-          `jsonwebtoken/lib/${file} asks semver about '${range}': add it to ${vendorStandIn('semver-node20.cjs')}`,
-        );
-    }
-  }
   // The undici stand-in takes Agent and the request API from undici's own modules.
   const undici = require(join(dist, 'vendor', 'undici.cjs'));
   if (typeof undici.Agent !== 'function' || typeof undici.Agent.prototype.request !== 'function')
@@ -465,7 +451,22 @@ function trainCodeCache() {
   const script = `
     const cli = require(${JSON.stringify(join(dist, 'main.cjs'))});
     cli.enableCodeCache(${JSON.stringify(dist)}, { train: true });
-    (async () => { for (const args of ${JSON.stringify(runs)}) await cli.main(['node', 'muvee-dingtalk', ...args]); })();
+    (async () => {
+      for (const args of ${JSON.stringify(runs)}) await cli.main(['node', 'muvee-dingtalk', ...args]);
+      // undici's path (login --emulator no longer takes it): check-config --live against an
+      // emulator started here, as real DingTalk.
+      const { startEmulator } = require(${JSON.stringify(join(dist, 'emulator', 'server.cjs'))});
+      const users = require(${JSON.stringify(join(dist, 'emulator', 'users.cjs'))});
+      const emulator = await startEmulator();
+      Object.assign(process.env, {
+        DINGTALK_API_BASE: emulator.url,
+        DINGTALK_LOGIN_BASE: emulator.url,
+        DINGTALK_CLIENT_ID: users.EMULATOR_CLIENT_ID,
+        DINGTALK_CLIENT_SECRET: users.EMULATOR_CLIENT_SECRET,
+      });
+      await cli.main(['node', 'muvee-dingtalk', 'check-config', '--live']);
+      await emulator.close();
+    })();
   `;
   // The training runs log in (a SQLite file) in a folder of their own, removed afterwards.
   const cwd = mkdtempSync(join(tmpdir(), 'muvee-dingtalk-build-'));
