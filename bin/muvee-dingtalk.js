@@ -4,4 +4,4 @@
 // bin/package.json): Node 20 starts it faster than an ES module.
 'use strict';
 
-require('../dist/main.cjs').main(process.argv);
+require('../dist/main.cjs').main(process.argv, { exitWhenDone: true });

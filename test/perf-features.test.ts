@@ -7,9 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -60,6 +60,49 @@ describe('users list', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stdout.length > 65_536, 'the output spans several chunks');
     assert.deepEqual(JSON.parse(r.stdout), { users: JSON.parse(JSON.stringify(users)) });
+  });
+
+  // Issue 22: the bin exits as soon as a command is over; output a full non-blocking pipe still
+  // holds must all be written first (fd.ts queues it in a stream then).
+  test('the bin exits at once, yet a full non-blocking stdout gets every byte', async (t) => {
+    const dir = tempDir(t);
+    const { db, users } = storeWith(dir, 600);
+    const fifo = join(dir, 'out.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    // O_RDWR: opening does not wait for a reader; O_NONBLOCK: a full pipe is EAGAIN.
+    const writeEnd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+    const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const nonBlocking = join(ROOT, 'test/fixtures/nonblocking-stdout.cjs');
+    const args = ['-r', nonBlocking, BIN, 'users', 'list', '--json', '--db', db];
+    const child = spawn(process.execPath, args, {
+      cwd: dir,
+      env: baseEnv({ JWT_SECRET: SECRET }),
+      stdio: ['ignore', writeEnd, 'pipe'],
+    });
+    closeSync(writeEnd);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // Read only once the pipe has been full for a while, then to the end (no writer left).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const chunks: Buffer[] = [];
+    const buffer = Buffer.alloc(65_536);
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
+      let n: number;
+      try {
+        n = readSync(readEnd, buffer);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        continue;
+      }
+      if (n === 0) break;
+      chunks.push(Buffer.from(buffer.subarray(0, n)));
+    }
+    const code = await exited;
+    closeSync(readEnd);
+    assert.equal(code, 0);
+    const text = Buffer.concat(chunks).toString('utf8');
+    assert.ok(text.length > 2 * 65_536, 'the pipe was filled more than once');
+    assert.deepEqual(JSON.parse(text), { users: JSON.parse(JSON.stringify(users)) });
   });
 
   test('--limit and --offset page through the users in creation order', async (t) => {

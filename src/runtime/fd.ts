@@ -45,6 +45,14 @@ export function writeFd(fd: 1 | 2, text: string | Uint8Array): void {
   }
 }
 
+/**
+ * Whether output still waits in a stream (a full non-blocking descriptor, above): the process
+ * must not exit before it is written.
+ */
+export function outputPending(): boolean {
+  return [...queued].some((fd) => stream(fd).writableLength > 0);
+}
+
 const queued = new Set<1 | 2>();
 const closed = new Set<1 | 2>();
 const stream = (fd: 1 | 2) => (fd === 1 ? process.stdout : process.stderr);

@@ -8,6 +8,8 @@ import { fstatSync, statSync } from 'node:fs';
 import type { Io, Sink } from '../cli/io.js';
 import { writeFd } from './fd.js';
 
+export { outputPending } from './fd.js';
+
 export function processIo(): Io {
   let controller: AbortController | undefined;
   return {
