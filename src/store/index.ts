@@ -209,12 +209,22 @@ export function refuseApplyOnSqlite(db: string, apply: boolean | undefined): voi
 }
 
 /**
- * What login's store needs before the browser opens: for a SQLite file, the driver loads on
- * this Node and the file (when it exists) is a database (`db-unusable` otherwise). muvee's
- * PostgreSQL is checked when it connects (after the callback, for now).
+ * What login's store needs, checked before the listener binds and the browser opens (a
+ * DingTalk code is single-use: a failure found after the callback spends it for nothing). A
+ * SQLite file: the driver loads on this Node and the file (when it exists) is a database. muvee's
+ * PostgreSQL: the server answers, takes the URL's credentials and has muvee's tables (one
+ * connection, closed again; the login reconnects when it stores the user). Either way a
+ * failure is `db-unusable` (exit 2) with the fix; Ctrl-C while connecting is `interrupted()`.
  */
-export async function preflightLoginStore(db: string, shown: string): Promise<void> {
-  if (isPostgresUrl(db)) return;
+export async function preflightLoginStore(
+  db: string,
+  shown: string,
+  options: Pick<LoginStoreOptions, 'signal' | 'interrupted'>,
+): Promise<void> {
+  if (isPostgresUrl(db)) {
+    const { pgPreflight } = await import('./postgres/preflight.js');
+    return pgPreflight(db, options);
+  }
   const { sqlitePreflight } = await import('./sqlite/preflight.js');
   await sqlitePreflight(db, shown);
 }
