@@ -16,6 +16,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -62,6 +63,23 @@ class Sandbox {
       const response = JSON.parse(line) as RunResponse;
       this.waiting.get(response.id)?.(response);
       this.waiting.delete(response.id);
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    // A sandbox that dies fails what it was running instead of leaving it waiting.
+    child.once('close', (code) => {
+      for (const [id, resolve] of this.waiting)
+        resolve({
+          id,
+          code: null,
+          signal: null,
+          stdout: '',
+          stderr: `the sandbox ended (${code}) while this ran:\n${stderr}`,
+          ms: 0,
+          timedOut: false,
+          interrupted: false,
+        });
+      this.waiting.clear();
     });
   }
 
@@ -204,6 +222,7 @@ describe('README and --help examples, run as written', { concurrency: 4 }, () =>
     const env: Record<string, string | null> = {
       PATH: `${bin}:${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
       HOME: join(base, 'home'),
+      TMPDIR: join(base, 'tmp'),
       LANG: 'C.UTF-8',
       NODE_EXTRA_CA_CERTS: ready.caFile,
       DINGTALK_CLIENT_ID: EMULATOR_CLIENT_ID,
@@ -244,6 +263,7 @@ describe('README and --help examples, run as written', { concurrency: 4 }, () =>
   before(async () => {
     base = tempDir();
     mkdirSync(join(base, 'home'));
+    mkdirSync(join(base, 'tmp'));
     bin = binFolder(base);
     sandbox = await Sandbox.start();
     if (typeof sandbox === 'string') {
@@ -262,6 +282,7 @@ describe('README and --help examples, run as written', { concurrency: 4 }, () =>
   });
   after(async () => {
     if (typeof sandbox !== 'string') await sandbox?.stop();
+    if (base) rmSync(base, { recursive: true, force: true });
     console.log(
       `examples: ${examples.length} (${counts.run} run, ${counts.skipped} skipped, each with its reason above)`,
     );

@@ -88,7 +88,9 @@ export const ALICE = 'alice@corp.example';
 export const ADMIN = 'admin@corp.example';
 
 const work = mkdtempSync(join(tmpdir(), 'muvee-dingtalk-examples-world-'));
-const stops: (() => unknown)[] = [() => rmSync(work, { recursive: true, force: true })];
+const stops: (() => unknown)[] = [];
+// Also when the start fails half-way (the cluster removes itself the same way).
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
 function sh(command: string, args: string[]): string {
   const r = spawnSync(command, args, { encoding: 'utf8' });
