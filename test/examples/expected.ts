@@ -384,7 +384,13 @@ export const EXPECTED: Record<string, Expected> = {
     phrase: LOGIN_STORED,
   },
   'muvee-dingtalk login --no-browser --timeout 600   # headless: open the URL elsewhere, paste the result':
-    { code: 0, person: {}, ports: CALLBACK_8080, phrase: LOGIN_STORED },
+    {
+      code: 0,
+      person: { paste: true },
+      ports: CALLBACK_8080,
+      phrase: LOGIN_STORED,
+      why: 'the person approves on another machine and pastes the URL the browser landed on',
+    },
   'muvee-dingtalk verify-token - < token.txt      # from stdin: keeps the token out of shell history':
     { code: 0, users: true, setup: TOKEN, phrase: /✓ valid/ },
   'muvee-dingtalk verify-token "muvee_session=$(cat token.txt); theme=dark"   # a Cookie header': {

@@ -51,6 +51,11 @@ export interface Person {
   user?: string;
   /** Send the browser's callback request here (`host:port`) instead: a tunnel's far end. */
   via?: string;
+  /**
+   * On another machine: the browser's page after approval does not load there, so the person
+   * pastes its URL into the terminal (the run's stdin) instead.
+   */
+  paste?: boolean;
 }
 
 export interface RunRequest {
@@ -292,7 +297,11 @@ function fetchOnce(url: string, method = 'GET', form?: string, via?: string): Pr
 }
 
 /** Opens the authorize URL, picks the user, approves, and lets the browser follow the redirect. */
-async function approve(authorizeUrl: string, person: Person): Promise<string> {
+async function approve(
+  authorizeUrl: string,
+  person: Person,
+  paste: (text: string) => void,
+): Promise<string> {
   const page = await fetchOnce(authorizeUrl);
   let location = page.location;
   if (page.status === 200) {
@@ -311,6 +320,10 @@ async function approve(authorizeUrl: string, person: Person): Promise<string> {
     location = decided.location;
     if (decided.status !== 302) return `the login page refused: ${decided.status} ${decided.body}`;
   } else if (page.status !== 302) return `authorize answered ${page.status}: ${page.body}`;
+  if (person.paste) {
+    paste(`${location}\n`);
+    return `approved as ${person.user ?? 'zhangsan'}; pasted ${location}`;
+  }
   const landed = await fetchOnce(location!, 'GET', undefined, person.via);
   return `approved as ${person.user ?? 'zhangsan'}; ${location} answered ${landed.status}`;
 }
@@ -347,7 +360,7 @@ function run(request: RunRequest, env: Record<string, string>): Promise<RunRespo
       if (request.person && !person) {
         const url = AUTHORIZE.exec(stderr)?.[1];
         if (url)
-          person = approve(url, request.person).catch(
+          person = approve(url, request.person, (text) => child.stdin.write(text)).catch(
             (e: Error) => `could not approve: ${e.message}`,
           );
       }
