@@ -362,12 +362,26 @@ export function json<T = Record<string, unknown>>(result: RunResult): T {
 }
 
 /** A free loopback port (bound, read, released): for a redirect URL the CLI will listen on. */
+/**
+ * A free loopback port for a listener a test starts later. Chosen below the kernel's ephemeral
+ * range (32768–60999 here): a port the kernel handed out (port 0) is also what it hands to the
+ * next outgoing connection of any process, so between this check and the later bind another
+ * test's client could take it (seen in CI: a callback port "already in use").
+ */
 export async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (let attempt = 0; ; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const server = createNetServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) {
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    }
+    if (attempt > 50) throw new Error('no free port between 20000 and 32000');
+  }
 }
 
 /** A small deterministic PRNG (mulberry32), so a fuzz failure can be replayed from its seed. */
