@@ -12,8 +12,7 @@ import type { AccessMode, LoginInput } from '../muvee/model.js';
 import type { LoginStore, UserStore } from './contract.js';
 import type { PgStoreOptions } from './postgres/store.js';
 import { planAsResult, planLogin } from './record-login.js';
-import { judgeDbPath, requireUsableDb } from './sqlite/path-check.js';
-import type { DbProbe } from '../config/checks.js';
+import { requireUsableDb } from './sqlite/path-check.js';
 import type { ListPage, Store } from './sqlite/store.js';
 
 export type { LoginStore, UserStore } from './contract.js';
@@ -229,19 +228,4 @@ export async function preflightLoginStore(
   await sqlitePreflight(db, shown);
 }
 
-/**
- * check-config's look at the database: a SQLite path judged on disk (can it be written, or
- * created in its folder? warnings too); muvee's PostgreSQL is checked when it connects.
- */
-export function probeDb(db: string): DbProbe & { warnings: string[]; fix: string | undefined } {
-  if (isPostgresUrl(db))
-    return { kind: 'postgres', exists: true, problem: undefined, warnings: [], fix: undefined };
-  const judged = judgeDbPath(db);
-  return {
-    kind: 'sqlite',
-    exists: judged.exists,
-    problem: judged.problem,
-    fix: judged.fix,
-    warnings: judged.warnings,
-  };
-}
+export { probeDb } from './probe.js';
