@@ -303,4 +303,33 @@ describe("login, mint-token and users on muvee's PostgreSQL", () => {
       [{ value: 'invite' }],
     );
   });
+
+  test("users export --sql meets muvee's seeded access_mode: the same value imports, another stops the import", async () => {
+    const dir = tempDir();
+    const db = join(dir, 'local.db');
+    const login = await runCli(['login', '--emulator', '--db', db], { cwd: dir });
+    assert.equal(login.code, 0, login.stderr);
+    await runCli(['admin', 'access-mode', 'open', '--db', db], { cwd: dir });
+    const sql = (await runCli(['users', 'export', '--sql', '--db', db], { cwd: dir })).stdout;
+    const script = sql.replace(/^\\set ON_ERROR_STOP on$/m, '');
+    // muvee's migration 027 seeds access_mode = 'open' in every muvee database.
+    const same = await fresh();
+    await rows(same, "INSERT INTO system_settings (key, value) VALUES ('access_mode', 'open')");
+    await rows(same, script);
+    assert.deepEqual(await rows(same, 'SELECT email FROM users'), [
+      { email: 'zhangsan@corp.example' },
+    ]);
+    const other = await fresh();
+    await rows(other, "INSERT INTO system_settings (key, value) VALUES ('access_mode', 'invite')");
+    await assert.rejects(
+      rows(other, script),
+      /muvee already has system_settings access_mode = 'invite', this export has 'open'; change one of them to match/,
+    );
+    assert.deepEqual(await rows(other, 'SELECT email FROM users'), [], 'nothing is written');
+    assert.deepEqual(
+      await rows(other, "SELECT value FROM system_settings WHERE key = 'access_mode'"),
+      [{ value: 'invite' }],
+      "muvee's setting is never overwritten",
+    );
+  });
 });

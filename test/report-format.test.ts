@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Check } from '../src/config/checks.ts';
 import {
+  REPORT_FORMATS,
   escapeGithubData,
   escapeGithubProperty,
   escapeMarkdownCell,
@@ -94,4 +95,9 @@ test('the step summary: a table whose cells cannot break out of it', () => {
   for (const row of rows) assert.equal(row.replace(/\\\|/g, '').split('|').length - 1, 4);
   assert.equal(escapeMarkdownCell('<img src=x>'), '&lt;img src=x&gt;');
   assert.equal(escapeMarkdownCell('[l](u) *b* `c`'), '\\[l\\](u) \\*b\\* \\`c\\`');
+});
+
+test("check-config's --format choices are exactly the formats this module writes", async () => {
+  const { command } = await import('../src/commands/check-config.ts');
+  assert.deepEqual(command.options?.format?.choices, REPORT_FORMATS);
 });

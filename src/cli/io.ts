@@ -13,6 +13,8 @@ export interface Sink {
    */
   writeBytes?(bytes: Uint8Array): void;
   readonly isTTY: boolean;
+  /** A terminal's width in columns, read when asked (it changes when the window is resized). */
+  readonly columns?: number | undefined;
 }
 
 /** Everything a command touches of the outside world, injected (in tests: buffers and fakes). */

@@ -8,16 +8,10 @@ import { appendFileSync } from 'node:fs';
 import { commandConfig, defineCommand, option, type Context } from '../cli/command.js';
 import { CliError } from '../cli/errors.js';
 import { line, trusted } from '../cli/output.js';
-import {
-  githubAnnotations,
-  githubSummary,
-  junitReport,
-  REPORT_FORMATS,
-  type ReportFormat,
-} from '../cli/report-format.js';
+import type { ReportFormat } from '../cli/report-format.js';
 import { runStaticChecks, type Check } from '../config/checks.js';
 import type { Config } from '../config/config.js';
-import { probeDb } from '../store/index.js';
+import { probeDb } from '../store/probe.js';
 import type { Tracer } from '../dingtalk/trace.js';
 import { isCliError } from '../cli/errors.js';
 
@@ -43,7 +37,7 @@ export const command = defineCommand({
     format: option.choice(
       '--format <format>',
       'text (default), json (as --json), junit (JUnit XML on stdout) or github (GitHub Actions annotations, and a table in $GITHUB_STEP_SUMMARY when set)',
-      REPORT_FORMATS,
+      ['text', 'json', 'junit', 'github'] satisfies readonly ReportFormat[],
     ),
     strict: option.flag('--strict', 'warnings fail too'),
     verbose: option.flag(
@@ -130,8 +124,10 @@ async function run(
   if (format === 'json') {
     out.document({ ok, checks });
   } else if (format === 'junit') {
+    const { junitReport } = await import('../cli/report-format.js');
     context.io.stdout.write(junitReport(checks, { strict }));
   } else if (format === 'github') {
+    const { githubAnnotations, githubSummary } = await import('../cli/report-format.js');
     for (const line of githubAnnotations(checks, strict)) context.io.stdout.write(`${line}\n`);
     context.io.stdout.write(`${summaryLine(checks, ok, strict)}\n`);
     const summaryFile = config.runtime.githubStepSummary;

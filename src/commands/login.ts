@@ -171,8 +171,9 @@ async function run(context: Context, _args: string[], options: LoginOptions): Pr
           signal,
           interrupted: interruptedError,
         });
-  // Then the SQLite driver on this Node and the file's content, before the browser opens.
-  if (store) await preflightLoginStore(dbFile, dbPath);
+  // Then what the store needs to work (the SQLite driver on this Node and the file's content;
+  // muvee's PostgreSQL reachable, with its tables), before the listener binds or a browser opens.
+  if (store) await preflightLoginStore(dbFile, dbPath, { signal, interrupted: interruptedError });
   const browser = options.browser !== false;
   const provider = await chooseProvider(config, {
     emulator: options.emulator,

@@ -65,7 +65,7 @@ export const command = defineCommand({
         sql: option.flag('--sql', 'INSERT statements in one transaction (the only format)'),
       },
       examples: [
-        'muvee-dingtalk users export --sql > users.sql && psql "$DATABASE_URL" -f users.sql',
+        'muvee-dingtalk users export --sql --db ./muvee-dingtalk.db > users.sql && psql "$DATABASE_URL" -f users.sql',
       ],
       run: async (context, _args, options) => {
         if (!options.sql) throw new CliError('usage', "say the format: 'users export --sql'");

@@ -58,8 +58,8 @@ export const command = defineCommand({
   },
   examples: [
     'muvee-dingtalk verify-token - < token.txt      # from stdin: keeps the token out of shell history',
-    "muvee-dingtalk verify-token 'muvee_session=eyJ...; theme=dark'",
-    'muvee-dingtalk verify-token eyJhbGciOiJIUzI1NiIs... --leeway 30 --json',
+    'muvee-dingtalk verify-token "muvee_session=$(cat token.txt); theme=dark"   # a Cookie header',
+    'muvee-dingtalk verify-token --leeway 30 --json - < token.txt',
     'muvee-dingtalk verify-token --each - < tokens.txt   # one JSON line per token',
     'muvee-dingtalk verify-token --decode - < token.txt  # no JWT_SECRET: what it says, UNVERIFIED',
     'muvee-dingtalk verify-token --muvee https://muvee.example.com - < token.txt   # and what the deployed muvee says',

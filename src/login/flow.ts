@@ -194,6 +194,7 @@ export async function runLoginFlow(inputs: LoginFlowInputs): Promise<LoginOutcom
       // Nobody pastes when the tool approves itself (and opening stdin costs ~8 ms).
       paste: provider.autoApprove === undefined ? inputs.paste : undefined,
       status,
+      interrupted: interruptedError,
     });
     waiting = false;
     const dingtalk =

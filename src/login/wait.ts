@@ -8,6 +8,7 @@ import { parsePasted, type CallbackResult } from '../dingtalk/authorize.js';
 import { CliError } from '../cli/errors.js';
 import { humanDuration, line, type Output, type Safe } from '../cli/output.js';
 import { safe } from '../cli/sanitize.js';
+import { headThatFits, isRawTerminal, LineEditor, tailThatFits } from './line-editor.js';
 
 /** Time and timers; the real one by default, a fake in tests. */
 export interface Clock {
@@ -47,6 +48,8 @@ export interface WaitInput {
   paste: PasteSource | undefined;
   /** The live line on stderr, shared with whoever reports refused callbacks meanwhile. */
   status?: StatusLine;
+  /** The error Ctrl-C gives while a terminal's input is in raw mode (no SIGINT then). */
+  interrupted?: () => CliError;
 }
 
 /** Races the callback, a pasted URL or code, the timeout and the aborts. */
@@ -65,7 +68,12 @@ export async function waitForCallback(input: WaitInput): Promise<Waited> {
       // A chunk arrived: the spinner steps aside; a refused line brings it back.
       onInput: () => status.pause(),
       onRefused: () => status.resume(),
+      onTyped: () => status.typed(),
       warn: (text) => status.note(line`${out.c.yellow('⚠')} ${text}`),
+      // The terminal's input in raw mode (the tool echoes it) only where the status is live.
+      raw: out.interactive,
+      interrupted:
+        input.interrupted ?? (() => new CliError('interrupted', 'login cancelled (Ctrl-C)')),
     });
     stops.push(pasted.stop);
     waits.push(pasted.result);
@@ -75,8 +83,9 @@ export async function waitForCallback(input: WaitInput): Promise<Waited> {
     deadline,
     timeoutSeconds,
     pasting: input.paste !== undefined,
-    // Someone may be typing on a terminal: its echo must never be redrawn over.
-    typing: pasted?.isTTY === true,
+    // Someone may be typing on a terminal the tool does not echo: never redrawn over.
+    typing: pasted?.isTTY === true && pasted.editor === undefined,
+    editor: pasted?.editor,
   });
   stops.push(() => status.stop());
   waits.push(
@@ -103,21 +112,28 @@ export async function waitForCallback(input: WaitInput): Promise<Waited> {
 
 /**
  * The live line of a wait on stderr. Not a terminal (or `--json`): one line saying how long
- * the wait may take. A terminal: a spinner with the time left, redrawn in place; when someone
- * may be typing a paste on that terminal, a line printed once instead (a redraw would wipe the
- * echo of what is being typed), printed again after a refused paste. Notes (refused callbacks,
- * refused pastes) clear the spinner first; it comes back at its next frame.
+ * the wait may take. A terminal: a spinner with the time left, redrawn in place. When the
+ * terminal's input is read in raw mode (a {@link LineEditor}: the tool echoes what is typed),
+ * the spinner is the row above a one-row paste prompt and only that row is redrawn (cursor
+ * saved and restored), so a URL being pasted is never drawn over. When someone may be typing
+ * on a terminal the tool cannot echo itself, a line printed once instead (a redraw would wipe
+ * the echo), printed again after a refused paste. Notes (refused callbacks, refused pastes)
+ * clear the spinner first and go above it; it comes back at its next frame.
  */
 export class StatusLine {
   private draw: (() => void) | undefined;
   private timer: unknown;
   private clock: Clock | undefined;
-  /** A spinner is redrawn in place (a terminal nobody types on). */
+  /** A spinner is redrawn in place (a terminal nobody types on, or one the editor echoes). */
   private animated = false;
-  /** A spinner frame is on the screen without a newline. */
+  /** A spinner frame is on the screen without a newline (with an editor: the two rows). */
   private drawn = false;
   private paused = false;
   private stopped = false;
+  private editor: LineEditor | undefined;
+  /** The spinner's text now, without its frame character. */
+  private text: () => string = () => '';
+  private frameChar = '';
 
   constructor(private readonly out: Output) {}
 
@@ -127,6 +143,8 @@ export class StatusLine {
     timeoutSeconds: number;
     pasting: boolean;
     typing: boolean;
+    /** The paste prompt, echoed by the tool: the spinner lives on the row above it. */
+    editor?: LineEditor | undefined;
   }): void {
     const { out } = this;
     const { clock, deadline, timeoutSeconds, pasting, typing } = options;
@@ -151,16 +169,19 @@ export class StatusLine {
       this.draw = draw; // only on resume(), never by a timer
       return;
     }
+    this.editor = options.editor;
+    const left = () => humanDuration((deadline - clock.now()) / 1000);
+    this.text = this.editor
+      ? () => `waiting for the callback… (${left()} left; Ctrl-C to cancel)`
+      : () =>
+          `waiting for the callback… (${left()} left; Ctrl-C to cancel${pasteHint ? `; or ${pasteHint}` : ''})`;
     const frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
     let i = 0;
     const frame = () => {
       this.timer = undefined;
       if (this.stopped || this.paused) return;
-      const left = humanDuration((deadline - clock.now()) / 1000);
-      out.errorStream.write(
-        `\r\x1b[2K${frames[i++ % frames.length]} waiting for the callback… (${left} left; Ctrl-C to cancel${pasteHint ? `; or ${pasteHint}` : ''})`,
-      );
-      this.drawn = true;
+      this.frameChar = frames[i++ % frames.length]!;
+      this.render();
       this.timer = clock.setTimeout(frame, 120);
     };
     this.draw = () => {
@@ -172,7 +193,7 @@ export class StatusLine {
 
   /** Input is arriving: the spinner steps aside (a typed line stays as it is). */
   pause(): void {
-    if (this.stopped || this.paused) return;
+    if (this.stopped || this.paused || this.editor) return;
     this.paused = true;
     this.cancelTimer();
     this.clear();
@@ -185,10 +206,18 @@ export class StatusLine {
     this.draw?.();
   }
 
+  /** The editor's line changed: its row is drawn again (the spinner's row is left alone). */
+  typed(): void {
+    if (this.stopped || !this.editor || !this.drawn) return;
+    this.out.errorStream.write(`\r\x1b[2K${this.promptRow()}`);
+  }
+
   /** A line of its own above the spinner, which redraws at its next frame. */
   note(text: Safe): void {
     this.clear();
     this.out.note(text);
+    // With an editor, the prompt comes back at once: a paste may be under way.
+    if (this.editor && this.animated && !this.stopped) this.render();
   }
 
   stop(): void {
@@ -198,8 +227,41 @@ export class StatusLine {
     this.clear();
   }
 
+  private columns(): number {
+    const columns = this.out.errorStream.columns;
+    return columns !== undefined && columns >= 20 ? columns : 80;
+  }
+
+  /** The spinner's row: never wider than the terminal (a wrapped row would break the redraw). */
+  private statusRow(): string {
+    return headThatFits(`${this.frameChar} ${this.text()}`, this.columns() - 1);
+  }
+
+  /** The editor's row: its prompt and as much of the end of the line as fits. */
+  private promptRow(): string {
+    const width = this.columns() - 1;
+    const long = '  or paste the URL the browser landed on › ';
+    const prompt = width - long.length >= 20 ? long : '› ';
+    // What is typed is shown as the editor keeps it: control characters never reach here.
+    return `${this.out.c.dim(prompt).text}${tailThatFits(this.editor!.buffer, width - prompt.length)}`;
+  }
+
+  private render(): void {
+    const stream = this.out.errorStream;
+    if (!this.editor) {
+      stream.write(`\r\x1b[2K${this.statusRow()}`);
+    } else if (!this.drawn) {
+      stream.write(`${this.statusRow()}\n${this.promptRow()}`);
+    } else {
+      // The row above, the cursor where the typing is: saved and restored around the redraw.
+      stream.write(`\x1b7\x1b[A\r\x1b[2K${this.statusRow()}\x1b8`);
+    }
+    this.drawn = true;
+  }
+
   private clear(): void {
-    if (this.animated && this.drawn) this.out.errorStream.write('\r\x1b[2K');
+    if (this.animated && this.drawn)
+      this.out.errorStream.write(this.editor ? '\r\x1b[2K\x1b[A\r\x1b[2K' : '\r\x1b[2K');
     this.drawn = false;
   }
 
@@ -245,19 +307,36 @@ const MAX_PASTE_BUFFER = 64 * 1024;
 /**
  * The paste fallback: each line is a redirected URL or a bare code (the last line may end at
  * the end of input). Lines that are neither get a warning and the wait goes on; the end of
- * input leaves the callback and the timeout to decide.
+ * input leaves the callback and the timeout to decide. A terminal whose input can be put in raw
+ * mode (with `raw`: the status is live) is read key by key through a {@link LineEditor}, which
+ * the status line draws; raw mode ends with the wait (and Node restores the terminal at exit).
  */
 function readPasted(
   source: PasteSource,
   state: string,
-  hooks: { onInput(): void; onRefused(): void; warn(text: string): void },
-): { result: Promise<Waited>; stop(): void; isTTY: boolean } {
+  hooks: {
+    onInput(): void;
+    onRefused(): void;
+    onTyped(): void;
+    warn(text: string): void;
+    raw: boolean;
+    interrupted: () => CliError;
+  },
+): { result: Promise<Waited>; stop(): void; isTTY: boolean; editor: LineEditor | undefined } {
   let input: (AsyncIterable<string | Uint8Array> & { destroy?: () => void }) | undefined;
   let iterator: AsyncIterator<string | Uint8Array> | undefined;
+  let editor: LineEditor | undefined;
+  let rawMode: ((raw: boolean) => unknown) | undefined;
   let stopped = false;
-  const result = new Promise<Waited>((resolve) => {
+  const result = new Promise<Waited>((resolve, reject) => {
     try {
       input = source();
+      if (hooks.raw && isRawTerminal(input)) {
+        const terminal = input;
+        terminal.setRawMode(true);
+        rawMode = (raw) => terminal.setRawMode(raw);
+        editor = new LineEditor();
+      }
       iterator = input[Symbol.asyncIterator]();
     } catch {
       return; // no input at all: the callback or the timeout decides
@@ -277,6 +356,21 @@ function readPasted(
         return undefined;
       }
     };
+    /** Raw keystrokes: lines as Enter submits them, the rest echoed on the prompt's row. */
+    const keys = (text: string): Waited | undefined => {
+      const fed = editor!.feed(text);
+      if (fed.interrupt) {
+        reject(hooks.interrupted());
+        return undefined;
+      }
+      for (const line of fed.lines) {
+        const accepted = take(line.trim());
+        if (accepted) return accepted;
+      }
+      // A refused line's warning drew the prompt again already (the whole chunk was fed first).
+      if (fed.lines.every((line) => line.trim() === '')) hooks.onTyped();
+      return undefined;
+    };
     const read = async (it: AsyncIterator<string | Uint8Array>): Promise<void> => {
       for (;;) {
         let next: IteratorResult<string | Uint8Array>;
@@ -292,10 +386,16 @@ function readPasted(
           return;
         }
         hooks.onInput();
-        buffer +=
+        const text =
           typeof next.value === 'string'
             ? next.value
             : decoder.decode(next.value, { stream: true });
+        if (editor) {
+          const accepted = keys(text);
+          if (accepted) return resolve(accepted);
+          continue;
+        }
+        buffer += text;
         if (buffer.length > MAX_PASTE_BUFFER) buffer = buffer.slice(-MAX_PASTE_BUFFER);
         let newline: number;
         while ((newline = buffer.indexOf('\n')) >= 0) {
@@ -311,8 +411,15 @@ function readPasted(
   return {
     result,
     isTTY: (input as { isTTY?: boolean } | undefined)?.isTTY === true,
+    editor,
     stop() {
       stopped = true;
+      // The terminal echoes and signals again before anything else is printed.
+      try {
+        rawMode?.(false);
+      } catch {
+        // a terminal already gone
+      }
       // A stream is destroyed, so standard input holds the process open no longer (a stream's
       // iterator would only end at its next chunk); any other input is told to finish.
       if (typeof input?.destroy === 'function') input.destroy();

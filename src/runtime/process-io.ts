@@ -44,6 +44,12 @@ function fdSink(fd: 1 | 2): Sink {
     get isTTY() {
       return (tty ??= isTerminal(fd));
     },
+    // Only a login waiting on a terminal asks (its status line must fit on one row): creating
+    // the stream object then costs nothing anyone waits for.
+    get columns() {
+      if (!(tty ??= isTerminal(fd))) return undefined;
+      return (fd === 1 ? process.stdout : process.stderr).columns;
+    },
   };
 }
 

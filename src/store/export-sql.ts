@@ -10,6 +10,11 @@
  * safe to `cat` on a terminal), and `\set ON_ERROR_STOP on` makes the documented
  * `psql -f users.sql` fail (exit 3) when the transaction does, instead of exit 0 after a
  * rollback.
+ *
+ * muvee's own migrations seed `system_settings` (027 writes `access_mode` = 'open'), so a setting
+ * is not a plain INSERT: one muvee already holds with the same value is left as it is, and one it
+ * holds with another value stops the import with a message naming both (never overwritten: an
+ * export must not open or close muvee's sign-in behind the admin's back).
  */
 
 /** Characters written as escapes inside a literal: C0, DEL, C1, and invisible or bidi marks. */
@@ -94,7 +99,16 @@ export function exportSql(rows: {
   emit('users', rows.users);
   emit('platform_members', rows.platformMembers);
   emit('invitations', rows.invitations);
-  emit('system_settings', rows.systemSettings);
+  for (const row of rows.systemSettings) {
+    // Inside the DO block's $muvee_dingtalk$ quoting no literal may hold a `$`: written \x24.
+    const literal = (value: unknown) => sqlLiteral(value, 'text').replace(/\$/g, '\\x24');
+    const key = literal(row.key);
+    const value = literal(row.value);
+    lines.push(
+      `DO $muvee_dingtalk$ BEGIN IF EXISTS (SELECT 1 FROM system_settings WHERE key = ${key} AND value IS DISTINCT FROM ${value}) THEN RAISE EXCEPTION 'muvee already has system_settings % = %, this export has %; change one of them to match (muvee''s admin UI, or muvee-dingtalk admin access-mode) and import again', ${key}, (SELECT quote_literal(value) FROM system_settings WHERE key = ${key}), quote_literal(${value}); END IF; END $muvee_dingtalk$;`,
+      `INSERT INTO system_settings (${TABLES.system_settings!.map(([c]) => c).join(', ')}) VALUES (${TABLES.system_settings!.map(([c, type]) => sqlLiteral(row[c], type)).join(', ')}) ON CONFLICT (key) DO NOTHING;`,
+    );
+  }
   lines.push('COMMIT;', '');
   return lines.join('\n');
 }

@@ -12,8 +12,7 @@ import type { AccessMode, LoginInput } from '../muvee/model.js';
 import type { LoginStore, UserStore } from './contract.js';
 import type { PgStoreOptions } from './postgres/store.js';
 import { planAsResult, planLogin } from './record-login.js';
-import { judgeDbPath, requireUsableDb } from './sqlite/path-check.js';
-import type { DbProbe } from '../config/checks.js';
+import { requireUsableDb } from './sqlite/path-check.js';
 import type { ListPage, Store } from './sqlite/store.js';
 
 export type { LoginStore, UserStore } from './contract.js';
@@ -209,29 +208,24 @@ export function refuseApplyOnSqlite(db: string, apply: boolean | undefined): voi
 }
 
 /**
- * What login's store needs before the browser opens: for a SQLite file, the driver loads on
- * this Node and the file (when it exists) is a database (`db-unusable` otherwise). muvee's
- * PostgreSQL is checked when it connects (after the callback, for now).
+ * What login's store needs, checked before the listener binds and the browser opens (a
+ * DingTalk code is single-use: a failure found after the callback spends it for nothing). A
+ * SQLite file: the driver loads on this Node and the file (when it exists) is a database. muvee's
+ * PostgreSQL: the server answers, takes the URL's credentials and has muvee's tables (one
+ * connection, closed again; the login reconnects when it stores the user). Either way a
+ * failure is `db-unusable` (exit 2) with the fix; Ctrl-C while connecting is `interrupted()`.
  */
-export async function preflightLoginStore(db: string, shown: string): Promise<void> {
-  if (isPostgresUrl(db)) return;
+export async function preflightLoginStore(
+  db: string,
+  shown: string,
+  options: Pick<LoginStoreOptions, 'signal' | 'interrupted'>,
+): Promise<void> {
+  if (isPostgresUrl(db)) {
+    const { pgPreflight } = await import('./postgres/preflight.js');
+    return pgPreflight(db, options);
+  }
   const { sqlitePreflight } = await import('./sqlite/preflight.js');
   await sqlitePreflight(db, shown);
 }
 
-/**
- * check-config's look at the database: a SQLite path judged on disk (can it be written, or
- * created in its folder? warnings too); muvee's PostgreSQL is checked when it connects.
- */
-export function probeDb(db: string): DbProbe & { warnings: string[]; fix: string | undefined } {
-  if (isPostgresUrl(db))
-    return { kind: 'postgres', exists: true, problem: undefined, warnings: [], fix: undefined };
-  const judged = judgeDbPath(db);
-  return {
-    kind: 'sqlite',
-    exists: judged.exists,
-    problem: judged.problem,
-    fix: judged.fix,
-    warnings: judged.warnings,
-  };
-}
+export { probeDb } from './probe.js';
