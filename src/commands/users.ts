@@ -69,13 +69,7 @@ export const command = defineCommand({
       ],
       run: async (context, _args, options) => {
         if (!options.sql) throw new CliError('usage', "say the format: 'users export --sql'");
-        const config = commandConfig(context, { reading: true });
-        announceDb(context.out, config);
-        const { openExistingUserStore } = await import('../store/index.js');
-        const store = await openExistingUserStore(config.dbFile, {
-          readOnly: true,
-          warn: (w) => context.out.warn(w),
-        });
+        const { config, store } = await openForReading(context);
         if (!store)
           throw new CliError('usage', `no database at ${config.dbPath}; nothing to export`);
         try {
@@ -94,17 +88,26 @@ export const command = defineCommand({
   ],
 });
 
-/** `users show <key>`. */
-async function show(context: Context, key: string): Promise<void> {
-  const { out } = context;
+/**
+ * The configured database for reading, said on stderr (and its conflicts warned): opened
+ * read-only, never created or migrated; null when there is no file yet.
+ */
+async function openForReading(context: Context) {
   const config = commandConfig(context, { reading: true });
   announceDb(context.out, config);
-  // The local store, or muvee's PostgreSQL (which holds no DingTalk link of this tool's).
   const { openExistingUserStore } = await import('../store/index.js');
   const store = await openExistingUserStore(config.dbFile, {
     readOnly: true,
     warn: (w) => context.out.warn(w),
   });
+  return { config, store };
+}
+
+/** `users show <key>`. */
+async function show(context: Context, key: string): Promise<void> {
+  const { out } = context;
+  // The local store, or muvee's PostgreSQL (which holds no DingTalk link of this tool's).
+  const { config, store } = await openForReading(context);
   try {
     const user = isUuid(key) ? await store?.findById(key) : await store?.findByEmail(key);
     if (!store || !user) {
@@ -168,13 +171,7 @@ async function listPaged(context: Context, store: UserStore, page: ListPage): Pr
  */
 async function list(context: Context, page: ListPage): Promise<void> {
   const { out, io } = context;
-  const config = commandConfig(context, { reading: true });
-  announceDb(context.out, config);
-  const { openExistingUserStore } = await import('../store/index.js');
-  const opened = await openExistingUserStore(config.dbFile, {
-    readOnly: true,
-    warn: (w) => context.out.warn(w),
-  });
+  const { config, store: opened } = await openForReading(context);
   if (opened && !opened.batchedList) {
     try {
       return await listPaged(context, opened, page);
