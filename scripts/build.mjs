@@ -11,11 +11,16 @@
 // - dist/help.json: every help text, for the prerendered `--help` (src/runtime/prerendered.ts).
 // - On Node 20 only: V8 code caches beside the files (src/runtime/code-cache.ts); Node ≥ 22.1
 //   has module.enableCompileCache() and needs none.
+// - dist/.build-stamp: a hash of everything the build reads (below). A build whose inputs match
+//   the stamp does nothing (`--force` builds anyway; `--check` only says whether it would). npm runs `prepare` again on a checkout's
+//   first `npx muvee-dingtalk` (it installs the checkout into its npx cache); a rebuild there
+//   emptied dist/ under running commands and doubled the README's first command.
 // CommonJS because Node 20 starts a CommonJS entry faster than an ES module (bench/RESULTS.md).
 import { spawnSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import {
   copyFileSync,
+  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -334,6 +339,16 @@ function sourceFiles(dir) {
   });
 }
 
+const stampFile = join(dist, '.build-stamp');
+const stamp = buildStamp();
+if (!process.argv.includes('--force') && readStamp() === stamp) {
+  console.log('dist/ is up to date with src/ (npm run build -- --force rebuilds it)');
+  process.exit(0);
+}
+if (process.argv.includes('--check')) {
+  console.error('dist/ is out of date with src/: npm run build');
+  process.exit(1);
+}
 rmSync(dist, { recursive: true, force: true });
 const built = await Promise.all([
   build({
@@ -369,6 +384,41 @@ copyFileSync(join(root, 'node_modules', 'open', 'xdg-open'), join(dist, 'vendor'
 const { renderHelpTexts } = require(join(dist, 'program.cjs'));
 writeFileSync(join(dist, 'help.json'), JSON.stringify(await renderHelpTexts()));
 if (typeof require('node:module').enableCompileCache !== 'function') trainCodeCache();
+// Last: a build that stopped half-way has no stamp, so the next one starts over.
+writeFileSync(stampFile, stamp);
+
+/**
+ * What the build reads: our sources, this script, the dependency versions (the lock), the
+ * compiler, and the Node that runs it (code caches are made on Node 20 only, for its V8).
+ */
+function buildStamp() {
+  const hash = createHash('sha256');
+  const files = (dir) =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+      const path = join(dir, entry.name);
+      return entry.isDirectory() ? files(path) : [path];
+    });
+  const inputs = [
+    ...files(src),
+    fileURLToPath(import.meta.url),
+    join(root, 'package.json'),
+    join(root, 'package-lock.json'),
+    join(root, 'tsconfig.json'),
+  ].filter((file) => existsSync(file));
+  for (const file of inputs.sort()) {
+    hash.update(`${relative(root, file)}\0`).update(readFileSync(file)).update('\0');
+  }
+  hash.update(`${process.version} ${process.arch} esbuild ${require('esbuild/package.json').version}`);
+  return hash.digest('hex');
+}
+
+function readStamp() {
+  try {
+    return readFileSync(stampFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The dependencies bundled into dist/ are not installed with the package (they are
