@@ -439,6 +439,7 @@ for (const { major, node, version } of nodes) {
       : [
           paired('floor: an empty CommonJS file', [join(work, 'empty.cjs')], Infinity),
           paired("floor: require('node:crypto')", ['-e', "require('node:crypto')"], Infinity),
+          paired('floor: jsonwebtoken loaded', require('dist/vendor/jsonwebtoken.cjs'), Infinity),
           paired(
             "floor: verify-token's modules loaded (muvee's reading, crypto, config, output)",
             require('dist/runtime/fast-verify-token.cjs'),

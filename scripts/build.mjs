@@ -38,6 +38,7 @@ const require = createRequire(import.meta.url);
 const VENDOR = {
   commander: 'cjs',
   dotenv: 'cjs',
+  jsonwebtoken: 'cjs',
   undici: 'cjs',
   chalk: 'esm',
   open: 'esm',
@@ -245,13 +246,14 @@ const ownFiles = (bundle) => ({
   },
 });
 
-/** `undici` and chalk's `#supports-color` → the stand-ins in src/runtime/vendor. */
+/** `semver`, `undici` and chalk's `#supports-color` → the stand-ins in src/runtime/vendor. */
 const slimAliases = {
   name: 'slim-aliases',
   setup(b) {
     b.onResolve({ filter: /^#supports-color$/ }, () => ({
       path: vendorStandIn('supports-color-explicit.cjs'),
     }));
+    b.onResolve({ filter: /^semver$/ }, () => ({ path: vendorStandIn('semver-node20.cjs') }));
     b.onResolve({ filter: /^undici$/ }, (args) =>
       args.importer.includes('/runtime/vendor/')
         ? undefined
@@ -415,6 +417,18 @@ function checkStandIns() {
       throw new Error(
         `dist/vendor/${name}.cjs no longer exports ${missing.join(', ')}: update LAZY_VENDOR`,
       );
+  }
+  // The semver stand-in answers fixed questions: every semver call jsonwebtoken makes must be one.
+  const { ANSWERS } = require(vendorStandIn('semver-node20.cjs'));
+  const jwtDir = dirname(require.resolve('jsonwebtoken/package.json'));
+  for (const file of readdirSync(join(jwtDir, 'lib'))) {
+    const text = readFileSync(join(jwtDir, 'lib', file), 'utf8');
+    for (const [, range] of text.matchAll(/semver\.satisfies\([^,]+,\s*'([^']+)'\)/g)) {
+      if (!ANSWERS.has(range))
+        throw new Error(
+          `jsonwebtoken/lib/${file} asks semver about '${range}': add it to ${vendorStandIn('semver-node20.cjs')}`,
+        );
+    }
   }
   // The undici stand-in takes Agent and the request API from undici's own modules.
   const undici = require(join(dist, 'vendor', 'undici.cjs'));

@@ -11,7 +11,7 @@ import {
   verifySessionToken,
   type RejectReason,
 } from '../src/muvee/session.ts';
-import { prng, SECRET } from './helpers.ts';
+import { SECRET } from './helpers.ts';
 
 const UID = '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a';
 const NOW = 1_800_000_000;
@@ -59,35 +59,6 @@ describe('mintSessionToken', () => {
       'exp',
     ]);
     assert.equal(s, createHmac('sha256', SECRET).update(`${h}.${p}`).digest('base64url'));
-  });
-
-  // Issue 22: minted with node:crypto's HMAC instead of jsonwebtoken's sign; the same bytes.
-  test("the same token, byte for byte, as jsonwebtoken's sign", () => {
-    const random = prng(22);
-    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
-    const text = (alphabet: string, max: number) =>
-      Array.from({ length: Math.floor(random() * max) }, () => pick([...alphabet])).join('');
-    const odd = 'aé张三\u0000\u001f"\\/\u2028\u202e\ud83d\ude00\ud800<>&+=';
-    const secrets = [SECRET, 'k', '秘密-secret', 'a'.repeat(200), 'x\u0000y'];
-    for (let i = 0; i < 300; i++) {
-      const user = {
-        uid: pick([UID, text('0123456789abcdef-', 40), '']),
-        email: `${text(`abc.+_${odd}`, 20)}@${text('corp.example', 15)}`,
-        role: pick(['admin', 'member'] as const),
-      };
-      const secret = i < secrets.length ? secrets[i]! : text(`0123456789abcdef${odd}`, 64) || 's';
-      // Not 0: jsonwebtoken replaces an iat of 0 with the current time (its `payload.iat ||
-      // now`), so its token would not hold the claims it was given; no caller mints at 1970.
-      const now = pick([NOW, 1, Math.floor(random() * 4e9) + 1]);
-      const ttlSeconds = pick([604800, 1, 3650 * 86400, Math.floor(random() * 1e6) + 1]);
-      const { token, claims } = mintSessionToken(user, secret, { now, ttlSeconds });
-      const theirs = jwt.sign({ ...claims }, secret, {
-        algorithm: 'HS256',
-        header: { alg: 'HS256', typ: 'JWT' },
-      });
-      assert.equal(token, theirs, JSON.stringify({ user, secret, now, ttlSeconds }));
-    }
-    assert.throws(() => mintSessionToken({ uid: UID, email: 'a@b.c', role: 'member' }, ''));
   });
 
   test('ttl sets exp', () => {
