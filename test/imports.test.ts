@@ -9,6 +9,7 @@ import * as nodeModule from 'node:module';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { startEmulator } from '../src/emulator/server.ts';
+import { EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET } from '../src/emulator/users.ts';
 import {
   AUTHORIZE_URL,
   baseEnv,
@@ -217,6 +218,39 @@ describe('compiled-code caches', () => {
       );
       assert.ok(
         reports.some((l) => l.includes('check-config.cjs accepted')),
+        r.stderr,
+      );
+      assert.deepEqual(
+        reports.filter((l) => l.endsWith('rejected')),
+        [],
+      );
+    },
+  );
+
+  // undici is loaded on the first request (issue 22), and must be before runtime/wasm.ts sets
+  // --liftoff-only: V8 refuses a cache for code compiled under other flags.
+  test(
+    "a request through undici uses undici's cache (check-config --live)",
+    { skip: builtin ? 'Node >= 22.1 caches compiled code itself' : false },
+    async (t) => {
+      const emulator = await startEmulator();
+      t.after(() => emulator.close());
+      const child = startBin(['check-config', '--live'], {
+        cwd: tempDir(t),
+        env: {
+          NODE_OPTIONS: `--require ${join(ROOT, 'test/fixtures/report-code-cache.cjs')}`,
+          DINGTALK_API_BASE: emulator.url,
+          DINGTALK_LOGIN_BASE: emulator.url,
+          DINGTALK_CLIENT_ID: EMULATOR_CLIENT_ID,
+          DINGTALK_CLIENT_SECRET: EMULATOR_CLIENT_SECRET,
+        },
+      });
+      child.stdin.end();
+      const r = await child.done;
+      assert.equal(emulator.hits.accessToken, 1, r.stderr);
+      const reports = r.stderr.split('\n').filter((l) => l.startsWith('code-cache '));
+      assert.ok(
+        reports.some((l) => /vendor\/undici\.cjs accepted$/.test(l)),
         r.stderr,
       );
       assert.deepEqual(

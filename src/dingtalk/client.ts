@@ -111,6 +111,11 @@ export class DingTalkClient {
   /** One request through undici (loaded with the first one). */
   private async viaUndici(url: string, init: HttpRequest): Promise<HttpAnswer> {
     const { Agent, request } = await import('undici');
+    // After undici is loaded: the hook may change V8's flags, and code compiled after that
+    // cannot use a compiled-code cache (runtime/wasm.ts).
+    const first = this.beforeFirstRequest;
+    this.beforeFirstRequest = undefined;
+    await first?.();
     // An own agent, closed by close(), so no idle keep-alive socket holds the process open.
     this.dispatcher ??= new Agent({ keepAliveTimeout: 1000, connect: { timeout: this.timeoutMs } });
     return request(url, {
@@ -165,11 +170,6 @@ export class DingTalkClient {
     const url = `${this.apiBase}${path}`;
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
-    if (!this.loopback) {
-      const first = this.beforeFirstRequest;
-      this.beforeFirstRequest = undefined;
-      await first?.();
-    }
     for (const secret of options.secrets) if (secret.length >= 4) this.known.add(secret);
     this.trace?.request(method, url, headers, options.body, [...this.known]);
     const started = performance.now();
