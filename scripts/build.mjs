@@ -406,9 +406,14 @@ function buildStamp() {
     join(root, 'tsconfig.json'),
   ].filter((file) => existsSync(file));
   for (const file of inputs.sort()) {
-    hash.update(`${relative(root, file)}\0`).update(readFileSync(file)).update('\0');
+    hash
+      .update(`${relative(root, file)}\0`)
+      .update(readFileSync(file))
+      .update('\0');
   }
-  hash.update(`${process.version} ${process.arch} esbuild ${require('esbuild/package.json').version}`);
+  hash.update(
+    `${process.version} ${process.arch} esbuild ${require('esbuild/package.json').version}`,
+  );
   return hash.digest('hex');
 }
 
