@@ -9,12 +9,14 @@
 //   slim stand-ins and lazy requires. Every trim is checked here, so a dependency update that
 //   breaks one fails the build, not a user's run.
 // - dist/help.json: every help text, for the prerendered `--help` (src/runtime/prerendered.ts).
-// - On Node 20 only: V8 code caches beside the files (src/runtime/code-cache.ts); Node ≥ 22.1
-//   has module.enableCompileCache() and needs none.
+// - On Node 20 only: V8 code caches beside the files (src/runtime/code-cache.ts); on Node ≥ 22.1
+//   each command's first run makes its own, per user (src/runtime/user-code-cache.ts).
 // - dist/.build-stamp: a hash of everything the build reads (below). A build whose inputs match
-//   the stamp does nothing (`--force` builds anyway; `--check` only says whether it would). npm runs `prepare` again on a checkout's
-//   first `npx muvee-dingtalk` (it installs the checkout into its npx cache); a rebuild there
-//   emptied dist/ under running commands and doubled the README's first command.
+//   the stamp does nothing (`--force` builds anyway; `--check` only says whether it would).
+//   npm runs `prepare` again on a checkout's first `npx muvee-dingtalk` (it installs the
+//   checkout into its npx cache); a rebuild there emptied dist/ under running commands and
+//   doubled the README's first command. The per-user caches also carry it (same-length bundles
+//   of two builds must not share one).
 // CommonJS because Node 20 starts a CommonJS entry faster than an ES module (bench/RESULTS.md).
 import { spawnSync } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
@@ -108,7 +110,13 @@ const common = {
 const BUNDLES = [
   {
     entry: 'main.ts',
-    inline: ['runtime/code-cache.ts', 'runtime/fd.ts', 'runtime/prerendered.ts'],
+    inline: [
+      'runtime/code-cache.ts',
+      'runtime/user-code-cache.ts',
+      'runtime/wasm.ts',
+      'runtime/fd.ts',
+      'runtime/prerendered.ts',
+    ],
     vendor: [],
   },
   {

@@ -5,7 +5,7 @@
  */
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { enableCodeCache } from './runtime/code-cache.js';
+import { enableCodeCache, saveCodeCache } from './runtime/code-cache.js';
 import { writeFd } from './runtime/fd.js';
 import { prerendered } from './runtime/prerendered.js';
 
@@ -29,12 +29,16 @@ export async function main(
     return 0;
   }
   // Built (dist/main.cjs): serve our modules from compiled-code caches (runtime/code-cache.ts).
-  if (import.meta.url.endsWith('.cjs')) enableCodeCache(dirname(fileURLToPath(import.meta.url)));
+  if (import.meta.url.endsWith('.cjs')) {
+    enableCodeCache(dirname(fileURLToPath(import.meta.url)), { args });
+  }
   const fast = await fastPath(args);
   const exitCode = fast ?? (await program(args));
   process.exitCode = exitCode;
   // Interrupted: said and reported; work the command left pending must not keep the process.
   if (exitCode === 130) process.exit(130);
+  // A command's first run on Node >= 22.1 keeps what it compiled (runtime/code-cache.ts).
+  saveCodeCache();
   if (options.exitWhenDone && fast === undefined) {
     const { outputPending } = await import('./runtime/process-io.js');
     if (!outputPending()) process.exit(exitCode);

@@ -38,9 +38,24 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.
     PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
     HOME: process.env.HOME,
     LANG: 'C.UTF-8',
+    // Node >= 22.1 keeps compiled code per user (src/runtime/user-code-cache.ts): in a folder of
+    // this test file's, not the developer's ~/.cache.
+    XDG_CACHE_HOME: testCacheHome(),
   };
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;
+}
+
+let cacheHome: string | undefined;
+
+/** One folder per test file for the bin's caches, removed when the file's tests are over. */
+function testCacheHome(): string {
+  if (cacheHome === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'muvee-dingtalk-test-cache-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    cacheHome = dir;
+  }
+  return cacheHome;
 }
 
 export function tempDir(t?: { after(fn: () => void): void }): string {

@@ -200,7 +200,7 @@ describe('compiled-code caches', () => {
     typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function';
   test(
     'on Node 20 the build trained them and a run uses them',
-    { skip: builtin ? 'Node >= 22.1 caches compiled code itself' : false },
+    { skip: builtin ? 'Node >= 22.1 keeps caches per user (code-cache.test.ts)' : false },
     (t) => {
       const r = spawnSync(
         process.execPath,
@@ -231,7 +231,7 @@ describe('compiled-code caches', () => {
   // --liftoff-only: V8 refuses a cache for code compiled under other flags.
   test(
     "a request through undici uses undici's cache (check-config --live)",
-    { skip: builtin ? 'Node >= 22.1 caches compiled code itself' : false },
+    { skip: builtin ? 'Node >= 22.1 keeps caches per user (code-cache.test.ts)' : false },
     async (t) => {
       const emulator = await startEmulator();
       t.after(() => emulator.close());

@@ -1,22 +1,33 @@
 /**
- * Compiled-code cache for this tool's own bundles, so a start does not re-parse and
+ * Compiled-code caches for this tool's own bundles, so a start does not re-parse and
  * re-compile them (measured: `check-config` 1.55× → 1.25× of `node -e 0`, bench/RESULTS.md).
  *
- * Node >= 22.1 has this built in (`module.enableCompileCache`) and gets that. On Node 20 the
- * build writes V8 code caches beside the bundles (`dist/**\/*.cjs.v8cache`) by running the
- * light commands once in training mode; at run time they are only read. V8 checks each cache
- * against its own version, flags and the source, and silently recompiles on any mismatch
- * (another Node version, a rebuilt bundle), so a stale cache costs nothing but its read.
- * Nothing is ever written at run time, so the cache has the same trust as the code beside it.
+ * V8 can store, after a run, every function the run compiled (`Script#createCachedData`), and
+ * accepts such a cache only from its own version, under the same flags, for a source of the
+ * same length; it silently recompiles otherwise. Two places hold them:
+ *
+ * - **Node 20** (no `module.enableCompileCache`): the build trains caches beside the bundles
+ *   (`dist/**\/*.cjs.v8cache`) by running the light commands once; at run time they are only
+ *   read, so they have the same trust as the code beside them.
+ * - **Node ≥ 22.1**: caches made by each Node for itself, at the end of a command's first run,
+ *   kept per user (runtime/user-code-cache.ts: a folder only this user can write, keyed by the
+ *   Node version, the install and the command, because each command compiles other functions;
+ *   each file carries the build's stamp).
+ *   Node's own `module.enableCompileCache()` is not used: it keeps only what is compiled while
+ *   a file loads (a login compiled most of its bundle again: 10–14 ms of CPU), and its default
+ *   folder is in the shared temporary directory, where another local user could plant a cache
+ *   (V8 runs the code in it).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as nodeModule from 'node:module';
 import { dirname, sep } from 'node:path';
 import { Script } from 'node:vm';
+import { userCodeCache } from './user-code-cache.js';
+import { wasmFlagsChanged } from './wasm.js';
 
 interface CompilableModule {
   exports: unknown;
-  _compile(content: string, filename: string): unknown;
+  _compile(content: string, filename: string, ...rest: unknown[]): unknown;
 }
 
 const Module = nodeModule.Module as unknown as {
@@ -24,48 +35,114 @@ const Module = nodeModule.Module as unknown as {
   wrap(source: string): string;
 };
 
+/** Where a bundle's cache is read from and how, whether it is written when the run is over, and how. */
+interface Place {
+  file(filename: string): string;
+  read(file: string): Buffer | undefined;
+  /** Written at the end of the run: training, or a per-user cache that lacked it. */
+  keep(script: Script, offered: boolean): boolean;
+  write(file: string, data: Buffer): void;
+}
+
 let enabled = false;
+const toWrite: [Script, string, Place][] = [];
 
 /**
- * Serves `<dir>/**\/*.cjs` from their `.v8cache` files; with `train`, also writes those caches
- * when the process exits (they then hold every function the run compiled). Idempotent.
+ * Serves `<dir>/**\/*.cjs` from compiled-code caches (see above). `args` (the command line)
+ * key the per-user caches of Node ≥ 22.1; `train` (the build, Node 20) writes the caches beside the files when
+ * the process exits. Idempotent.
  */
-export function enableCodeCache(dir: string, options: { train?: boolean } = {}): void {
+export function enableCodeCache(
+  dir: string,
+  options: { train?: boolean; args?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
+): void {
   if (enabled) return;
   enabled = true;
-  const builtin = (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache;
-  if (typeof builtin === 'function' && !options.train) {
-    builtin();
-    return;
-  }
   const root = dir.endsWith(sep) ? dir : `${dir}${sep}`;
+  const place = choosePlace(root, options);
+  if (!place) return;
   const compile = Module.prototype._compile;
-  const trained: [Script, string][] = [];
-  Module.prototype._compile = function compileWithCache(this: CompilableModule, content, filename) {
-    if (!filename.startsWith(root) || !filename.endsWith('.cjs')) {
-      return compile.call(this, content, filename);
-    }
-    const cacheFile = `${filename}.v8cache`;
-    let cachedData: Buffer | undefined;
-    try {
-      cachedData = readFileSync(cacheFile);
-    } catch {
-      if (!options.train) return compile.call(this, content, filename);
-    }
+  Module.prototype._compile = function compileWithCache(
+    this: CompilableModule,
+    content,
+    filename,
+    ...rest
+  ) {
+    // Code compiled under changed V8 flags could not use a cache made under the start-up ones.
+    const file =
+      filename.startsWith(root) && filename.endsWith('.cjs') && !wasmFlagsChanged()
+        ? place.file(filename)
+        : undefined;
+    if (file === undefined) return compile.call(this, content, filename, ...rest);
+    const cachedData = place.read(file);
     const script = new Script(Module.wrap(content), { filename, cachedData });
-    if (options.train) trained.push([script, cacheFile]);
+    if (place.keep(script, cachedData !== undefined)) toWrite.push([script, file, place]);
     const wrapper = script.runInThisContext() as (...args: unknown[]) => unknown;
     const require = nodeModule.createRequire(filename);
     return wrapper.call(this.exports, this.exports, require, this, filename, dirname(filename));
   };
-  if (options.train) {
-    process.once('exit', () => {
-      // A cache carries the V8 flags it was made under and is refused under others; a login
-      // turns on --liftoff-only mid-run (runtime/wasm.ts), so go back to start-up flags first.
-      // (node:v8 is required here only: loading it costs ~4 ms at every start.)
-      const v8 = nodeModule.createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
-      v8.setFlagsFromString('--no-liftoff-only --liftoff --wasm-tier-up --wasm-dynamic-tiering');
-      for (const [script, file] of trained) writeFileSync(file, script.createCachedData());
-    });
+  if (options.train) process.once('exit', () => saveCodeCache());
+}
+
+function choosePlace(
+  root: string,
+  options: { train?: boolean; args?: readonly string[]; env?: NodeJS.ProcessEnv },
+): Place | undefined {
+  const beside = (filename: string) => `${filename}.v8cache`;
+  if (options.train) return { file: beside, read, keep: () => true, write: writeFileSync };
+  const builtin = (nodeModule as { enableCompileCache?: unknown }).enableCompileCache;
+  if (typeof builtin !== 'function') {
+    return { file: beside, read, keep: () => false, write: () => {} };
+  }
+  const cache = userCodeCache(root, options.args ?? [], options.env);
+  if (!cache) return undefined;
+  const { stamp } = cache;
+  return {
+    file: (filename) => cache.file(filename.slice(root.length)),
+    // Another build's cache (the stamp first) is no cache: V8 would take it for a same-length file.
+    read: (file) => {
+      const data = read(file);
+      return data && data.length > stamp.length && stamp.equals(data.subarray(0, stamp.length))
+        ? data.subarray(stamp.length)
+        : undefined;
+    },
+    keep: (script, offered) => !offered || script.cachedDataRejected === true,
+    // Replaced whole: a run reading it meanwhile sees the old cache or the new, never half.
+    write: (file, data) => {
+      const temporary = `${file}.${process.pid}.tmp`;
+      writeFileSync(temporary, Buffer.concat([stamp, data]), { mode: 0o600 });
+      renameSync(temporary, file);
+    },
+  };
+}
+
+function read(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes the caches this run made (the command is over: every function it needed is compiled).
+ * Nothing to do on most runs; best effort (a cache that cannot be written is simply not there).
+ */
+export function saveCodeCache(): void {
+  if (toWrite.length === 0) return;
+  const scripts = toWrite.splice(0);
+  // A cache carries the V8 flags it was made under and is refused under others; a login turns
+  // on --liftoff-only mid-run (runtime/wasm.ts), so go back to start-up flags first.
+  // (node:v8 is required here only: loading it costs ~4 ms at every start.)
+  if (wasmFlagsChanged()) {
+    const v8 = nodeModule.createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
+    v8.setFlagsFromString('--no-liftoff-only --liftoff --wasm-tier-up --wasm-dynamic-tiering');
+  }
+  for (const [script, file, place] of scripts) {
+    try {
+      place.write(file, script.createCachedData());
+    } catch {
+      // best effort: the next run compiles this file again and tries once more
+    }
   }
 }

@@ -4,15 +4,23 @@
  * (bench/RESULTS.md). A CLI makes a handful of requests: the baseline compiler is plenty.
  *
  * Set just before the first DingTalk request, not at start (nor in the bin's shebang): a V8
- * flag that differs from Node's defaults makes Node's built-in code cache, and ours
- * (code-cache.ts), unusable for whatever is compiled afterwards. Only the bin does this
- * (`processIo().beforeFirstRequest`); in-process runs (tests) leave V8 alone.
+ * flag that differs from Node's defaults makes a compiled-code cache (code-cache.ts) unusable
+ * for whatever is compiled afterwards. Only the bin does this (`processIo().beforeFirstRequest`);
+ * in-process runs (tests) leave V8 alone.
  */
-let done = false;
+
+// On the global object: dist/ holds more than one copy of this file (main.cjs has one).
+const CHANGED = Symbol.for('muvee-dingtalk.wasm-flags-changed');
+const state = globalThis as { [CHANGED]?: boolean };
+
+/** Whether V8's flags differ from the start-up ones (code compiled now cannot use a cache). */
+export function wasmFlagsChanged(): boolean {
+  return state[CHANGED] === true;
+}
 
 export async function baselineWasmCompilerOnly(): Promise<void> {
-  if (done) return;
-  done = true;
+  if (state[CHANGED]) return;
+  state[CHANGED] = true;
   const { setFlagsFromString } = await import('node:v8');
   setFlagsFromString('--liftoff-only');
 }

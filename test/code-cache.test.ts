@@ -1,0 +1,222 @@
+/**
+ * Per-user compiled-code caches (src/runtime/user-code-cache.ts, Node >= 22.1): a command's
+ * first run keeps what it compiled, later runs use it; read only from a folder nobody else can
+ * write, never from another build. Node 20 reads the caches the build trained instead
+ * (imports.test.ts, "compiled-code caches").
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import * as nodeModule from 'node:module';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { startEmulator } from '../src/emulator/server.ts';
+import { EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET } from '../src/emulator/users.ts';
+import { commandKey, fnv1a, onlyWritableBy } from '../src/runtime/user-code-cache.ts';
+import { BIN, MINT_MEMBER, ROOT, SECRET, baseEnv, startBin, tempDir } from './helpers.ts';
+
+const perUser =
+  typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+const skip = perUser
+  ? false
+  : `Node ${process.version} reads the caches the build trained (imports.test.ts); .ci/run runs this on Node 22 and 24`;
+const REPORT = join(ROOT, 'test/fixtures/report-code-cache.cjs');
+const DIST = join(ROOT, 'dist');
+
+/** One run of the bin with `XDG_CACHE_HOME=cacheHome`: V8's verdict on each cache it was offered. */
+function run(cacheHome: string, args: string[], cwd: string, extra: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['-r', REPORT, '--', BIN, ...args], {
+    cwd,
+    env: baseEnv({ JWT_SECRET: SECRET, XDG_CACHE_HOME: cacheHome, ...extra }),
+    encoding: 'utf8',
+  });
+  const offered = r.stderr.split('\n').filter((l) => l.startsWith('code-cache '));
+  return {
+    status: r.status,
+    stderr: r.stderr,
+    accepted: offered.filter((l) => l.endsWith(' accepted')),
+    rejected: offered.filter((l) => l.endsWith(' rejected')),
+  };
+}
+
+/** Every cache file under `home`, with its mode. */
+function cacheFiles(home: string): { path: string; mode: number }[] {
+  const root = join(home, 'muvee-dingtalk', 'code-cache');
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .map((name) => join(root, name))
+    .filter((path) => statSync(path).isFile())
+    .map((path) => ({ path, mode: statSync(path).mode & 0o777 }));
+}
+
+describe('per-user compiled-code caches', () => {
+  for (const args of [['check-config'], MINT_MEMBER]) {
+    test(
+      `${args[0]}: the first run writes them (this user only), the second uses every one`,
+      { skip },
+      (t) => {
+        const home = tempDir(t);
+        const cwd = tempDir(t);
+        const first = run(home, args, cwd);
+        assert.equal(first.accepted.length + first.rejected.length, 0, first.stderr);
+        const files = cacheFiles(home);
+        assert.ok(files.length >= 3, `caches written: ${files.map((f) => f.path).join(', ')}`);
+        assert.deepEqual(
+          files.filter((f) => f.mode !== 0o600),
+          [],
+        );
+        const folder = join(home, 'muvee-dingtalk', 'code-cache');
+        for (const dir of readdirSync(folder, { recursive: true, encoding: 'utf8' })) {
+          const stat = statSync(join(folder, dir));
+          if (stat.isDirectory()) assert.equal(stat.mode & 0o777, 0o700, dir);
+        }
+        const second = run(home, args, cwd);
+        assert.equal(second.status, first.status, second.stderr);
+        assert.equal(second.accepted.length, files.length, second.stderr);
+        assert.deepEqual(second.rejected, []);
+        assert.ok(second.accepted.some((l) => l.includes(`commands/${args[0]}.cjs`)));
+      },
+    );
+  }
+
+  // A request through undici turns on --liftoff-only (runtime/wasm.ts): what is compiled after it
+  // is not cached (V8 would refuse it), what was cached before stays usable.
+  test(
+    'check-config --live (undici, V8 flags changed mid-run): the second run refuses nothing',
+    { skip },
+    async (t) => {
+      const emulator = await startEmulator();
+      t.after(() => emulator.close());
+      const home = tempDir(t);
+      const cwd = tempDir(t);
+      const live = async () => {
+        const child = startBin(['check-config', '--live'], {
+          cwd,
+          env: {
+            NODE_OPTIONS: `--require ${REPORT}`,
+            XDG_CACHE_HOME: home,
+            DINGTALK_API_BASE: emulator.url,
+            DINGTALK_LOGIN_BASE: emulator.url,
+            DINGTALK_CLIENT_ID: EMULATOR_CLIENT_ID,
+            DINGTALK_CLIENT_SECRET: EMULATOR_CLIENT_SECRET,
+          },
+        });
+        child.stdin.end();
+        const r = await child.done;
+        return r.stderr.split('\n').filter((l) => l.startsWith('code-cache '));
+      };
+      await live();
+      const second = await live();
+      assert.equal(emulator.hits.accessToken, 2);
+      assert.ok(
+        second.some((l) => /vendor\/undici\.cjs accepted$/.test(l)),
+        second.join('\n'),
+      );
+      assert.deepEqual(
+        second.filter((l) => l.endsWith(' rejected')),
+        [],
+      );
+      const third = await live();
+      assert.deepEqual(third, second, 'the second run left every cache as it was');
+    },
+  );
+
+  test("another build's cache is never offered to V8, and is replaced", { skip }, (t) => {
+    const home = tempDir(t);
+    const cwd = tempDir(t);
+    run(home, ['check-config'], cwd);
+    const files = cacheFiles(home);
+    assert.ok(files.length > 0);
+    // The same V8 data under another build's stamp: V8 checks a source's length, not its text.
+    for (const { path } of files) {
+      const data = readFileSync(path);
+      writeFileSync(path, Buffer.concat([Buffer.from('0123456789abcdef'), data.subarray(16)]));
+    }
+    const other = run(home, ['check-config'], cwd);
+    assert.deepEqual([other.accepted, other.rejected], [[], []], other.stderr);
+    const stamp = readFileSync(join(DIST, '.build-stamp'), 'utf8').slice(0, 16);
+    for (const { path } of cacheFiles(home)) {
+      assert.equal(readFileSync(path).subarray(0, 16).toString('latin1'), stamp, path);
+    }
+    assert.ok(run(home, ['check-config'], cwd).accepted.length > 0);
+  });
+
+  test(
+    'a folder others can write is not used: no cache read or written, the command as usual',
+    { skip },
+    (t) => {
+      const cwd = tempDir(t);
+      // Writable by all, not sticky: another user could swap our folder for theirs.
+      const open = tempDir(t);
+      chmodSync(open, 0o777);
+      const inOpen = run(open, ['check-config'], cwd);
+      assert.equal(inOpen.status, run(tempDir(t), ['check-config'], cwd).status, inOpen.stderr);
+      assert.deepEqual(cacheFiles(open), []);
+      // Our own folder made group-writable.
+      const home = tempDir(t);
+      run(home, ['check-config'], cwd);
+      chmodSync(join(home, 'muvee-dingtalk'), 0o775);
+      const loose = run(home, ['check-config'], cwd);
+      assert.deepEqual([loose.accepted, loose.rejected], [[], []], loose.stderr);
+    },
+  );
+
+  test(
+    'a folder of another user is not used',
+    { skip: skip || (process.getuid?.() !== 0 && 'needs root to give a folder away') },
+    (t) => {
+      const cwd = tempDir(t);
+      const home = tempDir(t);
+      run(home, ['check-config'], cwd);
+      chownSync(join(home, 'muvee-dingtalk', 'code-cache'), 65534, 65534);
+      const r = run(home, ['check-config'], cwd);
+      assert.deepEqual([r.accepted, r.rejected], [[], []], r.stderr);
+    },
+  );
+
+  test('MUVEE_DINGTALK_CODE_CACHE=off: nothing written, nothing read', { skip }, (t) => {
+    const home = tempDir(t);
+    const cwd = tempDir(t);
+    run(home, ['check-config'], cwd, { MUVEE_DINGTALK_CODE_CACHE: 'off' });
+    assert.equal(existsSync(join(home, 'muvee-dingtalk')), false);
+  });
+});
+
+describe('the folder and its keys', () => {
+  test('only this user or root owns it and the folders above; none writable by others unless sticky', (t) => {
+    const uid = process.getuid!();
+    const base = tempDir(t); // in the temporary folder: /tmp is writable by all, and sticky
+    const mine = join(base, 'a', 'b');
+    mkdirSync(mine, { recursive: true, mode: 0o700 });
+    assert.equal(onlyWritableBy(uid, mine), true);
+    chmodSync(join(base, 'a'), 0o777);
+    assert.equal(onlyWritableBy(uid, mine), false, 'a parent writable by all, not sticky');
+    chmodSync(join(base, 'a'), 0o1777);
+    assert.equal(onlyWritableBy(uid, mine), true, 'sticky, as /tmp');
+    chmodSync(mine, 0o770);
+    assert.equal(onlyWritableBy(uid, mine), false, 'the folder itself writable by its group');
+    chmodSync(mine, 0o700);
+    assert.equal(onlyWritableBy(uid + 1, mine), false, "another user's folder");
+  });
+
+  test('the command names the folder; anything else is "other"', () => {
+    assert.equal(commandKey(DIST, ['--json', 'verify-token', 'x']), 'verify-token');
+    assert.equal(commandKey(DIST, ['--db', 'x.db', 'users', 'list']), 'users');
+    assert.equal(commandKey(DIST, ['bogus']), 'other');
+    assert.equal(commandKey(DIST, ['../../etc']), 'other');
+    assert.equal(
+      fnv1a('/usr/lib/node_modules/muvee-dingtalk/dist/'),
+      fnv1a('/usr/lib/node_modules/muvee-dingtalk/dist/'),
+    );
+    assert.notEqual(fnv1a('/a/dist/'), fnv1a('/b/dist/'));
+  });
+});
