@@ -51,6 +51,9 @@ const BIN = join(APP, 'bin', 'muvee-dingtalk.js');
 const env = {
   PATH: process.env.PATH,
   HOME: process.env.HOME,
+  // Node >= 22.1 keeps each command's compiled code per user (src/runtime/user-code-cache.ts):
+  // here in the bench's own folder (the warm-up runs write it), not the user's ~/.cache.
+  XDG_CACHE_HOME: join(work, 'cache'),
   JWT_SECRET: SECRET,
   DINGTALK_CLIENT_ID: 'dingabcdefghij123456',
   DINGTALK_CLIENT_SECRET: 'c'.repeat(64),
