@@ -6,16 +6,17 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { enableCodeCache, saveCodeCache } from './runtime/code-cache.js';
-import { writeFd } from './runtime/fd.js';
+import { outputPending, writeFd } from './runtime/fd.js';
 import { prerendered } from './runtime/prerendered.js';
 
 export { enableCodeCache };
 
 /**
- * Runs the command line. `exitWhenDone` (the bin): once a command run through the program is
- * over (its output written, its servers and files closed), exit at once rather than let Node
- * tear the V8 heap down and wait for background compilation (1-8 ms of a login, issue 22);
- * output still queued for a full pipe is left to drain as before.
+ * Runs the command line. `exitWhenDone` (the bin): once a command is over (its output
+ * written, its servers and files closed), exit at once rather than let Node tear the V8 heap
+ * down and wait for background compilation (1-8 ms of a login, issue 22; verify-token with a
+ * database: its SQLite addon's clean-up too); output still queued for a full pipe is left to
+ * drain as before.
  */
 export async function main(
   argv: string[] = process.argv,
@@ -39,10 +40,7 @@ export async function main(
   if (exitCode === 130) process.exit(130);
   // A command's first run on Node >= 22.1 keeps what it compiled (runtime/code-cache.ts).
   saveCodeCache();
-  if (options.exitWhenDone && fast === undefined) {
-    const { outputPending } = await import('./runtime/process-io.js');
-    if (!outputPending()) process.exit(exitCode);
-  }
+  if (options.exitWhenDone && !outputPending()) process.exit(exitCode);
   return exitCode;
 }
 

@@ -64,24 +64,22 @@ describe('users list', () => {
 
   // Issue 22: the bin exits as soon as a command is over; output a full non-blocking pipe still
   // holds must all be written first (fd.ts queues it in a stream then).
-  test('the bin exits at once, yet a full non-blocking stdout gets every byte', async (t) => {
-    const dir = tempDir(t);
-    const { db, users } = storeWith(dir, 600);
+  /** The bin's stdout, a non-blocking pipe read only once it has been full for a while. */
+  async function throughFullPipe(dir: string, args: string[], stdin = '') {
     const fifo = join(dir, 'out.fifo');
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
     // O_RDWR: opening does not wait for a reader; O_NONBLOCK: a full pipe is EAGAIN.
     const writeEnd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
     const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     const nonBlocking = join(ROOT, 'test/fixtures/nonblocking-stdout.cjs');
-    const args = ['-r', nonBlocking, BIN, 'users', 'list', '--json', '--db', db];
-    const child = spawn(process.execPath, args, {
+    const child = spawn(process.execPath, ['-r', nonBlocking, BIN, ...args], {
       cwd: dir,
       env: baseEnv({ JWT_SECRET: SECRET }),
-      stdio: ['ignore', writeEnd, 'pipe'],
+      stdio: ['pipe', writeEnd, 'pipe'],
     });
+    child.stdin!.end(stdin);
     closeSync(writeEnd);
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    // Read only once the pipe has been full for a while, then to the end (no writer left).
     await new Promise((resolve) => setTimeout(resolve, 300));
     const chunks: Buffer[] = [];
     const buffer = Buffer.alloc(65_536);
@@ -99,10 +97,42 @@ describe('users list', () => {
     }
     const code = await exited;
     closeSync(readEnd);
-    assert.equal(code, 0);
     const text = Buffer.concat(chunks).toString('utf8');
     assert.ok(text.length > 2 * 65_536, 'the pipe was filled more than once');
+    return { code, text };
+  }
+
+  test('the bin exits at once, yet a full non-blocking stdout gets every byte', async (t) => {
+    const dir = tempDir(t);
+    const { db, users } = storeWith(dir, 600);
+    const { code, text } = await throughFullPipe(dir, ['users', 'list', '--json', '--db', db]);
+    assert.equal(code, 0);
     assert.deepEqual(JSON.parse(text), { users: JSON.parse(JSON.stringify(users)) });
+  });
+
+  test('verify-token (its commander-free path) exits at once too, after every line', async (t) => {
+    const dir = tempDir(t);
+    const tokens = Array.from(
+      { length: 3000 },
+      (_, i) =>
+        mintSessionToken(
+          {
+            uid: `7d0f8a4e-8a53-4a8e-9f3c-${String(i).padStart(12, '0')}`,
+            email: `u${i}@corp.example`,
+            role: 'member',
+          },
+          SECRET,
+        ).token,
+    );
+    const { code, text } = await throughFullPipe(
+      dir,
+      ['verify-token', '--each', '--json', '-'],
+      `${tokens.join('\n')}\n`,
+    );
+    assert.equal(code, 0);
+    const lines = text.trimEnd().split('\n');
+    assert.equal(lines.length, tokens.length);
+    assert.ok(lines.every((l) => (JSON.parse(l) as { valid: boolean }).valid));
   });
 
   test('--limit and --offset page through the users in creation order', async (t) => {

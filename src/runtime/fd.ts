@@ -53,6 +53,9 @@ export function outputPending(): boolean {
   return [...queued].some((fd) => stream(fd).writableLength > 0);
 }
 
-const queued = new Set<1 | 2>();
-const closed = new Set<1 | 2>();
+// On the global object: dist/ holds more than one copy of this file (the entry's, verify-token's
+// bundle's), and the entry asks whether output is pending after verify-token wrote it.
+const STATE = Symbol.for('muvee-dingtalk.fd');
+const shared = globalThis as { [STATE]?: { queued: Set<1 | 2>; closed: Set<1 | 2> } };
+const { queued, closed } = (shared[STATE] ??= { queued: new Set(), closed: new Set() });
 const stream = (fd: 1 | 2) => (fd === 1 ? process.stdout : process.stderr);
