@@ -100,7 +100,8 @@ const common = {
  * Files built as one bundle each instead of one file per source: loading a file costs ~0.5 ms,
  * a large share of a command meant to cost little more than `node -e 0` (bench/RESULTS.md).
  * - main.ts, the entry: with the helpers every start runs (code cache, prerendered help, fd);
- *   store/sqlite/store.ts with the two modules only it needs (binding.ts stays at the same place in dist/).
+ *   store/sqlite/store.ts with the modules only it needs (binding.ts finds dist/vendor/ from
+ *   there); store/sqlite/reader.ts, verify-token's lookup in the local file, likewise.
  * - verify-token's path from the bin (runtime/fast-verify-token.ts): ~15 files as one (no
  *   dependency: muvee's own reading of a token and node:crypto's HMAC); the same for its
  *   worker threads (runtime/token-worker.ts). `separate` stay in their own files: errors.ts (the one CliError
@@ -125,6 +126,7 @@ const BUNDLES = [
       'cli/errors.ts',
       'program.ts',
       'store/sqlite/store.ts',
+      'store/sqlite/reader.ts',
       'store/index.ts',
       // --muvee only: the HTTP client stays out of verify-token's path.
       'deployment/token-at-muvee.ts',
@@ -134,7 +136,24 @@ const BUNDLES = [
   // The local store with the helpers only it loads (better-sqlite3 is its vendor bundle).
   {
     entry: 'store/sqlite/store.ts',
-    inline: ['store/sqlite/binding.ts', 'store/sqlite/failures.ts', 'muvee/membership.ts'],
+    inline: [
+      'store/sqlite/binding.ts',
+      'store/sqlite/failures.ts',
+      'store/sqlite/reader.ts',
+      'muvee/membership.ts',
+    ],
+    vendor: [],
+  },
+  // verify-token's lookup in the local file: the reader alone, one file (not the whole store).
+  {
+    entry: 'store/sqlite/reader.ts',
+    inline: [
+      'store/sqlite/binding.ts',
+      'store/sqlite/failures.ts',
+      'store/sqlite/path-check.ts',
+      'store/sqlite/rows.ts',
+      'store/sqlite/schema.ts',
+    ],
     vendor: [],
   },
   // login's whole path (issue 22: `login --emulator`, the first thing a user runs): its flow,
@@ -156,6 +175,7 @@ const BUNDLES = [
       'cli/errors.ts',
       'program.ts',
       'store/sqlite/store.ts',
+      'store/sqlite/reader.ts',
       'store/index.ts',
       // --muvee only: the HTTP client stays out of verify-token's path.
       'deployment/token-at-muvee.ts',

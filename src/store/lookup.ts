@@ -39,14 +39,16 @@ export async function userLookup(
       };
     }
     if (!existsSync(db)) return undefined;
-    const { Store, openedFileWarnings } = await import('./sqlite/store.js');
+    // Not the whole store (store.ts): its reader only, one file of dist/.
+    const { openReadOnlyDatabase, openedFileWarnings, userFinder } =
+      await import('./sqlite/reader.js');
     if (warn) for (const warning of openedFileWarnings(db)) warn(warning);
-    const store = Store.openReadOnly(db);
-    if (!store) return undefined;
+    const reader = openReadOnlyDatabase(db);
+    if (!reader) return undefined;
     try {
-      return { find: store.userFinder(), close: () => store.close(), workers: true };
+      return { find: userFinder(reader, db), close: () => void reader.close(), workers: true };
     } catch (error) {
-      store.close();
+      reader.close();
       throw error;
     }
   } catch (error) {

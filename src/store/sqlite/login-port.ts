@@ -2,11 +2,10 @@
  * muvee's login steps on the local file (record-login.ts's port): synchronous, inside the
  * store's IMMEDIATE transaction (store.ts `recordLogin`).
  */
-import { randomUUID } from 'node:crypto';
 import type { Role, StoredUser } from '../../muvee/model.js';
 import type { LoginPort } from '../record-login.js';
 import type { Database } from './binding.js';
-import { toUser, USER_SELECT, type UserRow } from './rows.js';
+import { randomUUID, toUser, USER_SELECT, type UserRow } from './rows.js';
 
 /** The store's own reads the steps use. */
 export interface StoreReads {

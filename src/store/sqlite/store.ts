@@ -8,20 +8,11 @@
  * Versioned with `PRAGMA user_version` and migrated forward on open; WAL; a busy timeout so
  * concurrent runs wait instead of failing; the file created with mode 0600.
  */
-import { randomUUID } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  lstatSync,
-  openSync,
-  readFileSync,
-  statSync,
-  constants as fs,
-} from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, constants as fs } from 'node:fs';
 import { danglingLink, sqliteFailure, unusable } from './failures.js';
 import { invitationKey } from '../../muvee/membership.js';
 import { BINDING, Database } from './binding.js';
-import { foreignJournal, foreignJournalError } from './path-check.js';
+import { openReadOnlyDatabase, refuseForeignJournal, userFinder } from './reader.js';
 
 export { openedFileWarnings } from './path-check.js';
 import {
@@ -33,8 +24,8 @@ import {
 } from '../../muvee/model.js';
 import { loginSteps, runSync } from '../record-login.js';
 import { sqliteLoginPort } from './login-port.js';
-import { toUser, USER_SELECT, type UserRow } from './rows.js';
-import { migrate, newerSchema, READ_AS_IS_FROM, SCHEMA_VERSION } from './schema.js';
+import { randomUUID, toUser, USER_SELECT, type UserRow } from './rows.js';
+import { migrate } from './schema.js';
 import { UsersList, type CellText, type ListLayout, type ListPage } from './users-list.js';
 
 export { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
@@ -99,40 +90,8 @@ export class Store {
    * older schema is read through a migrated in-memory copy, so the file stays as it was.
    */
   static openReadOnly(path: string): Store | null {
-    if (!existsSync(path)) return null;
-    refuseForeignJournal(path);
-    let db: Database | undefined;
-    try {
-      try {
-        db = new Database(path, {
-          readonly: true,
-          fileMustExist: true,
-          timeout: 15_000,
-          ...BINDING,
-        });
-        db.pragma('user_version', { simple: true });
-      } catch (error) {
-        // A WAL file in a folder this user cannot write: SQLite cannot create the shared-memory
-        // file it reads through. With no pending WAL, the file alone is the whole database.
-        const code = (error as { code?: string }).code ?? '';
-        if (!/^SQLITE_(READONLY_DIRECTORY|CANTOPEN)/.test(code) || hasPendingWal(path)) throw error;
-        db?.close();
-        db = inMemory(readFileSync(path));
-      }
-      const version = db.pragma('user_version', { simple: true }) as number;
-      if (version > SCHEMA_VERSION) throw newerSchema(version);
-      if (version < READ_AS_IS_FROM) {
-        const copy = inMemory(db.serialize());
-        db.close();
-        db = copy;
-        migrate(db);
-      }
-      db.pragma('query_only = ON');
-      return new Store(db, path);
-    } catch (error) {
-      db?.close();
-      throw unusable(path, error);
-    }
+    const db = openReadOnlyDatabase(path);
+    return db && new Store(db, path);
   }
 
   close(): void {
@@ -279,13 +238,7 @@ export class Store {
 
   /** `findById` with its statement prepared once, for many lookups (verify-token --each). */
   userFinder(): (id: string) => StoredUser | undefined {
-    const statement = this.read(() =>
-      this.db.prepare<[string], UserRow>(`${USER_SELECT} WHERE u.id = ?`),
-    );
-    return (id) => {
-      const row = this.read(() => statement.get(id));
-      return row && toUser(row);
-    };
+    return userFinder(this.db, this.path);
   }
 
   // --- muvee's settings, invitations and members (the admin subcommands) ---------------------
@@ -410,21 +363,3 @@ export class Store {
  * the WAL of a database in memory (a WAL file's copy fails to read or to migrate with
  * SQLITE_CANTOPEN), so the header's read and write versions (bytes 18, 19) say "legacy".
  */
-function inMemory(bytes: Buffer): Database {
-  if (bytes.length >= 20) bytes[18] = bytes[19] = 1;
-  return new Database(bytes, BINDING);
-}
-
-function hasPendingWal(path: string): boolean {
-  try {
-    return statSync(`${path}-wal`).size > 0;
-  } catch {
-    return false;
-  }
-}
-
-/** Issue 20 H1: throws before SQLite reads a journal another user planted (path-check.ts). */
-function refuseForeignJournal(path: string): void {
-  const problem = foreignJournal(path);
-  if (problem) throw foreignJournalError(path, problem);
-}
