@@ -384,8 +384,13 @@ export function json<T = Record<string, unknown>>(result: RunResult): T {
  * test's client could take it (seen in CI: a callback port "already in use").
  */
 export async function freePort(): Promise<number> {
+  // Free now is not free later: the caller binds it only after a while, and the other test
+  // files running meanwhile pick ports too. So each test process picks from its own slice of
+  // 20000–32000 (by pid: 24 slices of 500) and never hands out a port twice.
+  const slice = 20000 + (process.pid % 24) * 500;
   for (let attempt = 0; ; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 12000);
+    const port = slice + Math.floor(Math.random() * 500);
+    if (handedOut.has(port)) continue;
     const server = createNetServer();
     const bound = await new Promise<boolean>((resolve) => {
       server.once('error', () => resolve(false));
@@ -393,11 +398,13 @@ export async function freePort(): Promise<number> {
     });
     if (bound) {
       await new Promise((resolve) => server.close(resolve));
+      handedOut.add(port);
       return port;
     }
-    if (attempt > 50) throw new Error('no free port between 20000 and 32000');
+    if (attempt > 50) throw new Error(`no free port between ${slice} and ${slice + 499}`);
   }
 }
+const handedOut = new Set<number>();
 
 /** A small deterministic PRNG (mulberry32), so a fuzz failure can be replayed from its seed. */
 export function prng(seed: number): () => number {
