@@ -9,8 +9,9 @@
 //   slim stand-ins and lazy requires. Every trim is checked here, so a dependency update that
 //   breaks one fails the build, not a user's run.
 // - dist/help.json: every help text, for the prerendered `--help` (src/runtime/prerendered.ts).
-// - On Node 20 only: V8 code caches beside the files (src/runtime/code-cache.ts); on Node ≥ 22.1
-//   each command's first run makes its own, per user (src/runtime/user-code-cache.ts).
+// - On Node 20 only: V8 code caches beside the files (src/runtime/code-cache.ts), read when
+//   there is no per-user folder for the caches each command's first run makes for itself
+//   (src/runtime/user-code-cache.ts).
 // - dist/.build-stamp: a hash of everything the build reads (below). A build whose inputs match
 //   the stamp does nothing (`--force` builds anyway; `--check` only says whether it would).
 //   npm runs `prepare` again on a checkout's first `npx muvee-dingtalk` (it installs the

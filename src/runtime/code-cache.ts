@@ -4,19 +4,20 @@
  *
  * V8 can store, after a run, every function the run compiled (`Script#createCachedData`), and
  * accepts such a cache only from its own version, under the same flags, for a source of the
- * same length; it silently recompiles otherwise. Two places hold them:
+ * same length; it silently recompiles otherwise.
  *
- * - **Node 20** (no `module.enableCompileCache`): the build trains caches beside the bundles
- *   (`dist/**\/*.cjs.v8cache`) by running the light commands once; at run time they are only
- *   read, so they have the same trust as the code beside them.
- * - **Node ≥ 22.1**: caches made by each Node for itself, at the end of a command's first run,
- *   kept per user (runtime/user-code-cache.ts: a folder only this user can write, keyed by the
- *   Node version, the install and the command, because each command compiles other functions;
- *   each file carries the build's stamp).
- *   Node's own `module.enableCompileCache()` is not used: it keeps only what is compiled while
- *   a file loads (a login compiled most of its bundle again: 10–14 ms of CPU), and its default
- *   folder is in the shared temporary directory, where another local user could plant a cache
- *   (V8 runs the code in it).
+ * - **Per user, per command** (runtime/user-code-cache.ts): what a command's first run compiled
+ *   is kept in a folder only this user can write, keyed by the Node version, the install and the
+ *   command (each compiles other functions; a cache of them all costs every command its
+ *   reading); each file carries the build's stamp. Later runs of that command use it.
+ * - **Beside the bundles, Node 20 only** (`dist/**\/*.cjs.v8cache`, trained by the build running
+ *   the light commands): read when there is no per-user folder to use. Read only, so they have
+ *   the same trust as the code beside them.
+ *
+ * Node's own `module.enableCompileCache()` (Node ≥ 22.1) is not used: it keeps only what is
+ * compiled while a file loads (a login compiled most of its bundle again: 10–14 ms of CPU),
+ * and its default folder is in the shared temporary directory, where another local user could
+ * plant a cache (V8 runs the code in it).
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as nodeModule from 'node:module';
@@ -90,12 +91,14 @@ function choosePlace(
 ): Place | undefined {
   const beside = (filename: string) => `${filename}.v8cache`;
   if (options.train) return { file: beside, read, keep: () => true, write: writeFileSync };
-  const builtin = (nodeModule as { enableCompileCache?: unknown }).enableCompileCache;
-  if (typeof builtin !== 'function') {
-    return { file: beside, read, keep: () => false, write: () => {} };
-  }
   const cache = userCodeCache(root, options.args ?? [], options.env);
-  if (!cache) return undefined;
+  if (!cache) {
+    // No per-user folder to use: on Node 20, the caches the build trained (read only).
+    const builtin = (nodeModule as { enableCompileCache?: unknown }).enableCompileCache;
+    return typeof builtin === 'function'
+      ? undefined
+      : { file: beside, read, keep: () => false, write: () => {} };
+  }
   const { stamp } = cache;
   return {
     file: (filename) => cache.file(filename.slice(root.length)),

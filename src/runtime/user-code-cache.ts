@@ -1,5 +1,5 @@
 /**
- * The per-user folder of compiled-code caches on Node ≥ 22.1 (runtime/code-cache.ts):
+ * The per-user folder of compiled-code caches (runtime/code-cache.ts):
  * `$XDG_CACHE_HOME/muvee-dingtalk/code-cache/<node>-<arch>-<install>/<command>/`, by default
  * under `~/.cache`: about 0.5 MB a command, one folder per Node version and place the tool is
  * installed in. `MUVEE_DINGTALK_CODE_CACHE=off` turns it off; deleting it is always safe.
