@@ -36,7 +36,7 @@ const Module = nodeModule.Module as unknown as {
   wrap(source: string): string;
 };
 
-/** Where a bundle's cache is read from and how, whether it is written when the run is over, and how. */
+/** Where a bundle's cache is and how it is read; whether it is written after the run, and how. */
 interface Place {
   file(filename: string): string;
   read(file: string): Buffer | undefined;
@@ -50,7 +50,7 @@ const toWrite: [Script, string, Place][] = [];
 
 /**
  * Serves `<dir>/**\/*.cjs` from compiled-code caches (see above). `args` (the command line)
- * key the per-user caches of Node ≥ 22.1; `train` (the build, Node 20) writes the caches beside the files when
+ * key the per-user caches; `train` (the build, Node 20) writes the caches beside the files when
  * the process exits. Idempotent.
  */
 export function enableCodeCache(
