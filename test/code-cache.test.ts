@@ -16,9 +16,10 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import * as nodeModule from 'node:module';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { startEmulator } from '../src/emulator/server.ts';
+import { startEmulator, type Emulator } from '../src/emulator/server.ts';
 import { EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET } from '../src/emulator/users.ts';
 import { commandKey, fnv1a, onlyWritableBy } from '../src/runtime/user-code-cache.ts';
 import { BIN, MINT_MEMBER, ROOT, SECRET, baseEnv, startBin, tempDir } from './helpers.ts';
@@ -33,13 +34,40 @@ function run(cacheHome: string, args: string[], cwd: string, extra: Record<strin
     env: baseEnv({ JWT_SECRET: SECRET, XDG_CACHE_HOME: cacheHome, ...extra }),
     encoding: 'utf8',
   });
-  const offered = r.stderr.split('\n').filter((l) => l.startsWith('code-cache '));
+  return reports(r.status, r.stderr);
+}
+
+/** The lines of test/fixtures/report-code-cache.cjs: the caches V8 accepted, and refused. */
+function reports(status: number | null, stderr: string) {
+  const offered = stderr.split('\n').filter((l) => l.startsWith('code-cache '));
   return {
-    status: r.status,
-    stderr: r.stderr,
+    status,
+    stderr,
     accepted: offered.filter((l) => l.endsWith(' accepted')),
     rejected: offered.filter((l) => l.endsWith(' rejected')),
   };
+}
+
+/** `check-config --live` against `emulator` (undici's path), as `run` reports it. */
+async function liveCheck(
+  emulator: Emulator,
+  cwd: string,
+  env: Record<string, string>,
+): Promise<ReturnType<typeof reports>> {
+  const child = startBin(['check-config', '--live'], {
+    cwd,
+    env: {
+      NODE_OPTIONS: `--require ${REPORT}`,
+      DINGTALK_API_BASE: emulator.url,
+      DINGTALK_LOGIN_BASE: emulator.url,
+      DINGTALK_CLIENT_ID: EMULATOR_CLIENT_ID,
+      DINGTALK_CLIENT_SECRET: EMULATOR_CLIENT_SECRET,
+      ...env,
+    },
+  });
+  child.stdin.end();
+  const r = await child.done;
+  return reports(r.code, r.stderr);
 }
 
 /** Every cache file under `home`, with its mode. */
@@ -97,35 +125,16 @@ describe('per-user compiled-code caches', () => {
     t.after(() => emulator.close());
     const home = tempDir(t);
     const cwd = tempDir(t);
-    const live = async () => {
-      const child = startBin(['check-config', '--live'], {
-        cwd,
-        env: {
-          NODE_OPTIONS: `--require ${REPORT}`,
-          XDG_CACHE_HOME: home,
-          DINGTALK_API_BASE: emulator.url,
-          DINGTALK_LOGIN_BASE: emulator.url,
-          DINGTALK_CLIENT_ID: EMULATOR_CLIENT_ID,
-          DINGTALK_CLIENT_SECRET: EMULATOR_CLIENT_SECRET,
-        },
-      });
-      child.stdin.end();
-      const r = await child.done;
-      return r.stderr.split('\n').filter((l) => l.startsWith('code-cache '));
-    };
-    await live();
-    const second = await live();
+    await liveCheck(emulator, cwd, { XDG_CACHE_HOME: home });
+    const second = await liveCheck(emulator, cwd, { XDG_CACHE_HOME: home });
     assert.equal(emulator.hits.accessToken, 2);
     assert.ok(
-      second.some((l) => /vendor\/undici\.cjs accepted$/.test(l)),
-      second.join('\n'),
+      second.accepted.some((l) => l.endsWith('vendor/undici.cjs accepted')),
+      second.stderr,
     );
-    assert.deepEqual(
-      second.filter((l) => l.endsWith(' rejected')),
-      [],
-    );
-    const third = await live();
-    assert.deepEqual(third, second, 'the second run left every cache as it was');
+    assert.deepEqual(second.rejected, []);
+    const third = await liveCheck(emulator, cwd, { XDG_CACHE_HOME: home });
+    assert.deepEqual(third.accepted, second.accepted, 'the second run left every cache as it was');
   });
 
   test("another build's cache is never offered to V8, and is replaced", (t) => {
@@ -221,4 +230,46 @@ describe('the folder and its keys', () => {
     );
     assert.notEqual(fnv1a('/a/dist/'), fnv1a('/b/dist/'));
   });
+});
+
+// Node 20 with no per-user folder to use (here: turned off): the caches the build trained.
+describe('the caches the build trained (Node 20)', () => {
+  const skip =
+    typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function'
+      ? `Node ${process.version}: the package brings no caches for it`
+      : false;
+  const OFF = { MUVEE_DINGTALK_CODE_CACHE: 'off' };
+
+  test('a run uses them', { skip }, (t) => {
+    const home = tempDir(t);
+    const r = run(home, ['check-config'], tempDir(t), OFF);
+    assert.ok(
+      r.accepted.some((l) => l.includes('program.cjs accepted')),
+      r.stderr,
+    );
+    assert.ok(
+      r.accepted.some((l) => l.includes('check-config.cjs accepted')),
+      r.stderr,
+    );
+    assert.deepEqual(r.rejected, []);
+    assert.equal(existsSync(join(home, 'muvee-dingtalk')), false);
+  });
+
+  // undici is loaded on the first request (issue 22), and must be before runtime/wasm.ts sets
+  // --liftoff-only: V8 refuses a cache for code compiled under other flags.
+  test(
+    "a request through undici uses undici's cache (check-config --live)",
+    { skip },
+    async (t) => {
+      const emulator = await startEmulator();
+      t.after(() => emulator.close());
+      const r = await liveCheck(emulator, tempDir(t), OFF);
+      assert.equal(emulator.hits.accessToken, 1, r.stderr);
+      assert.ok(
+        r.accepted.some((l) => l.endsWith('vendor/undici.cjs accepted')),
+        r.stderr,
+      );
+      assert.deepEqual(r.rejected, []);
+    },
+  );
 });

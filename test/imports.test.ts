@@ -5,11 +5,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import * as nodeModule from 'node:module';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { startEmulator } from '../src/emulator/server.ts';
-import { EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET } from '../src/emulator/users.ts';
 import {
   AUTHORIZE_URL,
   baseEnv,
@@ -193,75 +191,4 @@ describe('lazy imports', () => {
     const loaded = readFileSync(traceFile, 'utf8').split('\n');
     assert.ok(loaded.some(isUndici), 'undici was not loaded');
   });
-});
-
-describe('compiled-code caches', () => {
-  const builtin =
-    typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function';
-  test(
-    'on Node 20 without a per-user folder, the build trained them and a run uses them',
-    {
-      skip: builtin ? 'Node >= 22.1: no caches come with the package (code-cache.test.ts)' : false,
-    },
-    (t) => {
-      const r = spawnSync(
-        process.execPath,
-        ['-r', join(ROOT, 'test/fixtures/report-code-cache.cjs'), '--', BIN, 'check-config'],
-        {
-          cwd: tempDir(t),
-          env: baseEnv({ JWT_SECRET: SECRET, MUVEE_DINGTALK_CODE_CACHE: 'off' }),
-          encoding: 'utf8',
-        },
-      );
-      const reports = r.stderr.split('\n').filter((l) => l.startsWith('code-cache '));
-      assert.ok(
-        reports.some((l) => l.includes('program.cjs accepted')),
-        r.stderr,
-      );
-      assert.ok(
-        reports.some((l) => l.includes('check-config.cjs accepted')),
-        r.stderr,
-      );
-      assert.deepEqual(
-        reports.filter((l) => l.endsWith('rejected')),
-        [],
-      );
-    },
-  );
-
-  // undici is loaded on the first request (issue 22), and must be before runtime/wasm.ts sets
-  // --liftoff-only: V8 refuses a cache for code compiled under other flags.
-  test(
-    "a request through undici uses undici's cache (check-config --live)",
-    {
-      skip: builtin ? 'Node >= 22.1: no caches come with the package (code-cache.test.ts)' : false,
-    },
-    async (t) => {
-      const emulator = await startEmulator();
-      t.after(() => emulator.close());
-      const child = startBin(['check-config', '--live'], {
-        cwd: tempDir(t),
-        env: {
-          NODE_OPTIONS: `--require ${join(ROOT, 'test/fixtures/report-code-cache.cjs')}`,
-          MUVEE_DINGTALK_CODE_CACHE: 'off',
-          DINGTALK_API_BASE: emulator.url,
-          DINGTALK_LOGIN_BASE: emulator.url,
-          DINGTALK_CLIENT_ID: EMULATOR_CLIENT_ID,
-          DINGTALK_CLIENT_SECRET: EMULATOR_CLIENT_SECRET,
-        },
-      });
-      child.stdin.end();
-      const r = await child.done;
-      assert.equal(emulator.hits.accessToken, 1, r.stderr);
-      const reports = r.stderr.split('\n').filter((l) => l.startsWith('code-cache '));
-      assert.ok(
-        reports.some((l) => /vendor\/undici\.cjs accepted$/.test(l)),
-        r.stderr,
-      );
-      assert.deepEqual(
-        reports.filter((l) => l.endsWith('rejected')),
-        [],
-      );
-    },
-  );
 });
