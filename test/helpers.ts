@@ -50,18 +50,30 @@ let cacheHome: string | undefined;
 
 /** One folder per test file for the bin's caches, removed when the file's tests are over. */
 function testCacheHome(): string {
-  if (cacheHome === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), 'muvee-dingtalk-test-cache-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    cacheHome = dir;
-  }
+  cacheHome ??= tempDir();
   return cacheHome;
 }
 
+/**
+ * A new folder in the temporary directory, removed after the test `t`, or without one (a
+ * suite's setup) when this test file's process exits: `npm test` leaves nothing behind.
+ */
 export function tempDir(t?: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'muvee-dingtalk-test-'));
-  t?.after(() => rmSync(dir, { recursive: true, force: true }));
+  if (t) t.after(() => rmSync(dir, { recursive: true, force: true }));
+  else removeAtExit(dir);
   return dir;
+}
+
+const atExit: string[] = [];
+
+function removeAtExit(dir: string): void {
+  if (atExit.length === 0) {
+    process.once('exit', () => {
+      for (const each of atExit) rmSync(each, { recursive: true, force: true });
+    });
+  }
+  atExit.push(dir);
 }
 
 export interface RunResult {
