@@ -191,6 +191,12 @@ describe('per-user compiled-code caches', () => {
       chownSync(join(home, 'muvee-dingtalk', 'code-cache'), 65534, 65534);
       const r = run(home, ['check-config'], cwd);
       assert.deepEqual(r.rejected, [], r.stderr);
+      // Root with another user's HOME (sudo without -H): nothing of root's is made in it.
+      const theirs = tempDir(t);
+      chownSync(theirs, 65534, 65534);
+      const sudo = run(theirs, ['check-config'], cwd);
+      assert.equal(sudo.status, r.status, sudo.stderr);
+      assert.equal(existsSync(join(theirs, 'muvee-dingtalk')), false);
     },
   );
 

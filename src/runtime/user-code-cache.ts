@@ -49,6 +49,9 @@ export function userCodeCache(
     commandKey(dist, args),
   );
   try {
+    // Judged before anything is made: no folder of ours is left where we would not read it
+    // (e.g. root's run with another user's HOME).
+    if (!safeAncestors(uid, existingAncestor(folder))) return undefined;
     mkdirSync(folder, { recursive: true, mode: 0o700 });
     if (!onlyWritableBy(uid, folder)) return undefined;
   } catch {
@@ -89,15 +92,25 @@ export function commandKey(dist: string, args: readonly string[]): string {
  * nobody else unless sticky (the folder itself: owned by `uid`, and writable by nobody else).
  */
 export function onlyWritableBy(uid: number, folder: string): boolean {
-  let path = realpathSync(folder);
+  const path = realpathSync(folder);
   const own = lstatSync(path);
   if (!own.isDirectory() || own.uid !== uid || (own.mode & 0o022) !== 0) return false;
-  for (;;) {
-    const parent = dirname(path);
-    if (parent === path) return true;
-    path = parent;
-    const stat = lstatSync(path);
+  return dirname(path) === path || safeAncestors(uid, dirname(path));
+}
+
+/** `path` and every folder above it: owned by `uid` or root, writable by others only if sticky. */
+function safeAncestors(uid: number, path: string): boolean {
+  for (let at = realpathSync(path); ; at = dirname(at)) {
+    const stat = lstatSync(at);
     if (stat.uid !== uid && stat.uid !== 0) return false;
     if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0) return false;
+    if (dirname(at) === at) return true;
   }
+}
+
+/** The nearest of `path` and the folders above it that exists. */
+function existingAncestor(path: string): string {
+  let at = path;
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  return at;
 }
