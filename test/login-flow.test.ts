@@ -17,7 +17,6 @@ import { DingTalkClient } from '../src/dingtalk/client.ts';
 import {
   BROWSER_GRACE_MS,
   runLoginFlow,
-  type Clock,
   type DingTalkApi,
   type LoginFlowInputs,
   type LoginStore,
@@ -28,56 +27,13 @@ import { loginDocument } from '../src/login/report.ts';
 import { Output } from '../src/cli/output.ts';
 import { SESSION_TTL_SECONDS, verifySessionToken } from '../src/muvee/session.ts';
 import { Store } from '../src/store/sqlite/store.ts';
+import { FAKE_CLOCK_START, FakeClock } from './fixtures/fake-clock.ts';
 
 const SECRET = 'login-flow-test-secret-0123456789abcdef0123';
 const CREDENTIALS = { clientId: EMULATOR_CLIENT_ID, clientSecret: EMULATOR_CLIENT_SECRET };
 /** Every test is fast; one that hangs fails instead of holding the run. */
 const LIMIT = { timeout: 5_000 };
-const START = Date.parse('2026-03-01T12:00:00.000Z');
-
-/** Time that moves only when told; `scheduled()` resolves once the flow has set a timer. */
-class FakeClock implements Clock {
-  private time = START;
-  private nextId = 1;
-  private readonly timers = new Map<number, { at: number; fn: () => void }>();
-  private waiting: (() => void)[] = [];
-
-  now(): number {
-    return this.time;
-  }
-  setTimeout(fn: () => void, ms: number): number {
-    const id = this.nextId++;
-    this.timers.set(id, { at: this.time + ms, fn });
-    for (const wake of this.waiting.splice(0)) wake();
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  get pending(): number {
-    return this.timers.size;
-  }
-  scheduled(): Promise<void> {
-    return this.timers.size > 0
-      ? Promise.resolve()
-      : new Promise((resolve) => this.waiting.push(resolve));
-  }
-  /** Moves time forward, running every timer that falls due, in order. */
-  advance(ms: number): void {
-    const target = this.time + ms;
-    for (;;) {
-      const due = [...this.timers]
-        .filter(([, t]) => t.at <= target)
-        .sort((a, b) => a[1].at - b[1].at);
-      const first = due[0];
-      if (!first) break;
-      this.timers.delete(first[0]);
-      this.time = first[1].at;
-      first[1].fn();
-    }
-    this.time = target;
-  }
-}
+const START = FAKE_CLOCK_START;
 
 interface Page {
   status: number;

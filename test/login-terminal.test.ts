@@ -14,9 +14,10 @@ import { Output } from '../src/cli/output.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { startEmulator } from '../src/emulator/server.ts';
 import { EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET } from '../src/emulator/users.ts';
-import { runLoginFlow, type Clock } from '../src/login/flow.ts';
+import { runLoginFlow } from '../src/login/flow.ts';
 import { headThatFits, LineEditor, tailThatFits } from '../src/login/line-editor.ts';
 import { emulatorProvider } from '../src/login/provider.ts';
+import { FakeClock } from './fixtures/fake-clock.ts';
 import { BIN, tempDir } from './helpers.ts';
 
 test('the line editor: Enter, Backspace, Ctrl-U/W/C, escape sequences, control characters', () => {
@@ -55,36 +56,6 @@ test('the line editor: Enter, Backspace, Ctrl-U/W/C, escape sequences, control c
   assert.equal(tailThatFits('一二三四', 5), '…三四');
   assert.equal(headThatFits('abcdef', 4), 'abc…');
 });
-
-class FakeClock implements Clock {
-  private time = Date.parse('2026-03-01T12:00:00.000Z');
-  private nextId = 1;
-  private readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.time;
-  }
-  setTimeout(fn: () => void, ms: number): number {
-    const id = this.nextId++;
-    this.timers.set(id, { at: this.time + ms, fn });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  advance(ms: number): void {
-    const target = this.time + ms;
-    for (;;) {
-      const due = [...this.timers]
-        .filter(([, t]) => t.at <= target)
-        .sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.time = due[1].at;
-      due[1].fn();
-    }
-    this.time = target;
-  }
-}
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 

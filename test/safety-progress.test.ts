@@ -9,48 +9,14 @@ import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../src/config/config.ts';
 import { startEmulator, type Emulator } from '../src/emulator/server.ts';
 import { EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET } from '../src/emulator/users.ts';
-import {
-  runLoginFlow,
-  type Clock,
-  type LoginFlowInputs,
-  type PasteSource,
-} from '../src/login/flow.ts';
+import { runLoginFlow, type LoginFlowInputs, type PasteSource } from '../src/login/flow.ts';
 import { emulatorProvider } from '../src/login/provider.ts';
 import { rejectionReporter } from '../src/login/wait.ts';
 import { Output } from '../src/cli/output.ts';
+import { FakeClock } from './fixtures/fake-clock.ts';
 
 const SECRET = 'safety-progress-test-secret-0123456789abcdef';
 const LIMIT = { timeout: 5_000 };
-
-class FakeClock implements Clock {
-  private time = Date.parse('2026-03-01T12:00:00.000Z');
-  private nextId = 1;
-  private readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.time;
-  }
-  setTimeout(fn: () => void, ms: number): number {
-    const id = this.nextId++;
-    this.timers.set(id, { at: this.time + ms, fn });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  advance(ms: number): void {
-    const target = this.time + ms;
-    for (;;) {
-      const due = [...this.timers]
-        .filter(([, t]) => t.at <= target)
-        .sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.time = due[1].at;
-      due[1].fn();
-    }
-    this.time = target;
-  }
-}
 
 function get(url: string): Promise<{ status: number; location?: string }> {
   return new Promise((resolve, reject) => {
