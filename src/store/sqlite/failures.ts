@@ -13,6 +13,19 @@ export function sqliteFailure(path: string, error: unknown): unknown {
   return typeof code === 'string' && code.startsWith('SQLITE_') ? unusable(path, error) : error;
 }
 
+/**
+ * A read of the file at `path`: SQLite's failures (a damaged page shows only when it is read:
+ * SQLITE_CORRUPT) are `db-unusable` naming the file and the fix (issue 20 M6), never an
+ * unexpected error.
+ */
+export function sqliteRead<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw sqliteFailure(path, error);
+  }
+}
+
 /** Issue 20 L1: a link that points nowhere is never followed to create a file. */
 export function danglingLink(path: string): CliError {
   let target = '?';

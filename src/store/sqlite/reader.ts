@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { StoredUser } from '../../muvee/model.js';
 import { BINDING, Database } from './binding.js';
-import { sqliteFailure, unusable } from './failures.js';
+import { sqliteRead, unusable } from './failures.js';
 import { foreignJournal, foreignJournalError } from './path-check.js';
 import { toUser, USER_SELECT, type UserRow } from './rows.js';
 
@@ -55,22 +55,13 @@ export function openReadOnlyDatabase(path: string): Database | null {
   }
 }
 
-/**
- * One user by id, as muvee's `FindUserByID` reads it. SQLite's failures (a damaged page shows
- * only when it is read: SQLITE_CORRUPT) are `db-unusable` naming the file and the fix
- * (issue 20 M6), never an unexpected error.
- */
+/** One user by id, as muvee's `FindUserByID` reads it (failures as `sqliteRead` words them). */
 export function userFinder(db: Database, path: string): (id: string) => StoredUser | undefined {
-  const read = <T>(fn: () => T): T => {
-    try {
-      return fn();
-    } catch (error) {
-      throw sqliteFailure(path, error);
-    }
-  };
-  const statement = read(() => db.prepare<[string], UserRow>(`${USER_SELECT} WHERE u.id = ?`));
+  const statement = sqliteRead(path, () =>
+    db.prepare<[string], UserRow>(`${USER_SELECT} WHERE u.id = ?`),
+  );
   return (id) => {
-    const row = read(() => statement.get(id));
+    const row = sqliteRead(path, () => statement.get(id));
     return row && toUser(row);
   };
 }

@@ -9,7 +9,7 @@
  * concurrent runs wait instead of failing; the file created with mode 0600.
  */
 import { closeSync, existsSync, lstatSync, openSync, constants as fs } from 'node:fs';
-import { danglingLink, sqliteFailure, unusable } from './failures.js';
+import { danglingLink, sqliteFailure, sqliteRead, unusable } from './failures.js';
 import { invitationKey } from '../../muvee/membership.js';
 import { BINDING, Database } from './binding.js';
 import { openReadOnlyDatabase, refuseForeignJournal, userFinder } from './reader.js';
@@ -98,16 +98,9 @@ export class Store {
     if (this.db.open) this.db.close();
   }
 
-  /**
-   * A read: SQLite's failures (a damaged page shows only when it is read: SQLITE_CORRUPT) are
-   * `db-unusable` naming the file and the fix (issue 20 M6), never an unexpected error.
-   */
+  /** A read, its failures as `sqliteRead` words them. */
   private read<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (error) {
-      throw sqliteFailure(this.path, error);
-    }
+    return sqliteRead(this.path, fn);
   }
 
   /** As {@link read}, for the rows of a generator as they are read. */
