@@ -3,8 +3,7 @@
  * from `runtime/` (prerendered help, compiled-code caches), then the program on the real
  * process. Everything else is in program.ts, which tests run in-process.
  */
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { enableCodeCache, saveCodeCache } from './runtime/code-cache.js';
 import { outputPending, writeFd } from './runtime/fd.js';
 import { prerendered } from './runtime/prerendered.js';
@@ -23,23 +22,23 @@ export async function main(
   options: { exitWhenDone?: boolean } = {},
 ): Promise<number> {
   const args = argv.slice(2);
-  const text = prerendered(args, new URL('./help.json', import.meta.url));
+  const text = prerendered(args, join(import.meta.dirname, 'help.json'));
   if (text !== undefined) {
     writeFd(1, text);
     process.exitCode = 0;
     return 0;
   }
   // Built (dist/main.cjs): serve our modules from compiled-code caches (runtime/code-cache.ts).
-  if (import.meta.url.endsWith('.cjs')) {
-    enableCodeCache(dirname(fileURLToPath(import.meta.url)), { args });
+  if (import.meta.filename.endsWith('.cjs')) {
+    enableCodeCache(import.meta.dirname, { args });
   }
   const fast = await fastPath(args);
   const exitCode = fast ?? (await program(args));
   process.exitCode = exitCode;
   // Interrupted: said and reported; work the command left pending must not keep the process.
   if (exitCode === 130) process.exit(130);
-  // A command's first run on Node >= 22.1 keeps what it compiled (runtime/code-cache.ts).
-  saveCodeCache();
+  // A command's first run keeps what it compiled (runtime/code-cache.ts).
+  saveCodeCache(exitCode);
   if (options.exitWhenDone && !outputPending()) process.exit(exitCode);
   return exitCode;
 }

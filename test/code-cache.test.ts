@@ -118,6 +118,44 @@ describe('per-user compiled-code caches', () => {
     });
   }
 
+  // A first run that ends early (here a token refused) compiles little of the command; its cache
+  // would cost every later run the compiling it lacks. It is improved by the first run that
+  // succeeds, and then left alone.
+  test('a cache made by a failed run is rewritten once, by the first run that succeeds', (t) => {
+    const home = tempDir(t);
+    const cwd = tempDir(t);
+    const token = spawnSync(process.execPath, [BIN, ...MINT_MEMBER], {
+      cwd,
+      env: baseEnv({ JWT_SECRET: SECRET, MUVEE_DINGTALK_CODE_CACHE: 'off' }),
+      encoding: 'utf8',
+    }).stdout.trim();
+    const bundle = () => {
+      const file = cacheFiles(home).find((f) =>
+        f.path.endsWith('runtime~fast-verify-token.cjs.v8cache'),
+      );
+      assert.ok(
+        file,
+        `caches: ${cacheFiles(home)
+          .map((f) => f.path)
+          .join(', ')}`,
+      );
+      return readFileSync(file.path);
+    };
+    assert.equal(run(home, ['verify-token', 'not-a-token'], cwd).status, 5);
+    const failed = bundle();
+    assert.equal(failed[16], 0, 'marked as made by a run that did not succeed');
+    const first = run(home, ['verify-token', token], cwd);
+    assert.equal(first.status, 0, first.stderr);
+    assert.ok(first.accepted.some((l) => l.includes('fast-verify-token.cjs accepted')));
+    const improved = bundle();
+    assert.equal(improved[16], 1, 'marked as made by a run that succeeded');
+    assert.ok(improved.length > failed.length, `${improved.length} > ${failed.length}`);
+    // Later runs, failed or not, leave it as it is.
+    assert.equal(run(home, ['verify-token', 'not-a-token'], cwd).status, 5);
+    assert.equal(run(home, ['verify-token', token], cwd).status, 0);
+    assert.ok(bundle().equals(improved));
+  });
+
   // A request through undici turns on --liftoff-only (runtime/wasm.ts): what is compiled after it
   // is not cached (V8 would refuse it), what was cached before stays usable.
   test('check-config --live (undici, V8 flags changed mid-run): the second run refuses nothing', async (t) => {

@@ -49,10 +49,13 @@ export function userCodeCache(
     commandKey(dist, args),
   );
   try {
-    // Judged before anything is made: no folder of ours is left where we would not read it
-    // (e.g. root's run with another user's HOME).
-    if (!safeAncestors(uid, existingAncestor(folder))) return undefined;
-    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    // Most runs: the folder is there, and one walk up from it judges it.
+    if (!existsSync(folder)) {
+      // Judged before anything is made: no folder of ours is left where we would not read it
+      // (e.g. root's run with another user's HOME).
+      if (!safeAncestors(uid, existingAncestor(folder))) return undefined;
+      mkdirSync(folder, { recursive: true, mode: 0o700 });
+    }
     if (!onlyWritableBy(uid, folder)) return undefined;
   } catch {
     return undefined;
@@ -92,7 +95,7 @@ export function commandKey(dist: string, args: readonly string[]): string {
  * nobody else unless sticky (the folder itself: owned by `uid`, and writable by nobody else).
  */
 export function onlyWritableBy(uid: number, folder: string): boolean {
-  const path = realpathSync(folder);
+  const path = realpathSync.native(folder);
   const own = lstatSync(path);
   if (!own.isDirectory() || own.uid !== uid || (own.mode & 0o022) !== 0) return false;
   return dirname(path) === path || safeAncestors(uid, dirname(path));
@@ -100,7 +103,7 @@ export function onlyWritableBy(uid: number, folder: string): boolean {
 
 /** `path` and every folder above it: owned by `uid` or root, writable by others only if sticky. */
 function safeAncestors(uid: number, path: string): boolean {
-  for (let at = realpathSync(path); ; at = dirname(at)) {
+  for (let at = realpathSync.native(path); ; at = dirname(at)) {
     const stat = lstatSync(at);
     if (stat.uid !== uid && stat.uid !== 0) return false;
     if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0) return false;
