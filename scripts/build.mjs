@@ -91,6 +91,10 @@ const common = {
   logLevel: 'warning',
   define: {
     __MUVEE_DINGTALK_VERSION__: JSON.stringify(pkg.version),
+    // The file's own path, as Node gives it to an ES module (>= 20.11): cheap in CommonJS,
+    // where a URL (below) costs ~0.5 ms of url parsing at every load of the file using it.
+    'import.meta.filename': '__filename',
+    'import.meta.dirname': '__dirname',
     'import.meta.url': '__import_meta_url',
   },
   // Only into the files that use import.meta.url (a few), not a banner in every file.

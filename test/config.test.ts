@@ -9,6 +9,7 @@ import {
   loadConfig,
   resolveConfig,
   splitList,
+  withoutCredentials,
   type EnvFileInfo,
 } from '../src/config/config.ts';
 import { json, MINT_MEMBER, runCli, SECRET, tempDir } from './helpers.ts';
@@ -84,6 +85,35 @@ describe('resolveConfig', () => {
     });
     assert.deepEqual(c.runtime, { ci: true, debug: true, hasDisplay: false });
     assert.equal(configOf({ CI: 'false' }).runtime.ci, false);
+  });
+});
+
+describe('withoutCredentials', () => {
+  // It skips URL parsing when there is no '@': a URL has a user or password only after one.
+  test('agrees with a full parse of the URL, generated bases with and without credentials', () => {
+    const parts = ['https://', 'http://', 'HTTPS://', 'ftp://', '//', 'https:\\\\', ' ', ''];
+    const hosts = ['api.dingtalk.com', 'u:p@h', 'u@h', ':p@h', '%40@h', 'h:8080', '[::1]', 'h%40x'];
+    const tails = ['', '/', '/a@b', '?q=@', '#@', '/x/', '\\@', '@'];
+    let checked = 0;
+    for (const part of parts)
+      for (const host of hosts)
+        for (const tail of tails) {
+          const text = part + host + tail;
+          let expected = text;
+          try {
+            const url = new URL(text);
+            if (url.username !== '' || url.password !== '') {
+              url.username = '';
+              url.password = '';
+              expected = url.toString();
+            }
+          } catch {
+            // not a URL: returned as it is
+          }
+          assert.equal(withoutCredentials(text), expected, text);
+          checked++;
+        }
+    assert.equal(checked, parts.length * hosts.length * tails.length);
   });
 });
 

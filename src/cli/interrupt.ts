@@ -25,25 +25,30 @@ export async function untilInterrupted(
       },
     },
   });
-  const signal = io.signal;
-  const interrupted = () =>
+  const interrupted = (reason: string) =>
     new CliError(
       'interrupted',
-      `${name} interrupted (${String(signal.reason)}) before it finished; run it again to complete it`,
+      `${name} interrupted (${reason}) before it finished; run it again to complete it`,
     );
-  if (signal.aborted) throw interrupted();
-  let onAbort: (() => void) | undefined;
+  if (!io.onInterrupt && io.signal.aborted) throw interrupted(String(io.signal.reason));
+  const subscribe = io.onInterrupt ?? ((listener) => onAbort(io.signal, listener));
+  let unsubscribe: (() => void) | undefined;
   try {
     return await Promise.race([
       run(watchedIo),
       new Promise<never>((_resolve, reject) => {
-        onAbort = () => {
-          if (!watched) reject(interrupted());
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
+        unsubscribe = subscribe((reason) => {
+          if (!watched) reject(interrupted(reason));
+        });
       }),
     ]);
   } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
+    unsubscribe?.();
   }
+}
+
+function onAbort(signal: AbortSignal, listener: (reason: string) => void): () => void {
+  const onAbort = () => listener(String(signal.reason));
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
 }

@@ -29,6 +29,12 @@ export interface Io {
   /** Aborted by Ctrl-C (SIGINT) or SIGTERM; the reason is the signal's name. */
   signal: AbortSignal;
   /**
+   * Calls `listener` with the signal's name at Ctrl-C or SIGTERM; returns the undo. For a
+   * command that is only abandoned then (cli/interrupt.ts): in the bin it costs no
+   * AbortController (~1 ms of a verify-token). Absent, `signal` is watched instead.
+   */
+  onInterrupt?: (listener: (reason: string) => void) => () => void;
+  /**
    * Called once before the first DingTalk request (a start-up trick of the bin's, see
    * runtime/wasm.ts); absent in-process.
    */

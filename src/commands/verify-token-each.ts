@@ -187,7 +187,7 @@ export async function verifyEach(
   config: Config,
   settings: EachSettings,
   tokenArg: string,
-  workerFile: URL | undefined,
+  workerFile: string | undefined,
 ): Promise<number> {
   const { out, io } = context;
   if (tokenArg !== '-') {

@@ -9,6 +9,7 @@
  * verification needs (the configuration, token-verdict.ts: muvee's own reading of a token and node:crypto's HMAC, no jsonwebtoken and, when there is a
  * database, the store for a lookup by id).
  */
+import { join } from 'node:path';
 import { defineCommand, httpTimeoutOption, option, type Context } from '../cli/command.js';
 import { announceDb, jwtSecretWhitespace, requireJwtSecret, runConfig } from '../config/config.js';
 import { CliError, isCliError } from '../cli/errors.js';
@@ -70,8 +71,8 @@ export const command = defineCommand({
       context,
       tokenArg,
       options,
-      import.meta.url.endsWith('.cjs')
-        ? new URL('../runtime/token-worker.cjs', import.meta.url)
+      import.meta.filename.endsWith('.cjs')
+        ? join(import.meta.dirname, '..', 'runtime', 'token-worker.cjs')
         : undefined,
     ),
 });
@@ -90,7 +91,7 @@ export async function verifyToken(
   context: Context,
   tokenArg: string,
   options: VerifyTokenOptions,
-  workerFile?: URL,
+  workerFile?: string,
 ): Promise<number> {
   // --muvee: the URL is judged before anything is read, so a token never waits for a refusal.
   const muvee = options.muvee === undefined ? undefined : await muveeStep(options);

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 
 /** The stored answer for exactly these arguments, or undefined (then commander decides). */
-export function prerendered(args: string[], helpFile: URL): string | undefined {
+export function prerendered(args: string[], helpFile: string): string | undefined {
   const key = helpKey(args);
   if (key === undefined) return undefined;
   try {

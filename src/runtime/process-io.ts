@@ -33,6 +33,15 @@ export function processIo(): Io {
       }
       return controller.signal;
     },
+    onInterrupt: (listener) => {
+      const onSignal = (name: NodeJS.Signals) => listener(name);
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      return () => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      };
+    },
   };
 }
 

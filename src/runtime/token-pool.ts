@@ -76,7 +76,7 @@ type Job = { resolve: (verdicts: BatchVerdicts) => void; reject: (error: unknown
 
 /** Worker threads of `--each`, each verifying at most PER_WORKER batches at a time. */
 export class WorkerPool {
-  static async start(file: URL, data: WorkerData, size: number): Promise<WorkerPool> {
+  static async start(file: string, data: WorkerData, size: number): Promise<WorkerPool> {
     const { Worker } = await import('node:worker_threads');
     return new WorkerPool(
       // stdout/stderr: the workers print nothing; piping them to the process's own would

@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 
-const require = createRequire(import.meta.url);
+const require = createRequire(import.meta.filename);
 
 export const SQLITE_PACKAGE =
   Number(process.versions.node.split('.')[0]) >= 22 ? 'better-sqlite3' : 'better-sqlite3-node20';
@@ -18,7 +18,7 @@ export const SQLITE_PACKAGE =
  * build.mjs): its ~14 files took ~5 ms to load; from the sources, the package itself.
  */
 export const Database = require(
-  import.meta.url.endsWith('.cjs') ? `../../vendor/${SQLITE_PACKAGE}.cjs` : SQLITE_PACKAGE,
+  import.meta.filename.endsWith('.cjs') ? `../../vendor/${SQLITE_PACKAGE}.cjs` : SQLITE_PACKAGE,
 ) as typeof BetterSqlite3;
 // eslint-disable-next-line @typescript-eslint/no-redeclare
 export type Database = BetterSqlite3.Database;
