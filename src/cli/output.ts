@@ -10,6 +10,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Sink } from './io.js';
 import { jsonText, safe, Safe, safeValue, trusted } from './sanitize.js';
+import { isoTime } from '../runtime/iso-time.js';
 
 export { block, joinSafe, line, Safe, safeValue, trusted } from './sanitize.js';
 
@@ -201,8 +202,7 @@ export function humanDuration(totalSeconds: number): string {
 
 /** `2026-11-24 20:06:29 UTC`. */
 export function humanTime(epochSeconds: number): string {
-  return `${new Date(epochSeconds * 1000)
-    .toISOString()
-    .replace('T', ' ')
-    .replace(/\.\d+Z$/, '')} UTC`;
+  const iso = isoTime(epochSeconds * 1000);
+  if (iso === null) throw new RangeError('Invalid time value');
+  return `${iso.replace('T', ' ').replace(/\.\d+Z$/, '')} UTC`;
 }

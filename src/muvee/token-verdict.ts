@@ -17,6 +17,7 @@ import { isEmail, isUuid } from './shapes.js';
 export const COOKIE_NAME = 'muvee_session';
 
 import { ROLES, type Role } from './model.js';
+import { isoTime } from '../runtime/iso-time.js';
 
 export { ROLES, type Role } from './model.js';
 
@@ -69,8 +70,7 @@ export function extractToken(input: string): string {
 
 /** ISO time of epoch seconds, or null for a number no date can hold. */
 function safeIso(epochSeconds: number): string | null {
-  const date = new Date(epochSeconds * 1000);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+  return isoTime(epochSeconds * 1000);
 }
 
 const expiresAtOf = (claims: Record<string, unknown> | null): string | null =>
