@@ -24,6 +24,7 @@ import { createHash, createHmac } from 'node:crypto';
 import {
   copyFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -91,14 +92,11 @@ const common = {
   logLevel: 'warning',
   define: {
     __MUVEE_DINGTALK_VERSION__: JSON.stringify(pkg.version),
-    // The file's own path, as Node gives it to an ES module (>= 20.11): cheap in CommonJS,
-    // where a URL (below) costs ~0.5 ms of url parsing at every load of the file using it.
+    // The file's own path, as Node gives it to an ES module (>= 20.11). `import.meta.url` is
+    // refused (sourceFiles, below): in CommonJS it would cost a URL parse at every load.
     'import.meta.filename': '__filename',
     'import.meta.dirname': '__dirname',
-    'import.meta.url': '__import_meta_url',
   },
-  // Only into the files that use import.meta.url (a few), not a banner in every file.
-  inject: [vendorStandIn('import-meta-url.mjs')],
 };
 
 /**
@@ -109,8 +107,8 @@ const common = {
  *   there); store/sqlite/reader.ts, verify-token's lookup in the local file, likewise.
  * - verify-token's path from the bin (runtime/fast-verify-token.ts): ~15 files as one (no
  *   dependency: muvee's own reading of a token and node:crypto's HMAC); the same for its
- *   worker threads (runtime/token-worker.ts). `separate` stay in their own files: errors.ts (the one CliError
- *   class, so `instanceof` holds everywhere), and what only some runs load.
+ *   worker threads (runtime/token-worker.ts). `separate` stay in their own files: what only some
+ *   runs load. errors.ts is inlined: `isCliError` knows any copy of CliError by its brand.
  * A bundle holds its own copy of what it inlines (stateless helpers; nothing compares them).
  */
 const BUNDLES = [
@@ -128,7 +126,6 @@ const BUNDLES = [
   {
     entry: 'runtime/fast-verify-token.ts',
     separate: [
-      'cli/errors.ts',
       'program.ts',
       'store/sqlite/store.ts',
       'store/sqlite/reader.ts',
@@ -187,11 +184,22 @@ const BUNDLES = [
     separateProgramFiles: true,
     vendor: [],
   },
+  // What every command run through commander loads before its own module (PROGRAM_FILES,
+  // below: program.ts, process-io.ts and their static imports, ~12 files) as one file. The
+  // files it holds are reached through it from everywhere else (one copy of each: a bundle
+  // with `separateProgramFiles` takes them from its `__programFiles`, and each one's own place
+  // in dist/ is a stub that does the same), so there is one `Safe` or `InvalidArgument`
+  // class. errors.ts keeps its own file.
+  {
+    entry: 'program.ts',
+    holdsProgramFiles: true,
+    inline: [],
+    vendor: [],
+  },
   // A worker thread of verify-token --each.
   {
     entry: 'runtime/token-worker.ts',
     separate: [
-      'cli/errors.ts',
       'program.ts',
       'store/sqlite/store.ts',
       'store/sqlite/reader.ts',
@@ -235,9 +243,20 @@ async function programFiles() {
     .filter((file) => !file.startsWith('..') && !file.startsWith('runtime/vendor/'));
 }
 const PROGRAM_FILES = await programFiles();
+/** The program files dist/program.cjs holds (all but itself and errors.ts), by their key. */
+const HELD = PROGRAM_FILES.filter((file) => file !== 'program.ts' && file !== 'cli/errors.ts');
+const heldKey = (file) => file.replace(/\.ts$/, '');
 for (const bundle of BUNDLES) {
   if (bundle.separateProgramFiles) bundle.separate = [...bundle.separate, ...PROGRAM_FILES];
+  if (bundle.holdsProgramFiles) bundle.inline = HELD;
 }
+
+/** `require()` of a held file from `fromDir` in dist/: the program bundle's copy of it. */
+const heldRequire = (fromDir, file) => {
+  let path = relative(fromDir, join(dist, 'program.cjs'));
+  if (!path.startsWith('.')) path = `./${path}`;
+  return `require(${JSON.stringify(path)}).__programFiles[${JSON.stringify(heldKey(file))}]`;
+};
 
 /**
  * Our files: every import stays an import of the one file that holds it; for a bundle (one of
@@ -259,9 +278,28 @@ const ownFiles = (bundle) => ({
       ].join('\n'),
       loader: 'js',
     }));
+    // A held program file in a bundle that keeps them separate: the program bundle's copy.
+    b.onLoad({ filter: /.*/, namespace: 'held-file' }, (args) => ({
+      contents: `module.exports = ${heldRequire(args.pluginData.outDir, args.path)};`,
+      loader: 'js',
+    }));
+    // The program bundle: program.ts, and every file it holds as a namespace.
+    if (bundle?.holdsProgramFiles) {
+      b.onLoad({ filter: /\/program\.ts$/ }, (args) => {
+        if (args.path !== join(src, 'program.ts')) return undefined;
+        const held = HELD.map((file, i) => `import * as held${i} from './${heldKey(file)}.js';`);
+        const table = HELD.map((file, i) => `${JSON.stringify(heldKey(file))}: held${i}`);
+        return {
+          contents: `${readFileSync(args.path, 'utf8')}\n${held.join('\n')}\nexport const __programFiles = { ${table.join(', ')} };\n`,
+          loader: 'ts',
+          resolveDir: src,
+        };
+      });
+    }
     b.onResolve({ filter: /.*/ }, (args) => {
       if (args.kind === 'entry-point') return undefined;
-      if (args.namespace === 'lazy-vendor') return { path: args.path, external: true };
+      if (args.namespace === 'lazy-vendor' || args.namespace === 'held-file')
+        return { path: args.path, external: true };
       // Inside a dependency a bundle inlines: its requires, resolved as usual (then slimAliases).
       if (args.importer.includes('/node_modules/')) return undefined;
       const outDir = dirname(
@@ -274,6 +312,8 @@ const ownFiles = (bundle) => ({
           ? bundle.inline.includes(file)
           : !bundle.separate.includes(file);
         if (inline) return undefined;
+        if (bundle.separateProgramFiles && HELD.includes(file))
+          return { path: file, namespace: 'held-file', pluginData: { outDir } };
         let path = relative(outDir, join(dist, file.replace(/\.ts$/, '.cjs')));
         if (!path.startsWith('.')) path = `./${path}`;
         return { path, external: true };
@@ -381,7 +421,13 @@ function sourceFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return entry.name === 'vendor' ? [] : sourceFiles(path);
+    if (entry.name.endsWith('.ts') && readFileSync(path, 'utf8').includes('import.meta.url')) {
+      throw new Error(
+        `${relative(root, path)} uses import.meta.url: use import.meta.filename or import.meta.dirname (built as __filename, __dirname)`,
+      );
+    }
     if (BUNDLES.some((bundle) => join(src, bundle.entry) === path)) return [];
+    if (HELD.includes(relative(src, path))) return [];
     return entry.name.endsWith('.ts') ? [path] : [];
   });
 }
@@ -424,6 +470,12 @@ const built = await Promise.all([
   }),
 ]);
 checkStandIns();
+// A held program file's own place in dist/: the program bundle's copy (see BUNDLES).
+for (const file of HELD) {
+  const out = join(dist, file.replace(/\.ts$/, '.cjs'));
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `'use strict';\nmodule.exports = ${heldRequire(dirname(out), file)};\n`);
+}
 writeThirdPartyLicenses(built.flatMap((result) => Object.keys(result.metafile.inputs)));
 // `open` looks for its xdg-open script beside the file that holds it.
 copyFileSync(join(root, 'node_modules', 'open', 'xdg-open'), join(dist, 'vendor', 'xdg-open'));

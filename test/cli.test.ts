@@ -11,7 +11,18 @@ import { createRequire } from 'node:module';
 import { COMMANDS as COMMAND_MODULES } from '../src/commands/index.ts';
 import { EXIT_CODES } from '../src/cli/errors.ts';
 import { createServer } from 'node:net';
-import { BIN, json, ROOT, runBin, runCli, SECRET, startBin, startCli, tempDir } from './helpers.ts';
+import {
+  baseEnv,
+  BIN,
+  json,
+  ROOT,
+  runBin,
+  runCli,
+  SECRET,
+  startBin,
+  startCli,
+  tempDir,
+} from './helpers.ts';
 import { spawnSync } from 'node:child_process';
 
 const UID = '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a';
@@ -442,7 +453,20 @@ describe('the built CLI (dist/)', () => {
         f.endsWith('.cjs') &&
         readFileSync(join(ROOT, 'dist', f), 'utf8').includes('muvee-dingtalk.CliError'),
     );
-    assert.deepEqual(holders, ['cli/errors.cjs']);
+    // verify-token's self-contained bundles carry their own copy (a file less to load at every
+    // start); everything they hand on is told by its brand (isCliError), never by instanceof:
+    // a CliError of theirs is reported as such (exit 2 here, not 1 "unexpected error").
+    assert.deepEqual(holders, [
+      'cli/errors.cjs',
+      'runtime/fast-verify-token.cjs',
+      'runtime/token-worker.cjs',
+    ]);
+    const r = spawnSync(process.execPath, [BIN, 'verify-token', 'a.b.c'], {
+      env: baseEnv({}),
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /JWT_SECRET/);
   });
 });
 
