@@ -5,7 +5,9 @@
  * 13.x (Node-API) crashes as soon as Node 20 loads it. So the package carries both: 13.x as
  * `better-sqlite3` for Node >= 22, 12.x as the alias `better-sqlite3-node20` for Node 20.
  */
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 
 const require = createRequire(import.meta.filename);
@@ -24,17 +26,60 @@ export const Database = require(
 export type Database = BetterSqlite3.Database;
 
 /**
- * The addon's path, handed to better-sqlite3 so it skips the `bindings` package's search of
- * a dozen candidate paths at every start (12.x); undefined lets better-sqlite3 find its own
- * (13.x loads its bundled prebuild).
+ * The addon's path, handed to better-sqlite3 so it skips its own search at every start: 12.x's
+ * `bindings` package tries a dozen candidate paths; 13.x resolves its package through the
+ * exports map and reads /proc/self/maps to tell musl (1-3 ms of a verify-token with a
+ * database, on Node 22 and 24). The same choice as theirs, found directly; undefined (they
+ * search as usual) when it is not where it is expected.
  */
 export const NATIVE_BINDING = (() => {
   try {
-    return require.resolve(`${SQLITE_PACKAGE}/build/Release/better_sqlite3.node`);
+    return addonPath();
   } catch {
     return undefined;
   }
 })();
+
+function addonPath(): string | undefined {
+  const dir = packageDir(SQLITE_PACKAGE);
+  if (dir === undefined) return undefined;
+  // 13.x (lib/binding.js): a build made on purpose (Debug, Release), else its prebuild.
+  const builds = SQLITE_PACKAGE === 'better-sqlite3' ? ['Debug', 'Release'] : ['Release'];
+  for (const build of builds) {
+    const file = join(dir, 'build', build, 'better_sqlite3.node');
+    if (existsSync(file)) return file;
+  }
+  if (SQLITE_PACKAGE !== 'better-sqlite3') return undefined;
+  const libc = process.platform === 'linux' ? linuxLibc() : process.platform;
+  if (libc === undefined) return undefined;
+  const target = `${libc === 'musl' ? 'linuxmusl' : process.platform}-${process.arch}`;
+  const file = join(dir, 'prebuilds', `${target}.node`);
+  return existsSync(file) ? file : undefined;
+}
+
+/** The folder of package `name` as require() finds it from here (node_modules upwards). */
+function packageDir(name: string): string | undefined {
+  for (let dir = dirname(import.meta.filename); ; dir = dirname(dir)) {
+    if (basename(dir) !== 'node_modules') {
+      const candidate = join(dir, 'node_modules', name);
+      if (existsSync(join(candidate, 'package.json'))) return candidate;
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/** musl or glibc, from the program interpreter Node was linked with (its first 4 KiB). */
+function linuxLibc(): 'musl' | 'glibc' | undefined {
+  const fd = openSync(process.execPath, 'r');
+  try {
+    const head = Buffer.alloc(4096);
+    const text = head.subarray(0, readSync(fd, head, 0, head.length, 0)).toString('latin1');
+    if (text.includes('/ld-musl-')) return 'musl';
+    return text.includes('/ld-linux') ? 'glibc' : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** better-sqlite3's constructor option for {@link NATIVE_BINDING} (none when it finds its own). */
 export const BINDING: { nativeBinding?: string } = NATIVE_BINDING

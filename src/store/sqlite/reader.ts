@@ -22,6 +22,7 @@ export function openReadOnlyDatabase(path: string): Database | null {
   if (!existsSync(path)) return null;
   refuseForeignJournal(path);
   let db: Database | undefined;
+  let version: number;
   try {
     try {
       db = new Database(path, {
@@ -30,7 +31,7 @@ export function openReadOnlyDatabase(path: string): Database | null {
         timeout: 15_000,
         ...BINDING,
       });
-      db.pragma('user_version', { simple: true });
+      version = db.pragma('user_version', { simple: true }) as number;
     } catch (error) {
       // A WAL file in a folder this user cannot write: SQLite cannot create the shared-memory
       // file it reads through. With no pending WAL, the file alone is the whole database.
@@ -38,8 +39,8 @@ export function openReadOnlyDatabase(path: string): Database | null {
       if (!/^SQLITE_(READONLY_DIRECTORY|CANTOPEN)/.test(code) || hasPendingWal(path)) throw error;
       db?.close();
       db = inMemory(readFileSync(path));
+      version = db.pragma('user_version', { simple: true }) as number;
     }
-    const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) throw newerSchema(version);
     if (version < READ_AS_IS_FROM) {
       const copy = inMemory(db.serialize());
