@@ -262,7 +262,8 @@ for (const { major, node, version } of nodes) {
     '--json',
   ];
   const results = [
-    paired('verify-token <jwt>, no DB / node -e 0', ['--', BIN, 'verify-token', tokenNoDb], 1.3),
+    // Issue 19: 1.25 (it was issue 13's 1.3).
+    paired('verify-token <jwt>, no DB / node -e 0', ['--', BIN, 'verify-token', tokenNoDb], 1.25),
     paired(
       'verify-token <jwt>, DB of 1 user / node -e 0',
       ['--', BIN, 'verify-token', tokenFor(1)],
