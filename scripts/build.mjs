@@ -146,10 +146,12 @@ const BUNDLES = [
     ],
     vendor: [],
   },
-  // verify-token's lookup in the local file: the reader alone, one file (not the whole store).
+  // verify-token's lookup in the local file: the reader alone, one file (not the whole store),
+  // with its own CliError (verify-token's bundle has one too: told apart by brand, isCliError).
   {
     entry: 'store/sqlite/reader.ts',
     inline: [
+      'cli/errors.ts',
       'store/sqlite/binding.ts',
       'store/sqlite/failures.ts',
       'store/sqlite/path-check.ts',
