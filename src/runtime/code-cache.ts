@@ -48,12 +48,13 @@ interface Place {
   file(filename: string): string;
   read(file: string): Cached | undefined;
   /** Written at the end of the run (its exit code): training, or a per-user cache to improve. */
-  keep(script: Script, offered: Cached | undefined, exitCode: number): boolean;
+  keep(script: Script, offered: Pick<Cached, 'complete'> | undefined, exitCode: number): boolean;
   write(file: string, data: Buffer, exitCode: number): void;
 }
 
 let enabled = false;
-const loaded: [Script, string, Place, Cached | undefined][] = [];
+/** Every bundle compiled this run, and what it was offered (the data itself is not kept). */
+const loaded: [Script, string, Place, Pick<Cached, 'complete'> | undefined][] = [];
 
 /**
  * Serves `<dir>/**\/*.cjs` from compiled-code caches (see above). `args` (the command line)
@@ -84,7 +85,7 @@ export function enableCodeCache(
     if (file === undefined) return compile.call(this, content, filename, ...rest);
     const cached = place.read(file);
     const script = new Script(Module.wrap(content), { filename, cachedData: cached?.data });
-    loaded.push([script, file, place, cached]);
+    loaded.push([script, file, place, cached && { complete: cached.complete }]);
     const wrapper = script.runInThisContext() as (...args: unknown[]) => unknown;
     const require = createRequire(filename);
     return wrapper.call(this.exports, this.exports, require, this, filename, dirname(filename));
