@@ -61,7 +61,13 @@ const VENDOR = {
  * loads: chalk only in a run that colours (src/output.ts), dotenv only when an env file exists
  * (src/config.ts). Each lists every export our sources import from it (checked when building).
  */
-const LAZY_VENDOR = { chalk: ['Chalk'], dotenv: ['parse'] };
+const LAZY_VENDOR = {
+  chalk: ['Chalk'],
+  dotenv: ['parse'],
+  // Built by program.ts when a command runs through it; the files dist/program.cjs holds are
+  // also reached from elsewhere (verify-token --muvee, a PostgreSQL lookup) without it.
+  commander: ['Command', 'CommanderError', 'InvalidArgumentError', 'Option'],
+};
 /** Loaded from node_modules at run time (heavy and optional). */
 const EXTERNAL = ['pg'];
 
@@ -92,11 +98,15 @@ const common = {
   logLevel: 'warning',
   define: {
     __MUVEE_DINGTALK_VERSION__: JSON.stringify(pkg.version),
-    // The file's own path, as Node gives it to an ES module (>= 20.11). `import.meta.url` is
-    // refused (sourceFiles, below): in CommonJS it would cost a URL parse at every load.
+    // The file's own path, as Node gives it to an ES module (>= 20.11). Our sources may not
+    // use `import.meta.url` (sourceFiles, below): in CommonJS it costs a URL parse at every
+    // load. A dependency may (`open` finds its xdg-open script beside itself with it): the
+    // stand-in, injected only into the files that use it (checked: checkImportMetaUrl).
     'import.meta.filename': '__filename',
     'import.meta.dirname': '__dirname',
+    'import.meta.url': '__import_meta_url',
   },
+  inject: [vendorStandIn('import-meta-url.mjs')],
 };
 
 /**
@@ -109,7 +119,9 @@ const common = {
  *   dependency: muvee's own reading of a token and node:crypto's HMAC); the same for its
  *   worker threads (runtime/token-worker.ts). `separate` stay in their own files: what only some
  *   runs load. errors.ts is inlined: `isCliError` knows any copy of CliError by its brand.
- * A bundle holds its own copy of what it inlines (stateless helpers; nothing compares them).
+ * A bundle holds its own copy of what it inlines: stateless helpers, and the two classes other
+ * copies meet, CliError and Safe, are told by a Symbol.for brand (isCliError, isSafe), never
+ * by instanceof.
  */
 const BUNDLES = [
   {
@@ -472,6 +484,7 @@ const built = await Promise.all([
   }),
 ]);
 checkStandIns();
+checkImportMetaUrl(built);
 // A held program file's own place in dist/: the program bundle's copy (see BUNDLES).
 for (const file of HELD) {
   const out = join(dist, file.replace(/\.ts$/, '.cjs'));
@@ -549,6 +562,30 @@ function writeThirdPartyLicenses(inputs) {
     join(dist, 'THIRD-PARTY-LICENSES.txt'),
     `Packages bundled into dist/ by scripts/build.mjs, with their licences.\n\n${sections.join(`\n${'-'.repeat(78)}\n\n`)}`,
   );
+}
+
+/**
+ * Every output built from a file that reads `import.meta.url` has the stand-in: without it
+ * esbuild makes `import.meta` an empty object, silently (it hides that warning for
+ * node_modules), and `open` would no longer find its bundled xdg-open.
+ */
+function checkImportMetaUrl(results) {
+  for (const result of results) {
+    for (const [output, meta] of Object.entries(result.metafile.outputs)) {
+      if (!output.endsWith('.cjs')) continue;
+      const readers = Object.keys(meta.inputs).filter((input) => {
+        const file = join(root, input.replace(/^[a-z-]+:/, ''));
+        if (file === vendorStandIn('import-meta-url.mjs')) return false;
+        return existsSync(file) && readFileSync(file, 'utf8').includes('import.meta.url');
+      });
+      if (
+        readers.length > 0 &&
+        !readFileSync(join(root, output), 'utf8').includes('pathToFileURL')
+      ) {
+        throw new Error(`${output}: import.meta.url of ${readers.join(', ')} was not replaced`);
+      }
+    }
+  }
 }
 
 /** Each trim of a dependency must still apply; otherwise fail here, not at a user's run. */

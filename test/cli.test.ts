@@ -469,6 +469,18 @@ describe('the built CLI (dist/)', () => {
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /JWT_SECRET/);
   });
+
+  // The fast path's Output (its own copy of sanitize.ts) hands its styled ✗ to the program's
+  // reporter: Safe text is told by its brand, so the colour is kept, not printed as `\x1b[31m`.
+  test("one Safe class too: the fast path's errors keep their colour", () => {
+    const r = spawnSync(process.execPath, [BIN, 'verify-token', 'a.b.c'], {
+      env: baseEnv({ FORCE_COLOR: '1' }),
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 2, r.stderr);
+    assert.ok(r.stderr.startsWith('\u001b[31m✗\u001b[39m JWT_SECRET is not set'), r.stderr);
+    assert.ok(!r.stderr.includes('\\x1b'), r.stderr);
+  });
 });
 
 describe('a closed stdout (| head, | true)', () => {

@@ -165,7 +165,10 @@ describe('lazy imports', () => {
     const program = JSON.parse(readFileSync(join(ROOT, 'dist/program.cjs.map'), 'utf8')) as {
       sources: string[];
     };
-    const programSources = program.sources.map((s) => join(ROOT, 'dist', s));
+    // (Build stand-ins are listed in every map they could be injected into; they hold no state.)
+    const programSources = program.sources
+      .map((s) => join(ROOT, 'dist', s))
+      .filter((f) => !f.includes('/src/runtime/vendor/'));
     assert.ok(
       programSources.some((f) => f.endsWith('/src/cli/output.ts')),
       'the map is read',

@@ -49,7 +49,10 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   interrupted: 130,
 };
 
-/** Marks a CliError across bundles: dist/program.cjs and each command carry their own copy. */
+/**
+ * Marks a CliError across copies of this module: verify-token's bundles and its reader of the
+ * local file carry their own (scripts/build.mjs); everything else shares dist/cli/errors.cjs.
+ */
 const BRAND = Symbol.for('muvee-dingtalk.CliError');
 
 export class CliError extends Error {

@@ -92,8 +92,16 @@ export function escapeJson(json: string): string {
   });
 }
 
+/**
+ * Marks Safe text across copies of this module: verify-token's fast path carries its own (one
+ * file of dist/), and its errors are printed by the program's (`instanceof` would take its red
+ * ✗ for untrusted text and print the escape codes as text).
+ */
+const SAFE = Symbol.for('muvee-dingtalk.Safe');
+
 /** Text that is safe for a terminal: made by {@link line}, {@link block}, a style or {@link trusted}. */
 export class Safe {
+  readonly [SAFE] = true;
   /** Use {@link line}, {@link block} or {@link trusted}. */
   private constructor(readonly text: string) {}
   toString(): string {
@@ -105,9 +113,19 @@ export class Safe {
   }
 }
 
+/** Is `value` Safe text, made by this copy of the module or another? (Not JSON: no symbol keys.) */
+export function isSafe(value: unknown): value is Safe {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { [SAFE]?: unknown })[SAFE] === true &&
+    typeof (value as { text?: unknown }).text === 'string'
+  );
+}
+
 /** A value for a template: Safe as it is, anything else sanitised with `clean`. */
 function part(value: unknown, clean: (value: unknown) => string): string {
-  return value instanceof Safe ? value.text : clean(value);
+  return isSafe(value) ? value.text : clean(value);
 }
 
 /**
@@ -129,7 +147,7 @@ export function block(strings: TemplateStringsArray, ...values: unknown[]): Safe
 
 /** Pure: a value as Safe text on one line: sanitised unless it is Safe already. */
 export function safeValue(value: unknown): Safe {
-  return value instanceof Safe ? value : Safe.of(safe(value));
+  return isSafe(value) ? value : Safe.of(safe(value));
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * The real process as an {@link Io}: descriptors 1 and 2 written directly (no stream objects
- * until something needs them), stdin created on first use, and Ctrl-C/SIGTERM as an abort
- * signal (handlers installed only when a command asks for the signal, so every other
- * command keeps Node's default: Ctrl-C ends it at once).
+ * until something needs them), stdin created on first use, and Ctrl-C/SIGTERM either as an
+ * abort signal (its AbortController and handlers made only when a command reads it) or, for
+ * commands that are simply abandoned then (cli/interrupt.ts), as one-shot handlers: a second
+ * Ctrl-C meets Node's default and ends the process at once.
  */
 import { fstatSync, statSync } from 'node:fs';
 import type { Io, Sink } from '../cli/io.js';

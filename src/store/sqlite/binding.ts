@@ -68,17 +68,24 @@ function packageDir(name: string): string | undefined {
   }
 }
 
-/** musl or glibc, from the program interpreter Node was linked with (its first 4 KiB). */
+/**
+ * musl or glibc, from the program interpreter Node was linked with (its first 4 KiB); undefined
+ * (better-sqlite3 decides) when unsure: a glibc Node on a system that also has musl's loader
+ * (Alpine with gcompat) may run on musl, which better-sqlite3 tells from the loaded libraries.
+ */
 function linuxLibc(): 'musl' | 'glibc' | undefined {
   const fd = openSync(process.execPath, 'r');
+  let text: string;
   try {
     const head = Buffer.alloc(4096);
-    const text = head.subarray(0, readSync(fd, head, 0, head.length, 0)).toString('latin1');
-    if (text.includes('/ld-musl-')) return 'musl';
-    return text.includes('/ld-linux') ? 'glibc' : undefined;
+    text = head.subarray(0, readSync(fd, head, 0, head.length, 0)).toString('latin1');
   } finally {
     closeSync(fd);
   }
+  if (text.includes('/ld-musl-')) return 'musl';
+  if (!text.includes('/ld-linux')) return undefined;
+  const arch = process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : '';
+  return arch && !existsSync(`/lib/ld-musl-${arch}.so.1`) ? 'glibc' : undefined;
 }
 
 /** better-sqlite3's constructor option for {@link NATIVE_BINDING} (none when it finds its own). */
