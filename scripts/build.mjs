@@ -570,14 +570,18 @@ function writeThirdPartyLicenses(inputs) {
  * node_modules), and `open` would no longer find its bundled xdg-open.
  */
 function checkImportMetaUrl(results) {
+  // An input (a source, a file of a dependency) is in many outputs: each is read once.
+  const reads = new Map();
+  const readsUrl = (input) => {
+    const file = join(root, input.replace(/^[a-z-]+:/, ''));
+    if (file === vendorStandIn('import-meta-url.mjs') || !existsSync(file)) return false;
+    if (!reads.has(file)) reads.set(file, readFileSync(file, 'utf8').includes('import.meta.url'));
+    return reads.get(file);
+  };
   for (const result of results) {
     for (const [output, meta] of Object.entries(result.metafile.outputs)) {
       if (!output.endsWith('.cjs')) continue;
-      const readers = Object.keys(meta.inputs).filter((input) => {
-        const file = join(root, input.replace(/^[a-z-]+:/, ''));
-        if (file === vendorStandIn('import-meta-url.mjs')) return false;
-        return existsSync(file) && readFileSync(file, 'utf8').includes('import.meta.url');
-      });
+      const readers = Object.keys(meta.inputs).filter(readsUrl);
       if (
         readers.length > 0 &&
         !readFileSync(join(root, output), 'utf8').includes('pathToFileURL')

@@ -65,16 +65,7 @@ export const command = defineCommand({
     'muvee-dingtalk verify-token --decode - < token.txt  # no JWT_SECRET: what it says, UNVERIFIED',
     'muvee-dingtalk verify-token --muvee https://muvee.example.com - < token.txt   # and what the deployed muvee says',
   ],
-  // Built, `--each` may hand long inputs to worker threads (runtime/token-pool.ts).
-  run: (context, [tokenArg = '-'], options) =>
-    verifyToken(
-      context,
-      tokenArg,
-      options,
-      import.meta.filename.endsWith('.cjs')
-        ? join(import.meta.dirname, '..', 'runtime', 'token-worker.cjs')
-        : undefined,
-    ),
+  run: (context, [tokenArg = '-'], options) => verifyToken(context, tokenArg, options),
 });
 
 export interface VerifyTokenOptions {
@@ -91,7 +82,6 @@ export async function verifyToken(
   context: Context,
   tokenArg: string,
   options: VerifyTokenOptions,
-  workerFile?: string,
 ): Promise<number> {
   // --muvee: the URL is judged before anything is read, so a token never waits for a refusal.
   const muvee = options.muvee === undefined ? undefined : await muveeStep(options);
@@ -109,7 +99,7 @@ export async function verifyToken(
   announceDb(out, config);
   if (options.each) {
     const settings = { secret, leewaySeconds: options.leeway };
-    return verifyEach(context, config, settings, tokenArg, workerFile);
+    return verifyEach(context, config, settings, tokenArg, builtWorkerFile());
   }
 
   const token = await tokenInput(context, tokenArg);
@@ -208,6 +198,17 @@ export async function verifyToken(
     return muvee.exit(result.valid, atMuvee);
   }
   return result.valid ? 0 : 5;
+}
+
+/**
+ * Built, `--each` may hand long inputs to worker threads (runtime/token-pool.ts):
+ * dist/runtime/token-worker.cjs, from this code in dist/commands/ or inlined in dist/runtime/.
+ * From the sources, none (a worker cannot load a `.ts` file under tsx on Node 20).
+ */
+function builtWorkerFile(): string | undefined {
+  return import.meta.filename.endsWith('.cjs')
+    ? join(import.meta.dirname, '..', 'runtime', 'token-worker.cjs')
+    : undefined;
 }
 
 /**

@@ -47,14 +47,17 @@ interface Cached {
 interface Place {
   file(filename: string): string;
   read(file: string): Cached | undefined;
-  /** Written at the end of the run (its exit code): training, or a per-user cache to improve. */
-  keep(script: Script, offered: Pick<Cached, 'complete'> | undefined, exitCode: number): boolean;
+  /**
+   * Written at the end of the run (its exit code): training, or a per-user cache to improve.
+   * `complete`: the offered cache's flag; undefined when none was offered.
+   */
+  keep(script: Script, complete: boolean | undefined, exitCode: number): boolean;
   write(file: string, data: Buffer, exitCode: number): void;
 }
 
 let enabled = false;
-/** Every bundle compiled this run, and what it was offered (the data itself is not kept). */
-const loaded: [Script, string, Place, Pick<Cached, 'complete'> | undefined][] = [];
+/** Every bundle compiled this run, and its cache's flag (undefined: none was offered). */
+const loaded: [Script, string, Place, boolean | undefined][] = [];
 
 /**
  * Serves `<dir>/**\/*.cjs` from compiled-code caches (see above). `args` (the command line)
@@ -85,7 +88,7 @@ export function enableCodeCache(
     if (file === undefined) return compile.call(this, content, filename, ...rest);
     const cached = place.read(file);
     const script = new Script(Module.wrap(content), { filename, cachedData: cached?.data });
-    loaded.push([script, file, place, cached && { complete: cached.complete }]);
+    loaded.push([script, file, place, cached?.complete]);
     const wrapper = script.runInThisContext() as (...args: unknown[]) => unknown;
     const require = createRequire(filename);
     return wrapper.call(this.exports, this.exports, require, this, filename, dirname(filename));
@@ -129,8 +132,8 @@ function choosePlace(
     // None, or refused (another V8's, a flag changed); or made by a run that ended early (an
     // error, a usage message: it lacks what the command's work compiles) and this one is the
     // first to succeed. So a cache improves once, and is not written at every run.
-    keep: (script, offered, exitCode) =>
-      !offered || script.cachedDataRejected === true || (!offered.complete && exitCode === 0),
+    keep: (script, complete, exitCode) =>
+      complete === undefined || script.cachedDataRejected === true || (!complete && exitCode === 0),
     // Replaced whole: a run reading it meanwhile sees the old cache or the new, never half.
     write: (file, data, exitCode) => {
       const temporary = `${file}.${process.pid}.tmp`;
@@ -162,7 +165,7 @@ function read(file: string): Buffer | undefined {
 export function saveCodeCache(exitCode: number): void {
   const scripts = loaded
     .splice(0)
-    .filter(([script, , place, offered]) => place.keep(script, offered, exitCode));
+    .filter(([script, , place, complete]) => place.keep(script, complete, exitCode));
   if (scripts.length === 0) return;
   // A cache carries the V8 flags it was made under and is refused under others; a login turns
   // on --liftoff-only mid-run (runtime/wasm.ts), so go back to start-up flags first.

@@ -7,7 +7,6 @@
  * decides and words any error. An error of the command itself is printed by program.ts's
  * printer, loaded only then.
  */
-import { join } from 'node:path';
 import type { Context, GlobalOptions, Io } from '../cli/command.js';
 import { Output } from '../cli/output.js';
 import { verifyToken, type VerifyTokenOptions } from '../commands/verify-token.js';
@@ -73,14 +72,9 @@ export async function fastVerifyToken(args: string[], io?: Io): Promise<number |
   });
   const context: Context = { out, io, globals };
   try {
-    // Built, `--each` may hand long inputs to worker threads (token-check.ts).
-    const workerFile = import.meta.filename.endsWith('.cjs')
-      ? join(import.meta.dirname, 'token-worker.cjs')
-      : undefined;
     return (
       (await untilInterrupted(
-        (watchedIo) =>
-          verifyToken({ ...context, io: watchedIo }, parsed.token, parsed.options, workerFile),
+        (watchedIo) => verifyToken({ ...context, io: watchedIo }, parsed.token, parsed.options),
         io,
         'verify-token',
       )) ?? 0

@@ -23,26 +23,29 @@ export function processIo(): Io {
     get signal() {
       if (!controller) {
         const abort = new AbortController();
-        const onSignal = (name: NodeJS.Signals) => {
+        onInterruptSignals('on', (name) => {
           // A second Ctrl-C while the first is being handled ends the process at once.
           if (abort.signal.aborted) process.exit(130);
           abort.abort(name);
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
+        });
         controller = abort;
       }
       return controller.signal;
     },
-    onInterrupt: (listener) => {
-      const onSignal = (name: NodeJS.Signals) => listener(name);
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      return () => {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      };
-    },
+    onInterrupt: (listener) => onInterruptSignals('once', listener),
+  };
+}
+
+/** `listener` on Ctrl-C (SIGINT) and SIGTERM, every time (`on`) or the first (`once`); the undo. */
+function onInterruptSignals(
+  how: 'on' | 'once',
+  listener: (name: NodeJS.Signals) => void,
+): () => void {
+  process[how]('SIGINT', listener);
+  process[how]('SIGTERM', listener);
+  return () => {
+    process.off('SIGINT', listener);
+    process.off('SIGTERM', listener);
   };
 }
 

@@ -7,7 +7,7 @@
  */
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 
 const require = createRequire(import.meta.filename);
@@ -57,15 +57,15 @@ function addonPath(): string | undefined {
   return existsSync(file) ? file : undefined;
 }
 
-/** The folder of package `name` as require() finds it from here (node_modules upwards). */
+/**
+ * The folder of package `name` where require() would look for it from here (its own list of
+ * node_modules folders), without resolving the package's exports map.
+ */
 function packageDir(name: string): string | undefined {
-  for (let dir = dirname(import.meta.filename); ; dir = dirname(dir)) {
-    if (basename(dir) !== 'node_modules') {
-      const candidate = join(dir, 'node_modules', name);
-      if (existsSync(join(candidate, 'package.json'))) return candidate;
-    }
-    if (dirname(dir) === dir) return undefined;
-  }
+  return require.resolve
+    .paths(name)
+    ?.map((folder) => join(folder, name))
+    .find((candidate) => existsSync(join(candidate, 'package.json')));
 }
 
 /**
