@@ -453,13 +453,14 @@ describe('the built CLI (dist/)', () => {
         f.endsWith('.cjs') &&
         readFileSync(join(ROOT, 'dist', f), 'utf8').includes('muvee-dingtalk.CliError'),
     );
-    // verify-token's self-contained bundles (and its reader of the local file) carry their own
-    // copy (a file less to load at every start); everything they hand on is told by its brand (isCliError), never by instanceof:
+    // verify-token's self-contained bundles (and its two readers of the local file) carry their
+    // own copy (a file less to load at every start); everything they hand on is told by its brand (isCliError), never by instanceof:
     // a CliError of theirs is reported as such (exit 2 here, not 1 "unexpected error").
     assert.deepEqual(holders, [
       'cli/errors.cjs',
       'runtime/fast-verify-token.cjs',
       'runtime/token-worker.cjs',
+      'store/sqlite/file-reader.cjs',
       'store/sqlite/reader.cjs',
     ]);
     const r = spawnSync(process.execPath, [BIN, 'verify-token', 'a.b.c'], {

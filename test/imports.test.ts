@@ -99,7 +99,7 @@ describe('lazy imports', () => {
     assert.ok(withEnv.some(chalk), 'chalk colours under FORCE_COLOR');
   });
 
-  test('verify-token with a DB file loads better-sqlite3, still no undici or open', (t) => {
+  test('verify-token with a DB file reads it without better-sqlite3; SQLite only when the file asks', (t) => {
     const dir = tempDir(t);
     spawnSync(
       process.execPath,
@@ -110,10 +110,25 @@ describe('lazy imports', () => {
       },
     );
     const loaded = loadedBy(['verify-token', TOKEN], dir);
-    assert.ok(loaded.some(isSqlite), 'better-sqlite3 is loaded when the DB exists');
+    assert.ok(
+      loaded.some((f) => f.endsWith('/dist/store/sqlite/file-reader.cjs')),
+      'the file reader reads it',
+    );
+    assertNone(loaded, 'better-sqlite3', isSqlite);
+    assertNone(loaded, 'the SQLite reader', (f) => f.endsWith('/dist/store/sqlite/reader.cjs'));
     assertNone(loaded, 'undici', isUndici);
+
+    // A file of a newer schema is SQLite's to read (and to word the error of).
+    spawnSync(process.execPath, [
+      '-e',
+      `const { Database, NATIVE_BINDING } = require(${JSON.stringify(join(ROOT, 'dist/store/sqlite/binding.cjs'))});
+       new Database(${JSON.stringify(join(dir, 'muvee-dingtalk.db'))}, { nativeBinding: NATIVE_BINDING }).pragma('user_version = 9');`,
+    ]);
+    const newer = loadedBy(['verify-token', TOKEN], dir);
+    assert.ok(newer.some(isSqlite), 'better-sqlite3 is loaded when SQLite must read the file');
+    assertNone(newer, 'undici', isUndici);
     // Its JavaScript is one bundle in dist/vendor/; only the addon comes from node_modules.
-    assertNone(loaded, "better-sqlite3's own files", (f) =>
+    assertNone(newer, "better-sqlite3's own files", (f) =>
       /\/better-sqlite3(-node20)?\/lib\/(database\.js|methods\/)/.test(f),
     );
   });

@@ -113,7 +113,7 @@ export async function verifyToken(
     // The database is optional here: one that cannot be read is said, not a failure of the
     // verdict (a valid token stays exit 0, a forged one exit 5).
     try {
-      const lookup = await userLookup(config.dbFile, (warning) => out.warn(warning));
+      const lookup = await userLookup(config.dbFile, (warning) => out.warn(warning), 'single');
       if (lookup) {
         try {
           user = await lookup.find(uid);

@@ -60,12 +60,18 @@ export function foreignJournal(path: string): string | undefined {
 }
 
 /** The `db-unusable` error for {@link foreignJournal}'s finding. */
-export function foreignJournalError(path: string, problem: string): CliError {
+function foreignJournalError(path: string, problem: string): CliError {
   return new CliError(
     'db-unusable',
     `the database '${path}' is refused: ${problem}; if you did not put it there, remove it (as its owner) and keep the database in a folder only you can write (not a shared /tmp)`,
     { details: { path } },
   );
+}
+
+/** Issue 20 H1: throws before SQLite (or file-reader.ts) reads a journal another user planted. */
+export function refuseForeignJournal(path: string): void {
+  const problem = foreignJournal(path);
+  if (problem) throw foreignJournalError(path, problem);
 }
 
 export interface DbPathJudgement {

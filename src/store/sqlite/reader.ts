@@ -7,10 +7,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { StoredUser } from '../../muvee/model.js';
 import { BINDING, Database } from './binding.js';
 import { sqliteRead, unusable } from './failures.js';
-import { foreignJournal, foreignJournalError } from './path-check.js';
+import { refuseForeignJournal } from './path-check.js';
 import { toUser, USER_SELECT, type UserRow } from './rows.js';
 
-export { openedFileWarnings } from './path-check.js';
+export { openedFileWarnings, refuseForeignJournal } from './path-check.js';
 import { migrate, newerSchema, READ_AS_IS_FROM, SCHEMA_VERSION } from './schema.js';
 
 /**
@@ -71,12 +71,6 @@ export function userFinder(db: Database, path: string): (id: string) => StoredUs
 export function inMemory(bytes: Buffer): Database {
   if (bytes.length >= 20) bytes[18] = bytes[19] = 1;
   return new Database(bytes, BINDING);
-}
-
-/** Issue 20 H1: throws before SQLite reads a journal another user planted (path-check.ts). */
-export function refuseForeignJournal(path: string): void {
-  const problem = foreignJournal(path);
-  if (problem) throw foreignJournalError(path, problem);
 }
 
 function hasPendingWal(path: string): boolean {

@@ -1,0 +1,368 @@
+/**
+ * verify-token's one lookup read straight from the file's bytes, without SQLite: loading
+ * better-sqlite3's addon, opening the file and parsing its schema cost ~3 ms of a run that
+ * should cost little more than `node -e 0` (issue 19, item 4; bench/RESULTS.md). It reads the
+ * SQLite file format (https://www.sqlite.org/fileformat2.html) only as far as that one query
+ * needs (reader.ts, USER_SELECT): three B-tree searches by id and two by rowid.
+ *
+ * It answers only the plain case and says `null` ("ask SQLite") for anything else: a
+ * pending WAL or journal, a schema other than this tool's (the table texts are compared with
+ * CURRENT_SCHEMA), another text encoding, an odd record, a page out of place, a file that
+ * changed while it was read. SQLite then answers, and words any error, as before. Nothing is
+ * ever written or created (SQLite's own read-only open leaves -wal and -shm files behind).
+ *
+ * test/file-reader.test.ts compares its answers with SQLite's on generated files.
+ */
+import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import type { StoredUser } from '../../muvee/model.js';
+import { refuseForeignJournal } from './path-check.js';
+import {
+  compareBytes,
+  compareFirst,
+  decodeRecord,
+  field,
+  isText,
+  notPlain,
+  rowidOf,
+  sameText,
+  u16,
+  u32,
+  varint,
+  type Bytes,
+  type Value,
+} from './file-format.js';
+import { toUser, type UserRow } from './rows.js';
+import { CURRENT_SCHEMA, READ_AS_IS_FROM, SCHEMA_VERSION } from './schema.js';
+
+export { openedFileWarnings } from './path-check.js';
+
+/**
+ * verify-token's lookup of one user in the file at `path` (which exists): read here when the
+ * file is the plain case, else by SQLite (reader.ts, loaded only then; its errors are
+ * `CliError`s, as userLookup's). Throws first, as SQLite's open does, for a planted journal.
+ */
+export function oneUserFinder(path: string): (id: string) => Promise<StoredUser | undefined> {
+  refuseForeignJournal(path);
+  return async (id) => {
+    const direct = readUserRow(path, id);
+    if (direct) return direct.row && toUser(direct.row);
+    const { openReadOnlyDatabase, userFinder } = await import('./reader.js');
+    const db = openReadOnlyDatabase(path);
+    if (!db) return undefined;
+    try {
+      return userFinder(db, path)(id);
+    } finally {
+      db.close();
+    }
+  };
+}
+
+/** The objects the lookup reads, and the text each must have in `sqlite_schema`. */
+const TABLES = ['users', 'platform_members', 'muvee_dingtalk_links'] as const;
+const INDEXES = {
+  users: 'sqlite_autoindex_users_1', // id TEXT PRIMARY KEY: the table's first constraint
+  members: 'sqlite_autoindex_platform_members_1', // user_id TEXT PRIMARY KEY
+  links: 'muvee_dingtalk_links_user_id', // (user_id, last_login_at)
+} as const;
+const WANTED: readonly string[] = [...TABLES, ...Object.values(INDEXES)];
+const isTable = (name: string) => (TABLES as readonly string[]).includes(name);
+/** users' columns in order (u.* of USER_SELECT), as CURRENT_SCHEMA has them. */
+const USER_COLUMNS = [
+  'id',
+  'email',
+  'name',
+  'avatar_url',
+  'role',
+  'name_overridden',
+  'avatar_overridden',
+  'created_at',
+  'authorized',
+] as const;
+
+/** The `sql` of each named table or index as CURRENT_SCHEMA creates it (no final `;`). */
+function expectedSql(name: string): string | undefined {
+  const start = CURRENT_SCHEMA.indexOf(`\nCREATE ${isTable(name) ? 'TABLE' : 'INDEX'} ${name} `);
+  if (start < 0) return undefined;
+  return CURRENT_SCHEMA.slice(start + 1, CURRENT_SCHEMA.indexOf(';\n', start));
+}
+
+/**
+ * The row USER_SELECT gives for `id` (undefined: no such user), or `null` when this reader
+ * does not answer for this file and SQLite must (reader.ts).
+ */
+export function readUserRow(path: string, id: string): { row: UserRow | undefined } | null {
+  // A lone surrogate reaches SQLite as better-sqlite3 encodes it (not as Buffer.from does):
+  // not this reader's business. (String#isWellFormed: ES2024, in V8 since Node 20.)
+  if (!(id as unknown as { isWellFormed(): boolean }).isWellFormed()) return null;
+  let fd: number | undefined;
+  try {
+    const before = sideFiles(path);
+    fd = openSync(path, 'r');
+    const file = new FileReader(fd);
+    const row = file.findUser(Buffer.from(id));
+    // Nothing changed while it was read: no journal or WAL appeared, the file's size, times
+    // and change counter are the same (a writer leaves at least one of them changed).
+    if (sideFiles(path) !== before || !file.unchanged()) return null;
+    return { row };
+  } catch {
+    // NotPlain, a file that cannot be read, or bytes this reader did not expect: SQLite reads
+    // it instead, and says what is wrong with it if anything is.
+    return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The state of the journal and WAL beside the file; NotPlain when either holds anything. */
+function sideFiles(path: string): string {
+  let state = '';
+  for (const suffix of ['-wal', '-journal']) {
+    const stats = statSync(`${path}${suffix}`, { throwIfNoEntry: false });
+    if (stats && stats.size > 0) notPlain(`${suffix} is not empty`);
+    state += stats ? `${stats.ino}:${stats.mtimeMs};` : '-;';
+  }
+  return state;
+}
+
+const MAGIC = 'SQLite format 3\0';
+
+class FileReader {
+  private readonly pageSize: number;
+  /** Bytes of each page B-trees may use (the page less its reserved bytes). */
+  private readonly usable: number;
+  private readonly pageCount: number;
+  private readonly stats: Stats;
+  private readonly changes: number;
+  private readonly pages = new Map<number, Buffer>();
+
+  constructor(private readonly fd: number) {
+    this.stats = fstatSync(fd);
+    // Most files have 4096-byte pages: read as page 1 at once when it is so.
+    const first = this.read(0, Math.min(4096, this.stats.size));
+    if (first.length < 100) notPlain('too short');
+    for (let i = 0; i < MAGIC.length; i++)
+      if (first[i] !== MAGIC.charCodeAt(i)) notPlain('not a SQLite file');
+    const size = u16(first, 16);
+    this.pageSize = size === 1 ? 65536 : size;
+    if (this.pageSize < 512 || (this.pageSize & (this.pageSize - 1)) !== 0) notPlain('page size');
+    // File format versions (1 rollback, 2 WAL), payload fractions, schema format, UTF-8.
+    if (first[18]! < 1 || first[18]! > 2 || first[19]! < 1 || first[19]! > 2)
+      notPlain('format version');
+    if (first[21] !== 64 || first[22] !== 32 || first[23] !== 32) notPlain('payload fractions');
+    const format = u32(first, 44);
+    if (format < 1 || format > 4) notPlain('schema format');
+    if (u32(first, 56) !== 1) notPlain('text encoding');
+    const version = u32(first, 60);
+    if (version < READ_AS_IS_FROM || version > SCHEMA_VERSION) notPlain('schema version');
+    this.usable = this.pageSize - first[20]!;
+    if (this.usable < 480) notPlain('reserved bytes');
+    if (this.stats.size % this.pageSize !== 0) notPlain('file size');
+    this.pageCount = this.stats.size / this.pageSize;
+    this.changes = u32(first, 24);
+    if (first.length === this.pageSize) this.pages.set(1, first);
+  }
+
+  /** The same size, times and change counter as when it was opened. */
+  unchanged(): boolean {
+    const now = fstatSync(this.fd);
+    const { stats } = this;
+    return (
+      now.size === stats.size &&
+      now.mtimeMs === stats.mtimeMs &&
+      now.ctimeMs === stats.ctimeMs &&
+      now.ino === stats.ino &&
+      u32(this.read(24, 4), 0) === this.changes
+    );
+  }
+
+  findUser(id: Buffer): UserRow | undefined {
+    const schema = this.schema();
+    const users = this.indexMatches(schema.get(INDEXES.users)!, id);
+    if (users.length === 0) return undefined;
+    if (users.length > 1) notPlain('two users of one id');
+    const user = this.tableRow(schema.get('users')!, rowidOf(users[0]!));
+    if (user.length !== USER_COLUMNS.length || !sameText(user[0]!, id)) notPlain('users row');
+    const row: Record<string, Value> = {};
+    USER_COLUMNS.forEach((column, i) => (row[column] = user[i]!));
+
+    let memberRole: Value = null;
+    let memberAuthorized: Value = null;
+    const members = this.indexMatches(schema.get(INDEXES.members)!, id);
+    if (members.length > 1) notPlain('two memberships of one user');
+    if (members.length === 1) {
+      const member = this.tableRow(schema.get('platform_members')!, rowidOf(members[0]!));
+      if (member.length !== 4 || !sameText(member[0]!, id)) notPlain('platform_members row');
+      memberRole = member[1]!;
+      memberAuthorized = member[2]!;
+    }
+
+    // max(last_login_at) over the user's links: the index holds (user_id, last_login_at, rowid).
+    let lastLogin: Bytes | null = null;
+    for (const link of this.indexMatches(schema.get(INDEXES.links)!, id)) {
+      const at = field(link, 1);
+      if (at.type === 0) continue;
+      if (!isText(at.type)) notPlain('a last login that is not text');
+      const bytes = { buffer: link.buffer, start: at.start, end: at.end };
+      if (lastLogin === null || compareBytes(bytes, lastLogin) > 0) lastLogin = bytes;
+    }
+    return {
+      ...(row as unknown as UserRow),
+      member_role: memberRole as UserRow['member_role'],
+      member_authorized: memberAuthorized as number | null,
+      last_login_at: lastLogin && lastLogin.buffer.toString('utf8', lastLogin.start, lastLogin.end),
+    };
+  }
+
+  /**
+   * Root pages of the objects the lookup reads, once their `sql` is CURRENT_SCHEMA's. The scan
+   * stops at the last one wanted: SQLite keeps names unique, and the triggers' long texts come
+   * after the tables.
+   */
+  private schema(): Map<string, number> {
+    const roots = new Map<string, number>();
+    this.scanTable(1, (payload) => {
+      // Columns type, name, tbl_name, rootpage, sql: the name read first, the rest only for
+      // the objects wanted.
+      const name = field(payload, 1);
+      if (!isText(name.type)) return false;
+      const text = payload.buffer.toString('utf8', name.start, name.end);
+      if (!WANTED.includes(text)) return false;
+      const [type, , , rootpage, sql] = decodeRecord(payload);
+      if (type !== (isTable(text) ? 'table' : 'index')) notPlain(`${text}'s type`);
+      if (sql !== (text.startsWith('sqlite_autoindex_') ? null : expectedSql(text)))
+        notPlain(`${text}'s sql`);
+      if (typeof rootpage !== 'number' || rootpage < 2) notPlain(`${text}'s root page`);
+      roots.set(text, rootpage as number);
+      return roots.size === WANTED.length;
+    });
+    if (roots.size !== WANTED.length) notPlain('not every table');
+    return roots;
+  }
+
+  private read(position: number, length: number): Buffer {
+    const buffer = Buffer.allocUnsafeSlow(length);
+    if (readSync(this.fd, buffer, 0, length, position) !== length) notPlain('short read');
+    return buffer;
+  }
+
+  private page(number: number): Buffer {
+    if (!Number.isInteger(number) || number < 1 || number > this.pageCount) notPlain('page number');
+    let page = this.pages.get(number);
+    if (!page) {
+      if (this.pages.size > 4096) notPlain('too many pages');
+      page = this.read((number - 1) * this.pageSize, this.pageSize);
+      this.pages.set(number, page);
+    }
+    return page;
+  }
+
+  /** A B-tree page: its type, cell offsets and right-most child (interior pages). */
+  private node(number: number, depth: number) {
+    if (depth > 40) notPlain('B-tree too deep');
+    const page = this.page(number);
+    const at = number === 1 ? 100 : 0;
+    const type = page[at]!;
+    const interior = type === 0x02 || type === 0x05;
+    if (!interior && type !== 0x0a && type !== 0x0d) notPlain('page type');
+    const count = u16(page, at + 3);
+    const pointers = at + (interior ? 12 : 8);
+    if (pointers + 2 * count > this.usable) notPlain('cell count');
+    const cells: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const offset = u16(page, pointers + 2 * i);
+      if (offset < pointers + 2 * count || offset >= this.usable) notPlain('cell offset');
+      cells.push(offset);
+    }
+    return { page, type, cells, right: interior ? u32(page, at + 8) : 0 };
+  }
+
+  /** The rows of a table B-tree in rowid order, until `each` says it has what it wants. */
+  private scanTable(root: number, each: (payload: Bytes) => boolean, depth = 0): boolean {
+    const { page, type, cells, right } = this.node(root, depth);
+    if (type === 0x05) {
+      for (const cell of cells) if (this.scanTable(u32(page, cell), each, depth + 1)) return true;
+      return this.scanTable(right, each, depth + 1);
+    }
+    if (type !== 0x0d) notPlain('not a table B-tree');
+    for (const cell of cells) if (each(this.tableLeafCell(page, cell).payload)) return true;
+    return false;
+  }
+
+  /** The record of rowid `rowid` in a table B-tree. */
+  private tableRow(root: number, rowid: number): Value[] {
+    for (let number = root, depth = 0; ; depth++) {
+      const { page, type, cells, right } = this.node(number, depth);
+      if (type === 0x05) {
+        // The first cell whose key is at least rowid holds it on its left.
+        number = right;
+        for (const cell of cells) {
+          if (varint(page, cell + 4, this.usable).value >= rowid) {
+            number = u32(page, cell);
+            break;
+          }
+        }
+      } else if (type === 0x0d) {
+        for (const cell of cells) {
+          const found = this.tableLeafCell(page, cell);
+          if (found.rowid === rowid) return decodeRecord(found.payload);
+        }
+        return notPlain('an index entry without its row');
+      } else return notPlain('not a table B-tree');
+    }
+  }
+
+  private tableLeafCell(page: Buffer, cell: number): { rowid: number; payload: Bytes } {
+    const size = varint(page, cell, this.usable);
+    const rowid = varint(page, size.end, this.usable);
+    return { rowid: rowid.value, payload: this.payload(page, rowid.end, size.value, true) };
+  }
+
+  /**
+   * The records of an index B-tree whose first field is the text `key` (BINARY collation),
+   * in index order. An interior cell of an index is an entry too; a child on its left holds
+   * entries up to it.
+   */
+  private indexMatches(root: number, key: Buffer, found: Bytes[] = [], depth = 0): Bytes[] {
+    const { page, type, cells, right } = this.node(root, depth);
+    const interior = type === 0x02;
+    if (!interior && type !== 0x0a) notPlain('not an index B-tree');
+    for (const cell of cells) {
+      const start = interior ? cell + 4 : cell;
+      const size = varint(page, start, this.usable);
+      const record = this.payload(page, size.end, size.value, false);
+      const order = compareFirst(record, key);
+      if (interior && order >= 0) this.indexMatches(u32(page, cell), key, found, depth + 1);
+      if (order === 0) found.push(record);
+      if (order > 0) return found;
+    }
+    if (interior) this.indexMatches(right, key, found, depth + 1);
+    return found;
+  }
+
+  /** A cell's payload of `size` bytes from `start`, its overflow pages followed. */
+  private payload(page: Buffer, start: number, size: number, tableLeaf: boolean): Bytes {
+    const u = this.usable;
+    const most = tableLeaf ? u - 35 : Math.floor(((u - 12) * 64) / 255) - 23;
+    let local = size;
+    if (size > most) {
+      const least = Math.floor(((u - 12) * 32) / 255) - 23;
+      const k = least + ((size - least) % (u - 4));
+      local = k <= most ? k : least;
+    }
+    if (start + local + (local < size ? 4 : 0) > u) notPlain('cell beyond the page');
+    if (local === size) return { buffer: page, start, end: start + size };
+    const whole = Buffer.allocUnsafeSlow(size);
+    page.copy(whole, 0, start, start + local);
+    let have = local;
+    let next = u32(page, start + local);
+    for (let pages = 0; have < size; pages++) {
+      if (pages > this.pageCount) notPlain('overflow chain loops');
+      const overflow = this.page(next);
+      const take = Math.min(u - 4, size - have);
+      overflow.copy(whole, have, 4, 4 + take);
+      have += take;
+      next = u32(overflow, 0);
+    }
+    return { buffer: whole, start: 0, end: size };
+  }
+}
