@@ -7,7 +7,7 @@
  * SQLite (null), and no byte of a damaged file makes it throw.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { mintSessionToken } from '../src/muvee/session.ts';
@@ -28,6 +28,8 @@ interface FileShape {
   version3?: boolean;
   vacuum?: boolean;
   autoVacuum?: boolean;
+  /** Short values only: a file under 256 KiB, which the reader reads whole. */
+  small?: boolean;
 }
 
 /** Random text of `length` code points: ASCII, Chinese, and now and then an emoji. */
@@ -78,8 +80,9 @@ function integerish(random: () => number): unknown {
 }
 
 /** Long enough, now and then, to spill onto overflow pages (chains of them at 512 bytes). */
-function sized(random: () => number): number {
+function sized(random: () => number, small = false): number {
   const r = random();
+  if (small) return r < 0.9 ? Math.floor(random() * 20) : 200 + Math.floor(random() * 400);
   return r < 0.8 ? Math.floor(random() * 30) : r < 0.95 ? 200 + Math.floor(random() * 800) : 6000;
 }
 
@@ -123,8 +126,8 @@ function makeFile(path: string, shape: FileShape): { ids: string[]; gone: string
       user.run(
         id,
         `user${i}@corp.example`,
-        blobName ? Buffer.from(text(random, 5)) : text(random, sized(random)),
-        random() < 0.05 ? 12345 : `https://a.example/${text(random, sized(random))}`,
+        blobName ? Buffer.from(text(random, 5)) : text(random, sized(random, shape.small)),
+        random() < 0.05 ? 12345 : `https://a.example/${text(random, sized(random, shape.small))}`,
         random() < 0.3 ? 'admin' : 'member',
         integerish(random),
         integerish(random),
@@ -194,11 +197,13 @@ const SHAPES: FileShape[] = [
   { pageSize: 1024, users: 600, seed: 8, wal: false, vacuum: true },
   { pageSize: 512, users: 300, seed: 9, wal: true, autoVacuum: true },
   { pageSize: 8192, users: 200, seed: 10, wal: true, vacuum: true, autoVacuum: true },
+  { pageSize: 512, users: 150, seed: 15, wal: true, small: true },
+  { pageSize: 1024, users: 120, seed: 16, wal: false, small: true, vacuum: true },
 ];
 
 describe('file-reader: the file read without SQLite, answering as SQLite does', () => {
   for (const shape of SHAPES) {
-    const label = `${shape.users} users, ${shape.pageSize}-byte pages, ${shape.wal ? 'WAL' : 'rollback journal'}${shape.version3 ? ', schema 3' : ''}${shape.vacuum ? ', vacuumed' : ''}${shape.autoVacuum ? ', auto-vacuum' : ''}`;
+    const label = `${shape.users} users, ${shape.pageSize}-byte pages, ${shape.wal ? 'WAL' : 'rollback journal'}${shape.version3 ? ', schema 3' : ''}${shape.vacuum ? ', vacuumed' : ''}${shape.autoVacuum ? ', auto-vacuum' : ''}${shape.small ? ', short values' : ''}`;
     test(label, (t) => {
       const path = join(tempDir(t), 'muvee-dingtalk.db');
       const { ids, gone } = makeFile(path, shape);
@@ -216,7 +221,8 @@ describe('file-reader: the file read without SQLite, answering as SQLite does', 
         if (direct.row) found++;
       }
       if (ids.length > 0) assert.ok(found > 0, 'some users are found');
-      t.diagnostic(`${found} users found, as SQLite finds them`);
+      // Files up to 256 KiB are read whole, larger ones a page at a time: both are here.
+      t.diagnostic(`${found} users found, as SQLite finds them (${statSync(path).size} bytes)`);
     });
   }
 
@@ -292,45 +298,50 @@ describe('file-reader: the file read without SQLite, answering as SQLite does', 
     assert.equal(readUserRow(base, 'lone \ud800 surrogate'), null, 'a lone surrogate');
   });
 
-  test('no damaged byte makes it throw or loop: it answers or leaves it to SQLite', (t) => {
-    const dir = tempDir(t);
-    const base = join(dir, 'base.db');
-    const { ids } = makeFile(base, { pageSize: 512, users: 200, seed: 12, wal: false });
-    const bytes = readFileSync(base);
-    const random = prng(13);
-    const path = join(dir, 'damaged.db');
-    let answered = 0;
-    let sqliteRefused = 0;
-    for (let i = 0; i < 400; i++) {
-      const copy = Buffer.from(bytes);
-      const flips = 1 + Math.floor(random() * 8);
-      for (let j = 0; j < flips; j++) {
-        // Page headers and cell pointers most of the time: where a reader goes astray.
-        const page = Math.floor(random() * (copy.length / 512));
-        const offset = random() < 0.6 ? Math.floor(random() * 24) : Math.floor(random() * 512);
-        copy[Math.min(copy.length - 1, page * 512 + offset + (page === 0 ? 100 : 0))] = Math.floor(
-          random() * 256,
-        );
+  // A small file (read whole) and a large one (read by pages).
+  for (const [users, pageSize, tries, small] of [
+    [150, 512, 400, true],
+    [1200, 1024, 150, false],
+  ] as const)
+    test(`no damaged byte makes it throw or loop: it answers or leaves it to SQLite (${users} users)`, (t) => {
+      const dir = tempDir(t);
+      const base = join(dir, 'base.db');
+      const { ids } = makeFile(base, { pageSize, users, seed: 12, wal: false, small });
+      const bytes = readFileSync(base);
+      const random = prng(13);
+      const path = join(dir, 'damaged.db');
+      let answered = 0;
+      let sqliteRefused = 0;
+      for (let i = 0; i < tries; i++) {
+        const copy = Buffer.from(bytes);
+        const flips = 1 + Math.floor(random() * 8);
+        for (let j = 0; j < flips; j++) {
+          // Page headers and cell pointers most of the time: where a reader goes astray.
+          const page = Math.floor(random() * (copy.length / pageSize));
+          const offset =
+            random() < 0.6 ? Math.floor(random() * 24) : Math.floor(random() * pageSize);
+          copy[Math.min(copy.length - 1, page * pageSize + offset + (page === 0 ? 100 : 0))] =
+            Math.floor(random() * 256);
+        }
+        writeFileSync(path, copy);
+        const id = ids[Math.floor(random() * ids.length)]!;
+        const direct = readUserRow(path, id);
+        if (direct === null) continue;
+        answered++;
+        // Where SQLite reads the damaged file without an error, the same answer.
+        let theirs: UserRow | undefined | Error;
+        try {
+          theirs = sqliteRow(path, id);
+        } catch (error) {
+          theirs = error as Error;
+        }
+        if (theirs instanceof Error) sqliteRefused++;
+        else assert.deepEqual(direct.row, theirs, `damaged file ${i}`);
       }
-      writeFileSync(path, copy);
-      const id = ids[Math.floor(random() * ids.length)]!;
-      const direct = readUserRow(path, id);
-      if (direct === null) continue;
-      answered++;
-      // Where SQLite reads the damaged file without an error, the same answer.
-      let theirs: UserRow | undefined | Error;
-      try {
-        theirs = sqliteRow(path, id);
-      } catch (error) {
-        theirs = error as Error;
-      }
-      if (theirs instanceof Error) sqliteRefused++;
-      else assert.deepEqual(direct.row, theirs, `damaged file ${i}`);
-    }
-    t.diagnostic(
-      `${answered} of 400 damaged files answered (${sqliteRefused} of them refused by SQLite), the rest left to SQLite`,
-    );
-  });
+      t.diagnostic(
+        `${answered} of ${tries} damaged files (${statSync(base).size} bytes) answered (${sqliteRefused} of them refused by SQLite), the rest left to SQLite`,
+      );
+    });
 
   test('verify-token from the bin reads the file itself: same verdict, nothing written beside it', async (t) => {
     const dir = tempDir(t);

@@ -95,7 +95,7 @@ export function decodeRecord(record: Bytes): Value[] {
   return fields(record).map(({ type, start, end }) => decodeValue(record.buffer, type, start, end));
 }
 
-function decodeValue(buffer: Buffer, type: number, start: number, end: number): Value {
+export function decodeValue(buffer: Buffer, type: number, start: number, end: number): Value {
   switch (type) {
     case 0:
       return null;

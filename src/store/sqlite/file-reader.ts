@@ -13,14 +13,24 @@
  *
  * test/file-reader.test.ts compares its answers with SQLite's on generated files.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import type { StoredUser } from '../../muvee/model.js';
 import { refuseForeignJournal } from './path-check.js';
 import {
   compareBytes,
   compareFirst,
   decodeRecord,
+  decodeValue,
   field,
+  fields,
   isText,
   notPlain,
   rowidOf,
@@ -65,19 +75,10 @@ const INDEXES = {
   links: 'muvee_dingtalk_links_user_id', // (user_id, last_login_at)
 } as const;
 const WANTED: readonly string[] = [...TABLES, ...Object.values(INDEXES)];
+const WANTED_LENGTHS = new Set(WANTED.map((name) => name.length));
 const isTable = (name: string) => (TABLES as readonly string[]).includes(name);
-/** users' columns in order (u.* of USER_SELECT), as CURRENT_SCHEMA has them. */
-const USER_COLUMNS = [
-  'id',
-  'email',
-  'name',
-  'avatar_url',
-  'role',
-  'name_overridden',
-  'avatar_overridden',
-  'created_at',
-  'authorized',
-] as const;
+/** users' columns (u.* of USER_SELECT), as CURRENT_SCHEMA has them: findUser names them in order. */
+const USER_COLUMNS = 9;
 
 /** The `sql` of each named table or index as CURRENT_SCHEMA creates it (no final `;`). */
 function expectedSql(name: string): string | undefined {
@@ -94,14 +95,13 @@ export function readUserRow(path: string, id: string): { row: UserRow | undefine
   // A lone surrogate reaches SQLite as better-sqlite3 encodes it (not as Buffer.from does):
   // not this reader's business. (String#isWellFormed: ES2024, in V8 since Node 20.)
   if (!(id as unknown as { isWellFormed(): boolean }).isWellFormed()) return null;
-  let fd: number | undefined;
+  let file: FileReader | undefined;
   try {
     const before = sideFiles(path);
-    fd = openSync(path, 'r');
-    const file = new FileReader(fd);
+    file = new FileReader(path);
     const row = file.findUser(Buffer.from(id));
-    // Nothing changed while it was read: no journal or WAL appeared, the file's size, times
-    // and change counter are the same (a writer leaves at least one of them changed).
+    // Nothing changed while it was read: no journal or WAL appeared, and the file is as it was
+    // (a writer leaves it changed: FileReader#unchanged).
     if (sideFiles(path) !== before || !file.unchanged()) return null;
     return { row };
   } catch {
@@ -109,7 +109,7 @@ export function readUserRow(path: string, id: string): { row: UserRow | undefine
     // it instead, and says what is wrong with it if anything is.
     return null;
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    file?.close();
   }
 }
 
@@ -126,25 +126,64 @@ function sideFiles(path: string): string {
 
 const MAGIC = 'SQLite format 3\0';
 
+/**
+ * A file up to this size is read whole, in one call (and checked by reading it again): the
+ * calls a first run pays least for (readFileSync is warm from loading the code caches; an
+ * open/fstat/read/close first costs ~0.3 ms). Larger ones are read a page at a time.
+ */
+const READ_WHOLE_UP_TO = 256 * 1024;
+
 class FileReader {
   private readonly pageSize: number;
   /** Bytes of each page B-trees may use (the page less its reserved bytes). */
   private readonly usable: number;
   private readonly pageCount: number;
+  private readonly pages = new Map<number, Buffer>();
+  /** The whole file (a small one), or the descriptor its pages are read from. */
+  private readonly whole: Buffer | undefined;
+  private readonly fd: number | undefined;
   private readonly stats: Stats;
   private readonly changes: number;
-  private readonly pages = new Map<number, Buffer>();
 
-  constructor(private readonly fd: number) {
-    this.stats = fstatSync(fd);
+  constructor(private readonly path: string) {
+    const stats = statSync(path);
+    if (stats.size <= READ_WHOLE_UP_TO) {
+      this.whole = readFileSync(path);
+      this.stats = stats;
+    } else {
+      const fd = openSync(path, 'r');
+      try {
+        this.stats = fstatSync(fd);
+      } catch (error) {
+        closeSync(fd);
+        throw error;
+      }
+      this.fd = fd;
+    }
+    let header: ReturnType<FileReader['checkHeader']>;
+    try {
+      header = this.checkHeader();
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+    this.pageSize = header.pageSize;
+    this.usable = header.usable;
+    this.pageCount = this.stats.size / this.pageSize;
+    this.changes = header.changes;
+  }
+
+  /** What the file's first 100 bytes say; NotPlain unless a plain file of this tool's schema. */
+  private checkHeader() {
+    const { size } = this.stats;
     // Most files have 4096-byte pages: read as page 1 at once when it is so.
-    const first = this.read(0, Math.min(4096, this.stats.size));
+    const first = this.read(0, Math.min(4096, size));
     if (first.length < 100) notPlain('too short');
     for (let i = 0; i < MAGIC.length; i++)
       if (first[i] !== MAGIC.charCodeAt(i)) notPlain('not a SQLite file');
-    const size = u16(first, 16);
-    this.pageSize = size === 1 ? 65536 : size;
-    if (this.pageSize < 512 || (this.pageSize & (this.pageSize - 1)) !== 0) notPlain('page size');
+    const encoded = u16(first, 16);
+    const pageSize = encoded === 1 ? 65536 : encoded;
+    if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) notPlain('page size');
     // File format versions (1 rollback, 2 WAL), payload fractions, schema format, UTF-8.
     if (first[18]! < 1 || first[18]! > 2 || first[19]! < 1 || first[19]! > 2)
       notPlain('format version');
@@ -154,17 +193,20 @@ class FileReader {
     if (u32(first, 56) !== 1) notPlain('text encoding');
     const version = u32(first, 60);
     if (version < READ_AS_IS_FROM || version > SCHEMA_VERSION) notPlain('schema version');
-    this.usable = this.pageSize - first[20]!;
-    if (this.usable < 480) notPlain('reserved bytes');
-    if (this.stats.size % this.pageSize !== 0) notPlain('file size');
-    this.pageCount = this.stats.size / this.pageSize;
-    this.changes = u32(first, 24);
-    if (first.length === this.pageSize) this.pages.set(1, first);
+    const usable = pageSize - first[20]!;
+    if (usable < 480) notPlain('reserved bytes');
+    if (size % pageSize !== 0) notPlain('file size');
+    if (first.length === pageSize) this.pages.set(1, first);
+    return { pageSize, usable, changes: u32(first, 24) };
   }
 
-  /** The same size, times and change counter as when it was opened. */
+  /**
+   * The file is as it was when it was opened: read whole, the same bytes again (a read torn by
+   * a writer differs from the next one); read by pages, the same size, times and change counter.
+   */
   unchanged(): boolean {
-    const now = fstatSync(this.fd);
+    if (this.whole) return readFileSync(this.path).equals(this.whole);
+    const now = fstatSync(this.fd!);
     const { stats } = this;
     return (
       now.size === stats.size &&
@@ -175,16 +217,17 @@ class FileReader {
     );
   }
 
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+  }
+
   findUser(id: Buffer): UserRow | undefined {
     const schema = this.schema();
     const users = this.indexMatches(schema.get(INDEXES.users)!, id);
     if (users.length === 0) return undefined;
     if (users.length > 1) notPlain('two users of one id');
     const user = this.tableRow(schema.get('users')!, rowidOf(users[0]!));
-    if (user.length !== USER_COLUMNS.length || !sameText(user[0]!, id)) notPlain('users row');
-    const row: Record<string, Value> = {};
-    USER_COLUMNS.forEach((column, i) => (row[column] = user[i]!));
-
+    if (user.length !== USER_COLUMNS || !sameText(user[0]!, id)) notPlain('users row');
     let memberRole: Value = null;
     let memberAuthorized: Value = null;
     const members = this.indexMatches(schema.get(INDEXES.members)!, id);
@@ -206,7 +249,15 @@ class FileReader {
       if (lastLogin === null || compareBytes(bytes, lastLogin) > 0) lastLogin = bytes;
     }
     return {
-      ...(row as unknown as UserRow),
+      id: user[0] as string,
+      email: user[1] as string,
+      name: user[2] as string,
+      avatar_url: user[3] as string,
+      role: user[4] as UserRow['role'],
+      name_overridden: user[5] as number,
+      avatar_overridden: user[6] as number,
+      created_at: user[7] as string,
+      authorized: user[8] as number,
       member_role: memberRole as UserRow['member_role'],
       member_authorized: memberAuthorized as number | null,
       last_login_at: lastLogin && lastLogin.buffer.toString('utf8', lastLogin.start, lastLogin.end),
@@ -221,16 +272,21 @@ class FileReader {
   private schema(): Map<string, number> {
     const roots = new Map<string, number>();
     this.scanTable(1, (payload) => {
-      // Columns type, name, tbl_name, rootpage, sql: the name read first, the rest only for
-      // the objects wanted.
-      const name = field(payload, 1);
-      if (!isText(name.type)) return false;
+      // Columns type, name, tbl_name, rootpage, sql: the name read first (and decoded only
+      // when its length is one wanted), the rest only for the objects wanted. (Indexes, not
+      // destructuring: a first run is interpreted.)
+      const name = fields(payload, 2)[1];
+      if (!name || !isText(name.type) || !WANTED_LENGTHS.has(name.end - name.start)) return false;
       const text = payload.buffer.toString('utf8', name.start, name.end);
       if (!WANTED.includes(text)) return false;
-      const [type, , , rootpage, sql] = decodeRecord(payload);
-      if (type !== (isTable(text) ? 'table' : 'index')) notPlain(`${text}'s type`);
-      if (sql !== (text.startsWith('sqlite_autoindex_') ? null : expectedSql(text)))
+      const at = fields(payload);
+      if (at.length !== 5) notPlain(`${text}'s columns`);
+      const value = (i: number) =>
+        decodeValue(payload.buffer, at[i]!.type, at[i]!.start, at[i]!.end);
+      if (value(0) !== (isTable(text) ? 'table' : 'index')) notPlain(`${text}'s type`);
+      if (value(4) !== (text.startsWith('sqlite_autoindex_') ? null : expectedSql(text)))
         notPlain(`${text}'s sql`);
+      const rootpage = value(3);
       if (typeof rootpage !== 'number' || rootpage < 2) notPlain(`${text}'s root page`);
       roots.set(text, rootpage as number);
       return roots.size === WANTED.length;
@@ -240,8 +296,12 @@ class FileReader {
   }
 
   private read(position: number, length: number): Buffer {
+    if (this.whole) {
+      if (position + length > this.whole.length) notPlain('short read');
+      return this.whole.subarray(position, position + length);
+    }
     const buffer = Buffer.allocUnsafeSlow(length);
-    if (readSync(this.fd, buffer, 0, length, position) !== length) notPlain('short read');
+    if (readSync(this.fd!, buffer, 0, length, position) !== length) notPlain('short read');
     return buffer;
   }
 
@@ -276,15 +336,19 @@ class FileReader {
     return { page, type, cells, right: interior ? u32(page, at + 8) : 0 };
   }
 
+  // Loops here index their arrays: a first run is interpreted, where for-of's iterator costs.
+
   /** The rows of a table B-tree in rowid order, until `each` says it has what it wants. */
   private scanTable(root: number, each: (payload: Bytes) => boolean, depth = 0): boolean {
     const { page, type, cells, right } = this.node(root, depth);
     if (type === 0x05) {
-      for (const cell of cells) if (this.scanTable(u32(page, cell), each, depth + 1)) return true;
+      for (let i = 0; i < cells.length; i++)
+        if (this.scanTable(u32(page, cells[i]!), each, depth + 1)) return true;
       return this.scanTable(right, each, depth + 1);
     }
     if (type !== 0x0d) notPlain('not a table B-tree');
-    for (const cell of cells) if (each(this.tableLeafCell(page, cell).payload)) return true;
+    for (let i = 0; i < cells.length; i++)
+      if (each(this.tableLeafCell(page, cells[i]!).payload)) return true;
     return false;
   }
 
@@ -295,15 +359,16 @@ class FileReader {
       if (type === 0x05) {
         // The first cell whose key is at least rowid holds it on its left.
         number = right;
-        for (const cell of cells) {
+        for (let i = 0; i < cells.length; i++) {
+          const cell = cells[i]!;
           if (varint(page, cell + 4, this.usable).value >= rowid) {
             number = u32(page, cell);
             break;
           }
         }
       } else if (type === 0x0d) {
-        for (const cell of cells) {
-          const found = this.tableLeafCell(page, cell);
+        for (let i = 0; i < cells.length; i++) {
+          const found = this.tableLeafCell(page, cells[i]!);
           if (found.rowid === rowid) return decodeRecord(found.payload);
         }
         return notPlain('an index entry without its row');
@@ -326,7 +391,8 @@ class FileReader {
     const { page, type, cells, right } = this.node(root, depth);
     const interior = type === 0x02;
     if (!interior && type !== 0x0a) notPlain('not an index B-tree');
-    for (const cell of cells) {
+    for (let i = 0; i < cells.length; i++) {
+      const cell = cells[i]!;
       const start = interior ? cell + 4 : cell;
       const size = varint(page, start, this.usable);
       const record = this.payload(page, size.end, size.value, false);

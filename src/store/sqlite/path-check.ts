@@ -40,13 +40,15 @@ export function foreignJournal(path: string): string | undefined {
   }
   const me = process.getuid?.();
   for (const suffix of ['-wal', '-shm', '-journal']) {
-    let stat: import('node:fs').Stats;
+    const file = `${path}${suffix}`;
+    // Absent is the common case: said without an exception (each costs a stack trace).
+    let stat: import('node:fs').Stats | undefined;
     try {
-      stat = lstatSync(`${path}${suffix}`);
+      stat = lstatSync(file, { throwIfNoEntry: false });
     } catch {
       continue;
     }
-    const file = `${path}${suffix}`;
+    if (!stat) continue;
     if (!stat.isFile())
       return `'${file}' beside it is ${stat.isSymbolicLink() ? 'a symbolic link' : kind(stat)}, not SQLite's own file`;
     if (stat.uid !== owner && stat.uid !== me)
