@@ -13,15 +13,7 @@
  *
  * test/file-reader.test.ts compares its answers with SQLite's on generated files.
  */
-import {
-  closeSync,
-  fstatSync,
-  openSync,
-  readFileSync,
-  readSync,
-  statSync,
-  type Stats,
-} from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
 import type { StoredUser } from '../../muvee/model.js';
 import { refuseForeignJournal } from './path-check.js';
 import {
@@ -146,20 +138,11 @@ class FileReader {
   private readonly changes: number;
 
   constructor(private readonly path: string) {
-    const stats = statSync(path);
-    if (stats.size <= READ_WHOLE_UP_TO) {
-      this.whole = readFileSync(path);
-      this.stats = stats;
-    } else {
-      const fd = openSync(path, 'r');
-      try {
-        this.stats = fstatSync(fd);
-      } catch (error) {
-        closeSync(fd);
-        throw error;
-      }
-      this.fd = fd;
-    }
+    // statSync, readFileSync, openSync and readSync have run already (the code caches are read
+    // with them): cheaper at a first run than fstatSync or Buffer.allocUnsafeSlow.
+    this.stats = statSync(path);
+    if (this.stats.size <= READ_WHOLE_UP_TO) this.whole = readFileSync(path);
+    else this.fd = openSync(path, 'r');
     let header: ReturnType<FileReader['checkHeader']>;
     try {
       header = this.checkHeader();
@@ -176,6 +159,7 @@ class FileReader {
   /** What the file's first 100 bytes say; NotPlain unless a plain file of this tool's schema. */
   private checkHeader() {
     const { size } = this.stats;
+    if (this.whole && this.whole.length !== size) notPlain('changed since its stat');
     // Most files have 4096-byte pages: read as page 1 at once when it is so.
     const first = this.read(0, Math.min(4096, size));
     if (first.length < 100) notPlain('too short');
@@ -206,7 +190,8 @@ class FileReader {
    */
   unchanged(): boolean {
     if (this.whole) return readFileSync(this.path).equals(this.whole);
-    const now = fstatSync(this.fd!);
+    // The path's file (the one opened, unless it was replaced: then another ino).
+    const now = statSync(this.path);
     const { stats } = this;
     return (
       now.size === stats.size &&
@@ -300,7 +285,7 @@ class FileReader {
       if (position + length > this.whole.length) notPlain('short read');
       return this.whole.subarray(position, position + length);
     }
-    const buffer = Buffer.allocUnsafeSlow(length);
+    const buffer = Buffer.allocUnsafe(length);
     if (readSync(this.fd!, buffer, 0, length, position) !== length) notPlain('short read');
     return buffer;
   }
@@ -316,7 +301,10 @@ class FileReader {
     return page;
   }
 
-  /** A B-tree page: its type, cell offsets and right-most child (interior pages). */
+  /**
+   * A B-tree page: its type, its number of cells and the offset of each (read when asked: a
+   * search looks at a few of a page's hundreds), its right-most child (interior pages).
+   */
   private node(number: number, depth: number) {
     if (depth > 40) notPlain('B-tree too deep');
     const page = this.page(number);
@@ -326,54 +314,55 @@ class FileReader {
     if (!interior && type !== 0x0a && type !== 0x0d) notPlain('page type');
     const count = u16(page, at + 3);
     const pointers = at + (interior ? 12 : 8);
-    if (pointers + 2 * count > this.usable) notPlain('cell count');
-    const cells: number[] = [];
-    for (let i = 0; i < count; i++) {
+    const contentFrom = pointers + 2 * count;
+    if (contentFrom > this.usable) notPlain('cell count');
+    const cell = (i: number) => {
       const offset = u16(page, pointers + 2 * i);
-      if (offset < pointers + 2 * count || offset >= this.usable) notPlain('cell offset');
-      cells.push(offset);
-    }
-    return { page, type, cells, right: interior ? u32(page, at + 8) : 0 };
+      if (offset < contentFrom || offset >= this.usable) notPlain('cell offset');
+      return offset;
+    };
+    return { page, type, count, cell, right: interior ? u32(page, at + 8) : 0 };
   }
 
   // Loops here index their arrays: a first run is interpreted, where for-of's iterator costs.
 
   /** The rows of a table B-tree in rowid order, until `each` says it has what it wants. */
   private scanTable(root: number, each: (payload: Bytes) => boolean, depth = 0): boolean {
-    const { page, type, cells, right } = this.node(root, depth);
+    const { page, type, count, cell, right } = this.node(root, depth);
     if (type === 0x05) {
-      for (let i = 0; i < cells.length; i++)
-        if (this.scanTable(u32(page, cells[i]!), each, depth + 1)) return true;
+      for (let i = 0; i < count; i++)
+        if (this.scanTable(u32(page, cell(i)), each, depth + 1)) return true;
       return this.scanTable(right, each, depth + 1);
     }
     if (type !== 0x0d) notPlain('not a table B-tree');
-    for (let i = 0; i < cells.length; i++)
-      if (each(this.tableLeafCell(page, cells[i]!).payload)) return true;
+    for (let i = 0; i < count; i++)
+      if (each(this.tableLeafCell(page, cell(i)).payload)) return true;
     return false;
   }
 
-  /** The record of rowid `rowid` in a table B-tree. */
+  /** The record of rowid `rowid` in a table B-tree (cells searched by halves, as SQLite does). */
   private tableRow(root: number, rowid: number): Value[] {
     for (let number = root, depth = 0; ; depth++) {
-      const { page, type, cells, right } = this.node(number, depth);
+      const { page, type, count, cell, right } = this.node(number, depth);
       if (type === 0x05) {
         // The first cell whose key is at least rowid holds it on its left.
-        number = right;
-        for (let i = 0; i < cells.length; i++) {
-          const cell = cells[i]!;
-          if (varint(page, cell + 4, this.usable).value >= rowid) {
-            number = u32(page, cell);
-            break;
-          }
-        }
+        const i = firstAtLeast(count, (j) => this.interiorKey(page, cell(j)) >= rowid);
+        number = i < count ? u32(page, cell(i)) : right;
       } else if (type === 0x0d) {
-        for (let i = 0; i < cells.length; i++) {
-          const found = this.tableLeafCell(page, cells[i]!);
-          if (found.rowid === rowid) return decodeRecord(found.payload);
-        }
+        const i = firstAtLeast(count, (j) => this.leafRowid(page, cell(j)) >= rowid);
+        const found = i < count && this.tableLeafCell(page, cell(i));
+        if (found && found.rowid === rowid) return decodeRecord(found.payload);
         return notPlain('an index entry without its row');
       } else return notPlain('not a table B-tree');
     }
+  }
+
+  private interiorKey(page: Buffer, cell: number): number {
+    return varint(page, cell + 4, this.usable).value;
+  }
+
+  private leafRowid(page: Buffer, cell: number): number {
+    return varint(page, varint(page, cell, this.usable).end, this.usable).value;
   }
 
   private tableLeafCell(page: Buffer, cell: number): { rowid: number; payload: Bytes } {
@@ -385,24 +374,28 @@ class FileReader {
   /**
    * The records of an index B-tree whose first field is the text `key` (BINARY collation),
    * in index order. An interior cell of an index is an entry too; a child on its left holds
-   * entries up to it.
+   * entries up to it. Each page's cells before the first at least `key` are skipped by halves.
    */
   private indexMatches(root: number, key: Buffer, found: Bytes[] = [], depth = 0): Bytes[] {
-    const { page, type, cells, right } = this.node(root, depth);
+    const { page, type, count, cell, right } = this.node(root, depth);
     const interior = type === 0x02;
     if (!interior && type !== 0x0a) notPlain('not an index B-tree');
-    for (let i = 0; i < cells.length; i++) {
-      const cell = cells[i]!;
-      const start = interior ? cell + 4 : cell;
+    const record = (i: number) => {
+      const start = interior ? cell(i) + 4 : cell(i);
       const size = varint(page, start, this.usable);
-      const record = this.payload(page, size.end, size.value, false);
-      const order = compareFirst(record, key);
-      if (interior && order >= 0) this.indexMatches(u32(page, cell), key, found, depth + 1);
-      if (order === 0) found.push(record);
+      return this.payload(page, size.end, size.value, false);
+    };
+    for (let i = firstAtLeast(count, (j) => compareFirst(record(j), key) >= 0); ; i++) {
+      if (i === count) {
+        if (interior) this.indexMatches(right, key, found, depth + 1);
+        return found;
+      }
+      const entry = record(i);
+      const order = compareFirst(entry, key);
+      if (interior && order >= 0) this.indexMatches(u32(page, cell(i)), key, found, depth + 1);
+      if (order === 0) found.push(entry);
       if (order > 0) return found;
     }
-    if (interior) this.indexMatches(right, key, found, depth + 1);
-    return found;
   }
 
   /** A cell's payload of `size` bytes from `start`, its overflow pages followed. */
@@ -431,4 +424,16 @@ class FileReader {
     }
     return { buffer: whole, start: 0, end: size };
   }
+}
+
+/** The first of `count` sorted cells for which `atLeast` holds (`count` when none does). */
+function firstAtLeast(count: number, atLeast: (index: number) => boolean): number {
+  let low = 0;
+  let high = count;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (atLeast(middle)) high = middle;
+    else low = middle + 1;
+  }
+  return low;
 }
