@@ -180,6 +180,7 @@ const BUNDLES = [
     entry: 'store/sqlite/file-reader.ts',
     inline: [
       'cli/errors.ts',
+      'store/sqlite/file-btree.ts',
       'store/sqlite/file-format.ts',
       'store/sqlite/path-check.ts',
       'store/sqlite/rows.ts',
@@ -708,7 +709,13 @@ function trainCodeCache() {
       });
       await cli.main(['node', 'muvee-dingtalk', 'check-config', '--live']);
       await emulator.close();
-    })();
+      // The commands set process.exitCode as they end; the script's own status is whether it
+      // finished (70 when it threw).
+      process.exitCode = 0;
+    })().catch((error) => {
+      console.error(error);
+      process.exitCode = 70;
+    });
   `;
   // The training runs log in (a SQLite file) in a folder of their own, removed afterwards.
   const cwd = mkdtempSync(join(tmpdir(), 'muvee-dingtalk-build-'));
@@ -723,7 +730,8 @@ function trainCodeCache() {
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
-  // The commands' own exit codes are the runs' business; the script itself must finish.
+  // The commands' own exit codes are the runs' business (the script resets it); the script
+  // itself must finish.
   if (result.error || result.signal || result.status !== 0)
     throw new Error(
       `code-cache training failed: ${result.error ?? result.signal ?? `exit ${result.status}`} ${result.stderr}`,

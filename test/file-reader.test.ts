@@ -18,6 +18,8 @@ import { migrate, MIGRATIONS } from '../src/store/sqlite/schema.ts';
 import { baseEnv, json, prng, runBin, SECRET, tempDir } from './helpers.ts';
 
 type Db = InstanceType<typeof Database>;
+/** An error of the reader's own (not "not the plain case", not the file system's) is thrown. */
+const STRICT = { strict: true };
 
 interface FileShape {
   pageSize: number;
@@ -210,7 +212,7 @@ describe('file-reader: the file read without SQLite, answering as SQLite does', 
       const random = prng(shape.seed + 1000);
       let found = 0;
       for (const id of queries(random, ids, gone)) {
-        const direct = readUserRow(path, id);
+        const direct = readUserRow(path, id, STRICT);
         if (!(id as unknown as { isWellFormed(): boolean }).isWellFormed()) {
           // better-sqlite3 encodes a lone surrogate its own way: SQLite's to answer.
           assert.equal(direct, null);
@@ -231,7 +233,7 @@ describe('file-reader: the file read without SQLite, answering as SQLite does', 
     const base = join(dir, 'base.db');
     const { ids } = makeFile(base, { pageSize: 4096, users: 30, seed: 11, wal: true });
     const id = ids[5]!;
-    assert.ok(readUserRow(base, id)?.row, 'the plain file is read');
+    assert.ok(readUserRow(base, id, STRICT)?.row, 'the plain file is read');
     const variant = (name: string, change: (db: Db) => void) => {
       const path = join(dir, `${name}.db`);
       copyFileSync(base, path);
@@ -256,7 +258,7 @@ describe('file-reader: the file read without SQLite, answering as SQLite does', 
         ),
       ],
     ];
-    for (const [what, path] of cases) assert.equal(readUserRow(path, id), null, what);
+    for (const [what, path] of cases) assert.equal(readUserRow(path, id, STRICT), null, what);
 
     // UTF-16: the encoding is fixed before the first table.
     const utf16 = join(dir, 'utf16.db');
@@ -266,7 +268,7 @@ describe('file-reader: the file read without SQLite, answering as SQLite does', 
       migrate(db);
       db.close();
     }
-    assert.equal(readUserRow(utf16, 'anyone'), null, 'UTF-16');
+    assert.equal(readUserRow(utf16, 'anyone', STRICT), null, 'UTF-16');
 
     // A WAL with commits in it: the file alone is not the database.
     const walPath = join(dir, 'wal.db');
@@ -274,16 +276,16 @@ describe('file-reader: the file read without SQLite, answering as SQLite does', 
     const writer: Db = new Database(walPath);
     writer.pragma('wal_autocheckpoint = 0');
     writer.prepare("UPDATE users SET name = 'changed' WHERE id = ?").run(id);
-    assert.equal(readUserRow(walPath, id), null, 'a pending WAL');
+    assert.equal(readUserRow(walPath, id, STRICT), null, 'a pending WAL');
     assert.equal(sqliteRow(walPath, id)?.name, 'changed');
     writer.close();
-    assert.equal(readUserRow(walPath, id)?.row?.name, 'changed', 'checkpointed at close');
+    assert.equal(readUserRow(walPath, id, STRICT)?.row?.name, 'changed', 'checkpointed at close');
 
     // A journal with content beside the file (a writer at work, or a crash's hot journal).
     const journal = join(dir, 'journal.db');
     copyFileSync(base, journal);
     writeFileSync(`${journal}-journal`, 'x'.repeat(512));
-    assert.equal(readUserRow(journal, id), null, 'a journal');
+    assert.equal(readUserRow(journal, id, STRICT), null, 'a journal');
 
     for (const [what, bytes] of [
       ['an empty file', ''],
@@ -292,10 +294,10 @@ describe('file-reader: the file read without SQLite, answering as SQLite does', 
     ] as const) {
       const path = join(dir, 'other.db');
       writeFileSync(path, bytes);
-      assert.equal(readUserRow(path, id), null, what);
+      assert.equal(readUserRow(path, id, STRICT), null, what);
     }
-    assert.equal(readUserRow(join(dir, 'absent.db'), id), null, 'no file');
-    assert.equal(readUserRow(base, 'lone \ud800 surrogate'), null, 'a lone surrogate');
+    assert.equal(readUserRow(join(dir, 'absent.db'), id, STRICT), null, 'no file');
+    assert.equal(readUserRow(base, 'lone \ud800 surrogate', STRICT), null, 'a lone surrogate');
   });
 
   // A small file (read whole) and a large one (read by pages).
@@ -325,7 +327,7 @@ describe('file-reader: the file read without SQLite, answering as SQLite does', 
         }
         writeFileSync(path, copy);
         const id = ids[Math.floor(random() * ids.length)]!;
-        const direct = readUserRow(path, id);
+        const direct = readUserRow(path, id, STRICT);
         if (direct === null) continue;
         answered++;
         // Where SQLite reads the damaged file without an error, the same answer.
@@ -343,13 +345,128 @@ describe('file-reader: the file read without SQLite, answering as SQLite does', 
       );
     });
 
+  test('damage made by hand: a page graph that loops or repeats, a NaN, a schema text, a page count', (t) => {
+    const dir = tempDir(t);
+    const base = join(dir, 'base.db');
+    const { ids } = makeFile(base, {
+      pageSize: 512,
+      users: 150,
+      seed: 17,
+      wal: false,
+      small: true,
+    });
+    const id = ids[40]!;
+    const pageSize = 512;
+    const rootOf = (name: string) => {
+      const db: Db = new Database(base, { readonly: true });
+      try {
+        return db
+          .prepare('SELECT rootpage FROM sqlite_schema WHERE name = ?')
+          .pluck()
+          .get(name) as number;
+      } finally {
+        db.close();
+      }
+    };
+    const root = rootOf('sqlite_autoindex_users_1');
+    const bytes = readFileSync(base);
+    const at = (root - 1) * pageSize;
+    assert.equal(bytes[at], 0x02, 'the users index has an interior root here');
+    const cells = bytes.readUInt16BE(at + 3);
+    const variant = (name: string, change: (copy: Buffer) => void) => {
+      const copy = Buffer.from(bytes);
+      change(copy);
+      const path = join(dir, `${name}.db`);
+      writeFileSync(path, copy);
+      return path;
+    };
+    const sqlite = (path: string): UserRow | undefined | Error => {
+      try {
+        return sqliteRow(path, id);
+      } catch (error) {
+        return error as Error;
+      }
+    };
+    const cases = {
+      // The root's right-most child is the root itself: a search would go round for ever.
+      'a page that is its own child': variant('loop', (copy) => copy.writeUInt32BE(root, at + 8)),
+      // Every child of the root is the same page: a search without memory would read it once
+      // a child, a deeper such chain twice as often a level.
+      'one child under every cell': variant('repeat', (copy) => {
+        const child = copy.readUInt32BE(at + 8);
+        for (let i = 0; i < cells; i++)
+          copy.writeUInt32BE(child, copy.readUInt16BE(at + 12 + 2 * i));
+      }),
+      // A trigger's text that is not this tool's (SQLite parses every trigger at the first statement).
+      'a damaged trigger text': variant('trigger', (copy) => {
+        const from = copy.indexOf('AFTER DELETE ON muvee_dingtalk_links');
+        assert.ok(from > 0);
+        copy.write('AFTXR', from, 'latin1');
+      }),
+      // One more page than the header counts.
+      'a page past the header page count': (() => {
+        const path = join(dir, 'longer.db');
+        writeFileSync(path, Buffer.concat([bytes, Buffer.alloc(pageSize)]));
+        return path;
+      })(),
+    };
+    for (const [what, path] of Object.entries(cases)) {
+      const started = process.hrtime.bigint();
+      const direct = readUserRow(path, id, STRICT);
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      assert.ok(ms < 1000, `${what}: answered in ${ms} ms`);
+      const theirs = sqlite(path);
+      if (theirs instanceof Error)
+        assert.equal(
+          direct,
+          null,
+          `${what}: SQLite refuses (${theirs.message}), so does the reader`,
+        );
+      else if (direct) assert.deepEqual(direct.row, theirs, what);
+      t.diagnostic(
+        `${what}: ${direct ? 'answered as SQLite' : 'left to SQLite'}${theirs instanceof Error ? ` (${theirs.message})` : ''}`,
+      );
+    }
+    assert.equal(readUserRow('/dev/zero', id, STRICT), null, 'a device');
+
+    // A NaN where SQLite keeps a REAL (only damage writes one: SQLite stores NaN as NULL).
+    const nanPath = join(dir, 'nan.db');
+    copyFileSync(base, nanPath);
+    {
+      const db: Db = new Database(nanPath);
+      db.prepare(
+        "INSERT OR REPLACE INTO platform_members (user_id, role, authorized, created_at) VALUES (?, 'member', 1.5, 'x')",
+      ).run(id);
+      db.close();
+    }
+    const nanBytes = readFileSync(nanPath);
+    const real = Buffer.alloc(8);
+    real.writeDoubleBE(1.5);
+    // Every copy (the trigger-kept list table holds one too).
+    let copies = 0;
+    for (
+      let where = nanBytes.indexOf(real);
+      where >= 0;
+      where = nanBytes.indexOf(real, where + 8)
+    ) {
+      nanBytes.writeDoubleBE(Number.NaN, where);
+      copies++;
+    }
+    assert.ok(copies > 0, 'the REAL is in the file');
+    writeFileSync(nanPath, nanBytes);
+    const nan = readUserRow(nanPath, id, STRICT);
+    assert.ok(nan?.row, 'read');
+    assert.equal(nan.row.member_authorized, null);
+    assert.deepEqual(nan.row, sqliteRow(nanPath, id));
+  });
+
   test('verify-token from the bin reads the file itself: same verdict, nothing written beside it', async (t) => {
     const dir = tempDir(t);
     const path = join(dir, 'muvee-dingtalk.db');
     const { ids } = makeFile(path, { pageSize: 4096, users: 50, seed: 14, wal: true });
     // SQLite's read-only open of a WAL file leaves -wal and -shm behind; the reader does not.
     for (const suffix of ['-wal', '-shm']) assert.equal(existsSync(`${path}${suffix}`), false);
-    const row = readUserRow(path, ids[20]!)!.row!;
+    const row = readUserRow(path, ids[20]!, STRICT)!.row!;
     const role = row.member_role ?? 'member';
     const { token } = mintSessionToken({ uid: row.id, email: String(row.email), role }, SECRET);
     const r = await runBin(['--json', 'verify-token', token], {

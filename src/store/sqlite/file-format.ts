@@ -9,6 +9,7 @@ class NotPlain extends Error {}
 export const notPlain = (why: string): never => {
   throw new NotPlain(why);
 };
+export const isNotPlain = (error: unknown): boolean => error instanceof NotPlain;
 
 /** A record's value as better-sqlite3 gives it (no safe integers). */
 export type Value = null | number | string | Buffer;
@@ -99,8 +100,11 @@ export function decodeValue(buffer: Buffer, type: number, start: number, end: nu
   switch (type) {
     case 0:
       return null;
-    case 7:
-      return buffer.readDoubleBE(start);
+    case 7: {
+      // SQLite reads a stored NaN (only damage makes one: it stores NaN as NULL) as NULL.
+      const real = buffer.readDoubleBE(start);
+      return Number.isNaN(real) ? null : real;
+    }
     case 8:
       return 0;
     case 9:
@@ -133,6 +137,7 @@ export function compareFirst(record: Bytes, key: Buffer): number {
   const headerEnd = recordStart + header.value;
   if (headerEnd > recordEnd || header.end >= headerEnd) notPlain('record header');
   const type = varint(buffer, header.end, headerEnd).value;
+  if (type === 10 || type === 11) notPlain('serial type');
   if (!isText(type)) return type >= 12 ? 1 : -1;
   const end = headerEnd + bodySize(type);
   if (end > recordEnd) notPlain('record body');
@@ -149,10 +154,12 @@ export function sameText(value: Value, key: Buffer): boolean {
   return typeof value === 'string' && Buffer.from(value).equals(key);
 }
 
-/** The rowid that ends an index record. */
+/** The rowid that ends an index record: an integer (serial types 1–6, 8, 9), as SQLite requires. */
 export function rowidOf(record: Bytes): number {
-  const values = decodeRecord(record);
-  const rowid = values[values.length - 1];
+  const all = fields(record);
+  const last = all[all.length - 1];
+  if (!last || last.type > 9 || last.type === 0 || last.type === 7) notPlain('index rowid');
+  const rowid = decodeValue(record.buffer, last!.type, last!.start, last!.end);
   if (typeof rowid !== 'number' || !Number.isSafeInteger(rowid)) notPlain('index rowid');
   return rowid as number;
 }
