@@ -17,8 +17,12 @@ import {
 } from './file-format.js';
 
 const MAGIC = 'SQLite format 3\0';
-/** A lookup reads ~20 pages; a search never reads one twice (`seen`), nor deeper than SQLite. */
-const MAX_PAGES = 1024;
+/**
+ * A lookup reads ~20 pages (more for a long value's overflow chain); each is kept, to be read
+ * again after (unchanged), up to this many bytes. A search never reads one twice (`seen`),
+ * nor deeper than SQLite.
+ */
+const MAX_KEPT_BYTES = 32 * 1024 * 1024;
 const MAX_DEPTH = 20; // SQLite's BTCURSOR_MAX_DEPTH: a deeper tree is a damaged one
 
 /**
@@ -132,7 +136,7 @@ export class SqliteFile {
     if (!Number.isInteger(number) || number < 1 || number > this.pageCount) notPlain('page number');
     let page = this.pages.get(number);
     if (!page) {
-      if (this.pages.size >= MAX_PAGES) notPlain('too many pages');
+      if ((this.pages.size + 1) * this.pageSize > MAX_KEPT_BYTES) notPlain('too many pages');
       page = this.read((number - 1) * this.pageSize, this.pageSize);
       this.pages.set(number, page);
     }
@@ -270,9 +274,8 @@ export class SqliteFile {
     let next = u32(page, start + local);
     for (let pages = 0; have < size; pages++) {
       if (pages > this.pageCount) notPlain('overflow chain loops');
-      // Overflow pages are read, not kept (a value may span many; a search reads few).
-      if (!Number.isInteger(next) || next < 2 || next > this.pageCount) notPlain('overflow page');
-      const overflow = this.read((next - 1) * this.pageSize, this.pageSize);
+      if (next < 2) notPlain('overflow page');
+      const overflow = this.page(next);
       const take = Math.min(u - 4, size - have);
       overflow.copy(whole, have, 4, 4 + take);
       have += take;
