@@ -20,7 +20,7 @@
 //   of two builds must not share one).
 // CommonJS because Node 20 starts a CommonJS entry faster than an ES module (bench/RESULTS.md).
 import { spawnSync } from 'node:child_process';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   copyFileSync,
   existsSync,
@@ -174,8 +174,8 @@ const BUNDLES = [
     vendor: [],
   },
   // verify-token's one lookup read from the file's bytes (no SQLite, no better-sqlite3): the
-  // format reader with the checks before it, one file; reader.ts stays its own, loaded only
-  // when SQLite must answer.
+  // format reader with the checks before it, one file. When SQLite must answer, store/lookup.ts
+  // loads reader.ts as for any other lookup.
   {
     entry: 'store/sqlite/file-reader.ts',
     inline: [
@@ -656,13 +656,22 @@ function checkStandIns() {
  * Compiled-code caches for Node 20: run the light commands and two emulator logins once in
  * one process in training mode, which writes dist/**\/*.cjs.v8cache at exit.
  */
+/**
+ * A session token of muvee's claims for `uid`, valid a minute from `now`: here, and in the
+ * training script by its source (for a user only that script's login creates).
+ */
+function sessionToken(uid, email, secret, now) {
+  const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ uid, email, role: 'member', iat: now, exp: now + 60 })}`;
+  const { createHmac } = process.getBuiltinModule('node:crypto');
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+}
+
 function trainCodeCache() {
   const secret = 'code-cache-training-secret-0123456789abcdef';
-  const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const now = Math.floor(Date.now() / 1000);
   const uid = '7d0f8a4e-8a53-4a8e-9f3c-1f2e3d4c5b6a';
-  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ uid, email: 'a@corp.example', role: 'member', iat: now, exp: now + 60 })}`;
-  const token = `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+  const token = sessionToken(uid, 'a@corp.example', secret, now);
   const runs = [
     ['check-config'],
     ['--json', 'check-config'],
@@ -677,12 +686,7 @@ function trainCodeCache() {
     ['verify-token', token],
   ];
   const script = `
-    const { createHmac } = require('node:crypto');
-    const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    const tokenFor = (uid) => {
-      const input = b64({ alg: 'HS256', typ: 'JWT' }) + '.' + b64({ uid, email: 'lisi@corp.example', role: 'member', iat: ${now}, exp: ${now + 60} });
-      return input + '.' + createHmac('sha256', ${JSON.stringify(secret)}).update(input).digest('base64url');
-    };
+    const sessionToken = ${sessionToken.toString()};
     const cli = require(${JSON.stringify(join(dist, 'main.cjs'))});
     cli.enableCodeCache(${JSON.stringify(dist)}, { train: true });
     (async () => {
@@ -695,7 +699,7 @@ function trainCodeCache() {
       const db = openReadOnlyDatabase('muvee-dingtalk.db');
       const id = db.prepare('SELECT user_id FROM platform_members').pluck().get();
       db.close();
-      await cli.main(['node', 'muvee-dingtalk', 'verify-token', tokenFor(id)]);
+      await cli.main(['node', 'muvee-dingtalk', 'verify-token', sessionToken(id, 'lisi@corp.example', ${JSON.stringify(secret)}, ${now})]);
       // undici's path (login --emulator no longer takes it): check-config --live against an
       // emulator started here, as real DingTalk.
       const { startEmulator } = require(${JSON.stringify(join(dist, 'emulator', 'server.cjs'))});

@@ -118,16 +118,6 @@ export function decodeValue(buffer: Buffer, type: number, start: number, end: nu
   }
 }
 
-/** memcmp, then the shorter first: SQLite's BINARY collation. */
-export function compareBytes(a: Bytes, b: Bytes): number {
-  const length = Math.min(a.end - a.start, b.end - b.start);
-  for (let i = 0; i < length; i++) {
-    const d = a.buffer[a.start + i]! - b.buffer[b.start + i]!;
-    if (d !== 0) return d;
-  }
-  return a.end - a.start - (b.end - b.start);
-}
-
 /** The order of a record's first field against the text `key`: NULL and numbers < text < blob. */
 export function compareFirst(record: Bytes, key: Buffer): number {
   // The first field read directly (no list of fields): this runs for every cell a search
@@ -141,13 +131,8 @@ export function compareFirst(record: Bytes, key: Buffer): number {
   if (!isText(type)) return type >= 12 ? 1 : -1;
   const end = headerEnd + bodySize(type);
   if (end > recordEnd) notPlain('record body');
-  // memcmp, then the shorter first (compareBytes, inline).
-  const length = Math.min(end - headerEnd, key.length);
-  for (let i = 0; i < length; i++) {
-    const d = buffer[headerEnd + i]! - key[i]!;
-    if (d !== 0) return d;
-  }
-  return end - headerEnd - key.length;
+  // SQLite's BINARY collation: memcmp, then the shorter first (Buffer#compare's order).
+  return buffer.compare(key, 0, key.length, headerEnd, end);
 }
 
 export function sameText(value: Value, key: Buffer): boolean {

@@ -24,7 +24,6 @@ import { statSync } from 'node:fs';
 import type { StoredUser } from '../../muvee/model.js';
 import { SqliteFile } from './file-btree.js';
 import {
-  compareBytes,
   decodeValue,
   field,
   fields,
@@ -36,31 +35,18 @@ import {
   type Bytes,
   type Value,
 } from './file-format.js';
-import { refuseForeignJournal } from './path-check.js';
 import { toUser, type UserRow } from './rows.js';
 import { CURRENT_SCHEMA, READ_AS_IS_FROM, SCHEMA_VERSION } from './schema.js';
 
-export { openedFileWarnings } from './path-check.js';
+export { openedFileWarnings, refuseForeignJournal } from './path-check.js';
 
 /**
- * verify-token's lookup of one user in the file at `path` (which exists): read here when the
- * file is the plain case, else by SQLite (reader.ts, loaded only then; its errors are
- * `CliError`s, as userLookup's). Throws first, as SQLite's open does, for a planted journal.
+ * verify-token's user `id` in the file at `path`, as reader.ts's userFinder gives it, or `null`
+ * when the file is not the plain case and SQLite must read it (store/lookup.ts does).
  */
-export function oneUserFinder(path: string): (id: string) => Promise<StoredUser | undefined> {
-  refuseForeignJournal(path);
-  return async (id) => {
-    const direct = readUserRow(path, id);
-    if (direct) return direct.row && toUser(direct.row);
-    const { openReadOnlyDatabase, userFinder } = await import('./reader.js');
-    const db = openReadOnlyDatabase(path);
-    if (!db) return undefined;
-    try {
-      return userFinder(db, path)(id);
-    } finally {
-      db.close();
-    }
-  };
+export function readUser(path: string, id: string): { user: StoredUser | undefined } | null {
+  const direct = readUserRow(path, id);
+  return direct && { user: direct.row && toUser(direct.row) };
 }
 
 /** The objects the lookup reads, and the text each must have in `sqlite_schema`. */
@@ -154,7 +140,18 @@ function findUser(file: SqliteFile, id: Buffer): UserRow | undefined {
     if (at.type === 0) continue;
     if (!isText(at.type)) notPlain('a last login that is not text');
     const bytes = { buffer: link.buffer, start: at.start, end: at.end };
-    if (lastLogin === null || compareBytes(bytes, lastLogin) > 0) lastLogin = bytes;
+    // max() in the column's BINARY collation (Buffer#compare's order).
+    if (
+      lastLogin === null ||
+      bytes.buffer.compare(
+        lastLogin.buffer,
+        lastLogin.start,
+        lastLogin.end,
+        bytes.start,
+        bytes.end,
+      ) > 0
+    )
+      lastLogin = bytes;
   }
   return {
     id: user[0] as string,
